@@ -1,0 +1,148 @@
+"""Edits of annotation values: set, interpolate, monotone refit."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..lineages import COLUMNS, LINEAGES, POPULATION, column_index
+from .base import Edit, frames_array
+from .isotonic import isotonic_increasing
+
+
+def _columns(columns) -> list[int]:
+    if columns is None:
+        return [POPULATION]
+    if isinstance(columns, str):
+        columns = [columns]
+    return [column_index(c) for c in columns]
+
+
+def _resum_population(embryo, idx: np.ndarray, cols: list[int]) -> None:
+    """After a lineage edit, keep population = sum of annotated lineages on those frames."""
+    if all(c == POPULATION for c in cols):
+        return
+    lin = embryo.current[idx, :POPULATION]
+    have = np.isfinite(lin).any(axis=1)
+    if have.any():
+        embryo.current[idx[have], POPULATION] = np.nansum(lin[have], axis=1)
+
+
+def _mark(embryo, kind: str, idx: np.ndarray, on: bool = True) -> None:
+    m = embryo.flags.mask(kind)
+    m[idx] = on
+    embryo.flags.set_mask(kind, m)
+
+
+class SetValues(Edit):
+    """Set the value(s) of one or more columns on frames (NaN makes them unannotated)."""
+
+    type = "set_values"
+
+    def __init__(self, frames, values, columns: Sequence[str] | str | None = None, label: str | None = None):
+        self.frames = frames
+        self.values = np.asarray(values, dtype=np.float64)
+        self.columns = [columns] if isinstance(columns, str) else list(columns or ["population"])
+        super().__init__(label)
+
+    def default_label(self) -> str:
+        v = self.values.ravel()
+        val = f"{v[0]:g}" if v.size == 1 or np.all(v == v[0]) else "values"
+        return f"set {','.join(self.columns)} = {val}"
+
+    def params(self) -> dict:
+        return {"columns": self.columns, "values": self.values}
+
+    def _forward(self, embryo) -> None:
+        idx = frames_array(self.frames, embryo.n_frames)
+        cols = _columns(self.columns)
+        if np.any(self.values[np.isfinite(self.values)] < 0):
+            raise ValueError("counts cannot be negative")
+        vals = np.broadcast_to(self.values, (len(idx), len(cols))) if self.values.ndim else self.values
+        embryo.current[np.ix_(idx, cols)] = vals
+        _resum_population(embryo, idx, cols)
+
+
+class Interpolate(Edit):
+    """Fill frames [start, stop) linearly from the nearest annotated, non-excluded neighbours."""
+
+    type = "interpolate"
+
+    def __init__(self, start: int, stop: int, columns=None, label: str | None = None):
+        self.start, self.stop = int(start), int(stop)
+        self.columns = columns
+        super().__init__(label)
+
+    def default_label(self) -> str:
+        return f"interpolate frames {self.start}-{self.stop - 1}"
+
+    def params(self) -> dict:
+        return {"start": self.start, "stop": self.stop, "columns": self.columns}
+
+    def _forward(self, embryo) -> None:
+        n = embryo.n_frames
+        start, stop = max(0, self.start), min(n, self.stop)
+        if stop <= start:
+            raise ValueError("empty frame range")
+        cols = _columns(self.columns) if self.columns is not None else _all_annotated(embryo)
+        excluded = embryo.flags.mask("excluded")
+        idx = np.arange(start, stop)
+        for c in cols:
+            y = embryo.current[:, c]
+            ok = np.isfinite(y) & ~excluded
+            ok[start:stop] = False
+            left = np.flatnonzero(ok[:start])
+            right = np.flatnonzero(ok[stop:]) + stop
+            if left.size and right.size:
+                xl, xr = left[-1], right[0]
+                vals = np.interp(idx, [xl, xr], [y[xl], y[xr]])
+            elif left.size:
+                vals = np.full(idx.size, y[left[-1]])
+            elif right.size:
+                vals = np.full(idx.size, y[right[0]])
+            else:
+                raise ValueError(f"no annotated neighbour to interpolate {COLUMNS[c]} from")
+            embryo.current[idx, c] = np.round(vals)
+        if POPULATION not in cols:
+            _resum_population(embryo, idx, cols)
+        _mark(embryo, "repaired", idx)
+
+
+class RefitMonotone(Edit):
+    """Refit frames [start, stop) with the closest non-decreasing sequence (isotonic regression)."""
+
+    type = "refit_monotone"
+
+    def __init__(self, start: int, stop: int, columns=None, label: str | None = None):
+        self.start, self.stop = int(start), int(stop)
+        self.columns = columns
+        super().__init__(label)
+
+    def default_label(self) -> str:
+        return f"monotone refit frames {self.start}-{self.stop - 1}"
+
+    def params(self) -> dict:
+        return {"start": self.start, "stop": self.stop, "columns": self.columns}
+
+    def _forward(self, embryo) -> None:
+        start, stop = max(0, self.start), min(embryo.n_frames, self.stop)
+        if stop <= start:
+            raise ValueError("empty frame range")
+        cols = _columns(self.columns) if self.columns is not None else _all_annotated(embryo)
+        idx = np.arange(start, stop)
+        for c in cols:
+            y = embryo.current[idx, c]
+            ok = np.isfinite(y)
+            if ok.sum() == 0:
+                continue
+            fit = isotonic_increasing(y[ok])
+            embryo.current[idx[ok], c] = np.round(fit)
+        if POPULATION not in cols:
+            _resum_population(embryo, idx, cols)
+        _mark(embryo, "repaired", idx)
+
+
+def _all_annotated(embryo) -> list[int]:
+    cols = [i for i in range(len(LINEAGES)) if np.isfinite(embryo.current[:, i]).any()]
+    return cols + [POPULATION] if not cols else cols

@@ -1,0 +1,85 @@
+"""One embryo of a project: its frames, annotations, flags, detections, history and training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import h5py
+import numpy as np
+
+from ..edits.base import _rows_differ
+from ..edits.history import History
+from ..lineages import N_COLUMNS, annotated_lineages
+from .flags import Flags
+from .framestore import FrameReader
+
+
+class Embryo:
+    def __init__(self, name: str, uid: str, n_frames: int, frame_shape, original: np.ndarray,
+                 frames_path: Path, current: Optional[np.ndarray] = None, flags: Optional[Flags] = None,
+                 detections: Optional[dict] = None, training: Optional[list] = None,
+                 source: Optional[dict] = None, alignment: Optional[dict] = None):
+        self.name = str(name)
+        self.uid = str(uid)
+        self.n_frames = int(n_frames)
+        self.frame_shape = tuple(int(x) for x in frame_shape)
+        orig = np.asarray(original, dtype=np.float64)
+        if orig.shape != (self.n_frames, N_COLUMNS):
+            raise ValueError(f"annotations of {name!r} have shape {orig.shape}, expected ({self.n_frames}, {N_COLUMNS})")
+        self._original = orig.copy()
+        self._original.setflags(write=False)
+        self.current = self._original.copy() if current is None else np.array(current, dtype=np.float64)
+        self.flags = flags if flags is not None else Flags(self.n_frames)
+        self.detections: dict = detections if detections is not None else {}
+        self.training: list = training if training is not None else []
+        self.source: dict = source or {}
+        self.alignment: dict = alignment or {}
+        self.frames = FrameReader(frames_path)
+        self.history = History(self)
+        self._truth: Optional[dict] = None
+
+    @property
+    def original(self) -> np.ndarray:
+        """The imported annotations (read-only; never modified)."""
+        return self._original
+
+    @property
+    def has_annotations(self) -> bool:
+        return bool(np.isfinite(self._original).any())
+
+    @property
+    def annotated_mask(self) -> np.ndarray:
+        """Frames whose current population is annotated."""
+        return np.isfinite(self.current[:, -1])
+
+    @property
+    def lineages(self) -> list[str]:
+        return annotated_lineages(self.current)
+
+    @property
+    def truth(self) -> dict:
+        """Ground truth stored with demo embryos (read from the frame file), else ``{}``."""
+        if self._truth is None:
+            self._truth = {}
+            try:
+                with h5py.File(self.frames.path, "r") as f:
+                    if "truth" in f:
+                        self._truth = {k: f["truth"][k][()] for k in f["truth"]}
+            except OSError:
+                pass
+        return self._truth
+
+    def _update_edited(self) -> None:
+        self.flags.set_mask("edited", _rows_differ(self.current, self._original))
+
+    def state(self) -> str:
+        """``clean`` / ``flagged`` / ``unusable`` (more than 40% of frames flagged or excluded)."""
+        from .flags import FLAG_KINDS
+        bad = self.flags.any_of([k for k in FLAG_KINDS if k not in ("edited", "repaired")])
+        if self.n_frames and bad.mean() > 0.4:
+            return "unusable"
+        return "flagged" if bad.any() else "clean"
+
+    def __repr__(self) -> str:
+        return f"Embryo({self.name!r}, n_frames={self.n_frames}, frame_shape={self.frame_shape})"

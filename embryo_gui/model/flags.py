@@ -1,0 +1,65 @@
+"""Per-frame flags (a bit per kind) and detector scores of one embryo."""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLAG_KINDS: tuple[str, ...] = (
+    "black",          # black or dead frame (pixels)
+    "red_artifact",   # red band / line / blotch (pixels)
+    "outlier",        # differs from its neighbours (pixels)
+    "cliff",          # inside a detected annotation cliff
+    "lossy",          # high loss in the CNN trainer
+    "excluded",       # left out of the cleaned dataset
+    "edited",         # current annotation differs from the original
+    "repaired",       # value filled in by interpolation / monotone refit
+)
+CORRUPT_KINDS: tuple[str, ...] = ("black", "red_artifact", "outlier")
+_BIT = {k: np.uint16(1 << i) for i, k in enumerate(FLAG_KINDS)}
+
+
+def bit(kind: str) -> np.uint16:
+    try:
+        return _BIT[kind]
+    except KeyError:
+        raise ValueError(f"unknown flag kind {kind!r}; expected one of {', '.join(FLAG_KINDS)}") from None
+
+
+class Flags:
+    """Flag bits (``uint16`` per frame) and named float32 score arrays.
+
+    Mutate only through edits (embryo_gui.edits) so every change is undoable.
+    """
+
+    def __init__(self, n_frames: int, bits: np.ndarray | None = None, scores: dict | None = None):
+        self.n_frames = int(n_frames)
+        self.bits = np.zeros(self.n_frames, np.uint16) if bits is None else np.asarray(bits, np.uint16).copy()
+        if self.bits.shape != (self.n_frames,):
+            raise ValueError(f"flag array has shape {self.bits.shape}, expected ({self.n_frames},)")
+        self.scores: dict[str, np.ndarray] = {k: np.asarray(v, np.float32) for k, v in (scores or {}).items()}
+
+    def mask(self, kind: str) -> np.ndarray:
+        return (self.bits & bit(kind)) != 0
+
+    def any_of(self, kinds) -> np.ndarray:
+        b = np.uint16(0)
+        for k in kinds:
+            b |= bit(k)
+        return (self.bits & b) != 0
+
+    def set_mask(self, kind: str, mask: np.ndarray) -> None:
+        mask = np.asarray(mask, bool)
+        if mask.shape != (self.n_frames,):
+            raise ValueError(f"mask for {kind!r} has shape {mask.shape}, expected ({self.n_frames},)")
+        b = bit(kind)
+        self.bits = np.where(mask, self.bits | b, self.bits & ~b).astype(np.uint16)
+
+    def counts(self) -> dict[str, int]:
+        return {k: int(self.mask(k).sum()) for k in FLAG_KINDS}
+
+    def kinds_at(self, frame: int) -> list[str]:
+        v = int(self.bits[frame])
+        return [k for k in FLAG_KINDS if v & int(_BIT[k])]
+
+    def copy(self) -> "Flags":
+        return Flags(self.n_frames, self.bits, {k: v.copy() for k, v in self.scores.items()})
