@@ -15,17 +15,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..model.format import dumps, loads
+from ..arrays import rows_differ as _rows_differ
+from ..jsoncodec import dumps, loads
 
 _EDIT_TYPES: dict[str, type["Edit"]] = {}
-
-
-def _rows_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rows where two float arrays differ bitwise (NaN == NaN)."""
-    av = np.ascontiguousarray(a).view(np.uint64)
-    bv = np.ascontiguousarray(b).view(np.uint64)
-    d = av != bv
-    return d.any(axis=1) if d.ndim == 2 else d
 
 
 def frames_array(frames, n_frames: int) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Optional
 import h5py
 import numpy as np
 
-from ..edits.base import _rows_differ
+from ..arrays import rows_differ
 from ..edits.history import History
 from ..lineages import N_COLUMNS, annotated_lineages
 from .flags import Flags
@@ -71,7 +71,7 @@ class Embryo:
         return self._truth
 
     def _update_edited(self) -> None:
-        self.flags.set_mask("edited", _rows_differ(self.current, self._original))
+        self.flags.set_mask("edited", rows_differ(self.current, self._original))
 
     def state(self) -> str:
         """``clean`` / ``flagged`` / ``unusable`` (more than 40% of frames flagged or excluded)."""

@@ -1,12 +1,4 @@
-"""Constants and small helpers of the versioned HDF5 project layout (see docs/FORMAT.md)."""
-
-from __future__ import annotations
-
-import base64
-import json
-from typing import Any
-
-import numpy as np
+"""Constants of the versioned HDF5 layouts (see docs/FORMAT.md)."""
 
 FORMAT_NAME = "embryo-gui-project"
 FORMAT_VERSION = 1
@@ -14,38 +6,3 @@ FRAMES_FORMAT_NAME = "embryo-gui-frames"
 FRAMES_FORMAT_VERSION = 1
 EXPORT_FORMAT_NAME = "embryo-gui-dataset"
 EXPORT_FORMAT_VERSION = 1
-
-
-def encode_array(a: np.ndarray) -> dict:
-    """Exact, JSON-able encoding of an array (NaN and bit patterns preserved)."""
-    a = np.ascontiguousarray(a)
-    return {"__ndarray__": base64.b64encode(a.tobytes()).decode("ascii"), "dtype": a.dtype.str, "shape": list(a.shape)}
-
-
-def decode_array(d: dict) -> np.ndarray:
-    raw = base64.b64decode(d["__ndarray__"])
-    return np.frombuffer(raw, dtype=np.dtype(d["dtype"])).reshape(d["shape"]).copy()
-
-
-def _default(o: Any):
-    if isinstance(o, np.ndarray):
-        return encode_array(o)
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def _hook(d: dict):
-    if "__ndarray__" in d:
-        return decode_array(d)
-    return d
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, default=_default, separators=(",", ":"))
-
-
-def loads(text: str | bytes) -> Any:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
-    return json.loads(text, object_hook=_hook)

@@ -25,7 +25,8 @@ from ..lineages import COLUMNS, N_COLUMNS
 from .atomic import atomic_target, check_writable_dir
 from .embryo import Embryo
 from .flags import FLAG_KINDS, Flags
-from .format import FORMAT_NAME, FORMAT_VERSION, dumps, loads
+from ..jsoncodec import dumps, loads
+from .format import FORMAT_NAME, FORMAT_VERSION
 from .framestore import write_frame_file
 
 

@@ -1,0 +1,128 @@
+"""One-click auto-clean: run every detector and apply the default policy, one history step per embryo.
+
+Policy (``AutocleanPolicy``):
+- corrupt frames (black, red artifact; outliers when ``exclude_outliers``) are excluded;
+- a pending ``dip`` cliff bounded on both sides is repaired (``dip_repair="interpolate"``, marked
+  ``repaired``) or excluded (``dip_repair="exclude"``);
+- a pending ``to_end`` cliff (or a dip touching either end) is excluded;
+- cliffs the user accepted or rejected are left as they are;
+- an embryo with more than ``unusable_fraction`` of its frames flagged is reported unusable (its
+  frames are left out of an export unless asked otherwise).
+Running it twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .detection import detection_edit
+from .edits import AcceptDetection, Edit, SetExcluded
+from .progress import check
+
+
+@dataclass
+class AutocleanPolicy:
+    exclude_outliers: bool = True
+    dip_repair: str = "interpolate"  # or "exclude"
+    unusable_fraction: float = 0.40
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Autoclean(Edit):
+    """Detection + policy as one edit (one undo step)."""
+
+    type = "autoclean"
+
+    def __init__(self, policy: AutocleanPolicy, progress=None, cancel=None):
+        self.policy = policy
+        self._progress, self._cancel = progress, cancel
+        self.summary: dict = {}
+        super().__init__("auto-clean")
+
+    def params(self) -> dict:
+        return {"policy": self.policy.to_dict()}
+
+    def _forward(self, embryo) -> None:
+        p = self.policy
+        # run the detectors; their edit is folded into this step
+        detected, notes = detection_edit(embryo, progress=self._progress, cancel=self._cancel)
+        detected._forward(embryo)
+        check(self._cancel)
+        kinds = ["black", "red_artifact"] + (["outlier"] if p.exclude_outliers else [])
+        corrupt = embryo.flags.any_of(kinds)
+        if corrupt.any():
+            SetExcluded(corrupt, True, reason="corrupt")._forward(embryo)
+        repaired = excluded_cliff = 0
+        for i, c in enumerate(embryo.detections.get("cliffs") or []):
+            if c.get("status") != "pending":
+                continue
+            before = embryo.flags.mask("excluded").sum()
+            AcceptDetection(i, repair=p.dip_repair)._forward(embryo)
+            if embryo.detections["cliffs"][i].get("repair") == "interpolated":
+                repaired += 1
+            else:
+                excluded_cliff += int(embryo.flags.mask("excluded").sum() - before)
+        flagged = embryo.flags.any_of(["black", "red_artifact", "outlier", "cliff", "lossy", "excluded"])
+        frac = float(flagged.mean()) if embryo.n_frames else 0.0
+        unusable = frac > p.unusable_fraction
+        det = copy.deepcopy(embryo.detections)
+        det["autoclean"] = {"policy": p.to_dict(), "unusable": bool(unusable), "flagged_fraction": round(frac, 4)}
+        embryo.detections = det
+        self.summary = {
+            "name": embryo.name, "n_frames": embryo.n_frames,
+            "black": int(embryo.flags.mask("black").sum()),
+            "red_artifact": int(embryo.flags.mask("red_artifact").sum()),
+            "outlier": int(embryo.flags.mask("outlier").sum()),
+            "cliffs": len(embryo.detections.get("cliffs") or []),
+            "cliffs_repaired": repaired, "cliff_frames_excluded": excluded_cliff,
+            "excluded": int(embryo.flags.mask("excluded").sum()),
+            "repaired": int(embryo.flags.mask("repaired").sum()),
+            "flagged_fraction": round(frac, 4), "unusable": bool(unusable),
+            "state": "unusable" if unusable else ("flagged" if flagged.any() else "clean"),
+            "notes": notes,
+        }
+
+
+def autoclean_embryo(embryo, policy: AutocleanPolicy | None = None, progress=None, cancel=None) -> dict:
+    edit = _Autoclean(policy or AutocleanPolicy(), progress, cancel)
+    embryo.history.push(edit)
+    s = dict(edit.summary)
+    s["changed"] = not edit.is_empty
+    return s
+
+
+def autoclean_project(project, policy: AutocleanPolicy | None = None, progress=None, cancel=None,
+                      embryos=None) -> list[dict]:
+    """Auto-clean every embryo (or those named); returns one summary dict per embryo.
+
+    Cancelling between embryos keeps what was done so far (each embryo is one undoable step);
+    cancelling inside an embryo leaves that embryo as it was.
+    """
+    out = []
+    todo = [e for e in project.embryos if embryos is None or e.name in embryos]
+    for k, e in enumerate(todo):
+        check(cancel)
+        if progress is not None:
+            progress({"stage": "autoclean", "done": k, "total": len(todo), "embryo": e.name})
+        out.append(autoclean_embryo(e, policy, progress, cancel))
+    if progress is not None:
+        progress({"stage": "autoclean", "done": len(todo), "total": len(todo)})
+    return out
+
+
+def format_summary(summary: list[dict]) -> str:
+    lines = []
+    for s in summary:
+        state = s["state"].upper() if s["unusable"] else s["state"]
+        lines.append(
+            f"  {s['name']}: {state}; {s['black']} black, {s['red_artifact']} red-artifact, {s['outlier']} outlier "
+            f"frames; {s['cliffs']} cliffs ({s['cliffs_repaired']} repaired); {s['excluded']}/{s['n_frames']} "
+            f"frames excluded" + ("" if s.get("changed", True) else " (no change)"))
+        for note in s.get("notes", []):
+            lines.append(f"    note: {note}")
+    return "\n".join(lines) if lines else "  (no embryos)"

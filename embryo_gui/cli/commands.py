@@ -1,0 +1,238 @@
+"""Implementations of the ``embryo-repair`` sub-commands (each imports only what it needs)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EmbryoError
+from .progressbar import ProgressBar
+
+
+def _print_json(obj) -> None:
+    json.dump(obj, sys.stdout, indent=1, default=_json_default, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)
+
+
+def _open(path):
+    from ..model import Project
+    return Project.open(path)
+
+
+def cmd_demo(args) -> int:
+    from ..demo import write_demo_project
+    out = Path(args.out)
+    if out.exists():
+        raise EmbryoError("file already exists; choose another name or delete it", out)
+    shape = (512, 752, 3) if args.size is None else (args.size[1], args.size[0], 3)
+    bar = ProgressBar("demo")
+    try:
+        project = write_demo_project(out, n_embryos=args.embryos, n_frames=args.frames, seed=args.seed,
+                                     frame_shape=shape, progress=bar)
+    finally:
+        bar.close()
+    print(f"wrote {out}: {len(project.embryos)} demo embryos x {args.frames} frames "
+          f"({shape[1]}x{shape[0]}), seed {args.seed}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from ..importer import import_embryo
+    from ..model import Project
+    from ..model.atomic import check_writable_dir
+
+    path = Path(args.project)
+    new = not path.exists()
+    if new:
+        if path.suffix.lower() not in (".h5", ".hdf5"):
+            raise EmbryoError("a project file name must end in .h5", path)
+        check_writable_dir(path)
+        project = Project(path)
+    else:
+        project = Project.open(path)
+    frames_dir_existed = project.frames_dir.exists()
+    bar = ProgressBar("import")
+    try:
+        embryo, messages = import_embryo(project, args.source, args.annotations, args.name, args.time_offset,
+                                         args.frames_per_timepoint, progress=bar)
+        bar.close()
+        project.save()
+    except BaseException:
+        bar.close()
+        if new and not frames_dir_existed and project.frames_dir.exists():
+            try:
+                project.frames_dir.rmdir()
+            except OSError:
+                pass
+        raise
+    for m in messages:
+        print(m)
+    ann = int(np.isfinite(embryo.original[:, -1]).sum())
+    print(f"{'created' if new else 'updated'} {path}: embryo {embryo.name!r}, {embryo.n_frames} frames "
+          f"{embryo.frame_shape[1]}x{embryo.frame_shape[0]}, {ann} annotated")
+    return 0
+
+
+def info_dict(project) -> dict:
+    from ..model import FORMAT_VERSION
+    out = {"format_version": FORMAT_VERSION, "path": str(project.path), "embryos": []}
+    for e in project.embryos:
+        out["embryos"].append({
+            "name": e.name, "n_frames": e.n_frames, "frame_shape": list(e.frame_shape),
+            "annotated_frames": int(np.isfinite(e.current[:, -1]).sum()),
+            "lineages": e.lineages, "flags": e.flags.counts(), "state": e.state(),
+            "alignment": e.alignment.get("message", ""), "history_steps": e.history.position,
+        })
+    return out
+
+
+def cmd_info(args) -> int:
+    project = _open(args.project)
+    d = info_dict(project)
+    if args.json:
+        _print_json(d)
+        return 0
+    print(f"{project.path}: embryo-gui project, format {d['format_version']}, {len(d['embryos'])} embryos")
+    for e in d["embryos"]:
+        flags = ", ".join(f"{k} {v}" for k, v in e["flags"].items() if v) or "none"
+        lin = "".join(e["lineages"]) or "-"
+        print(f"  {e['name']}: {e['n_frames']} frames {e['frame_shape'][1]}x{e['frame_shape'][0]}, "
+              f"{e['annotated_frames']} annotated, lineages {lin}, {e['state']}; flags: {flags}")
+    return 0
+
+
+def cmd_detect(args) -> int:
+    from ..detection import detect_embryo, detection_summary
+    project = _open(args.project)
+    bar = ProgressBar("detect")
+    notes = []
+    try:
+        for e in project.embryos:
+            notes += detect_embryo(e, progress=bar)
+    finally:
+        bar.close()
+    project.save()
+    summary = {"embryos": [detection_summary(e) for e in project.embryos]}
+    if args.json:
+        _print_json(summary)
+    else:
+        for m in notes:
+            print(m)
+        for s in summary["embryos"]:
+            c = s["corrupt_frames"]
+            print(f"{s['name']}: {len(c['black'])} black, {len(c['red_artifact'])} red-artifact, "
+                  f"{len(c['outlier'])} outlier frames; {len(s['cliffs'])} cliffs")
+    return 0
+
+
+def cmd_autoclean(args) -> int:
+    from ..autoclean import autoclean_project, format_summary
+    project = _open(args.project)
+    bar = ProgressBar("autoclean")
+    try:
+        summary = autoclean_project(project, progress=bar)
+    finally:
+        bar.close()
+    if project.modified:
+        project.save()
+    if args.json:
+        _print_json({"embryos": summary})
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from ..export import export_dataset
+    project = _open(args.project)
+    bar = ProgressBar("export")
+    try:
+        report = export_dataset(project, args.out, size=args.size, gray=args.gray, csv_path=args.csv,
+                                include_unusable=args.include_unusable, progress=bar)
+    finally:
+        bar.close()
+    print(report["message"])
+    return 0
+
+
+def cmd_train(args) -> int:
+    from ..train import TrainSettings, apply_training_result, train_project
+    project = _open(args.project)
+    overrides = {k: v for k, v in {"epochs": args.epochs, "drop": args.drop, "rounds": args.rounds,
+                                   "folds": args.folds, "size": args.size, "seed": args.seed,
+                                   "save_model": args.save_model}.items() if v is not None}
+    settings = TrainSettings(**overrides)
+    bar = ProgressBar("train")
+    try:
+        result = train_project(project, settings, progress=bar)
+    finally:
+        bar.close()
+    apply_training_result(project, result)
+    project.save()
+    out = {"embryos": [], "rounds": _rounds_json(result)}
+    for e in project.embryos:
+        loss = e.flags.scores.get("loss")
+        out["embryos"].append({
+            "name": e.name, "lossy": np.flatnonzero(e.flags.mask("lossy")).tolist(),
+            "loss": [None if loss is None or not np.isfinite(v) else round(float(v), 6)
+                     for v in (loss if loss is not None else np.full(e.n_frames, np.nan))]})
+    if args.json:
+        _print_json(out)
+    else:
+        for e in out["embryos"]:
+            print(f"{e['name']}: {len(e['lossy'])} lossy frames")
+        for r in out["rounds"]:
+            print("round " + ", ".join(f"{k} {v}" for k, v in r.items() if not isinstance(v, (list, dict))))
+    return 0
+
+
+def _rounds_json(result) -> list:
+    rounds = getattr(result, "rounds", None) or []
+    out = []
+    for r in rounds:
+        d = r if isinstance(r, dict) else getattr(r, "__dict__", {})
+        out.append({k: v for k, v in d.items() if isinstance(v, (int, float, str, bool, dict)) or v is None})
+    return out
+
+
+def cmd_showcase(args) -> int:
+    """demo -> auto-clean -> export, printing what was found and where the dataset went."""
+    from ..autoclean import autoclean_project, format_summary
+    from ..demo import write_demo_project
+    from ..export import export_dataset
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    proj_path = out_dir / "demo_project.h5"
+    if proj_path.exists():
+        raise EmbryoError("already holds a demo project; choose an empty folder", out_dir)
+    bar = ProgressBar("demo")
+    try:
+        project = write_demo_project(proj_path, n_embryos=args.embryos, n_frames=args.frames, seed=args.seed,
+                                     progress=bar)
+        bar.close()
+        print(f"1. demo project: {proj_path} ({len(project.embryos)} embryos x {args.frames} frames, 752x512)")
+        bar = ProgressBar("autoclean")
+        summary = autoclean_project(project, progress=bar)
+        bar.close()
+        project.save()
+        print("2. auto-clean:")
+        print(format_summary(summary))
+        bar = ProgressBar("export")
+        report = export_dataset(project, out_dir / "cleaned_dataset.h5", size=(188, 128),
+                                csv_path=out_dir / "cleaned_labels.csv", progress=bar)
+    finally:
+        bar.close()
+    print(f"3. {report['message']}")
+    print(f"   open it with: h5py.File({str(out_dir / 'cleaned_dataset.h5')!r})['frames']")
+    return 0

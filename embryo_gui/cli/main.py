@@ -1,0 +1,129 @@
+"""``embryo-repair``: the headless command line over the same core as the GUI.
+
+Modules that are slow to import (torch, Qt) are imported only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+        if w <= 0 or h <= 0:
+            raise ValueError
+        return w, h
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH with positive integers, e.g. 128x96, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _fraction(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="embryo-repair",
+        description="Repair the annotations of C. elegans embryo videos and export a clean dataset (headless).")
+    p.add_argument("--version", action="version", version=f"embryo-repair {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    s = sub.add_parser("demo", help="write a project of synthetic EPIC-like embryos with ground truth")
+    s.add_argument("out", metavar="OUT.h5")
+    s.add_argument("--embryos", type=_positive_int, default=4)
+    s.add_argument("--frames", type=_positive_int, default=300)
+    s.add_argument("--size", type=_size, default=None, metavar="WxH", help="frame size (default 752x512)")
+    s.add_argument("--seed", type=int, default=0)
+
+    s = sub.add_parser("import", help="create a project or add an embryo (video, TIFF stack or image folder)")
+    s.add_argument("project", metavar="PROJECT.h5")
+    s.add_argument("source", metavar="VIDEO_OR_STACK")
+    s.add_argument("--annotations", metavar="CSV", help="per-frame CSV or EPIC lineage file")
+    s.add_argument("--name", help="embryo name (default: the file name)")
+    s.add_argument("--time-offset", type=int, default=0, metavar="K",
+                   help="frame of the first annotation timepoint (default 0)")
+    s.add_argument("--frames-per-timepoint", type=float, default=1.0, metavar="R")
+
+    s = sub.add_parser("info", help="embryos, frame counts, annotation coverage, flags")
+    s.add_argument("project", metavar="PROJECT.h5")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("detect", help="run the corrupt-frame and cliff detectors and store their flags")
+    s.add_argument("project", metavar="PROJECT.h5")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("autoclean", help="detect and apply the default repair policy (one undo step per embryo)")
+    s.add_argument("project", metavar="PROJECT.h5")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("export", help="write the kept frames and cleaned counts as one HDF5 dataset")
+    s.add_argument("project", metavar="PROJECT.h5")
+    s.add_argument("out", metavar="OUT.h5")
+    s.add_argument("--size", type=_size, default=None, metavar="WxH")
+    s.add_argument("--gray", action="store_true", help="one grayscale channel instead of RGB")
+    s.add_argument("--csv", metavar="OUT.csv", help="also write the labels as CSV")
+    s.add_argument("--include-unusable", action="store_true", help="keep frames of embryos auto-clean called unusable")
+
+    s = sub.add_parser("train", help="rank frames by CNN loss and flag the lossy ones")
+    s.add_argument("project", metavar="PROJECT.h5")
+    s.add_argument("--epochs", type=_positive_int, default=None)
+    s.add_argument("--drop", type=_fraction, default=None, help="fraction flagged lossy per round (default 0.1)")
+    s.add_argument("--rounds", type=_positive_int, default=None)
+    s.add_argument("--folds", type=int, default=None, help="out-of-fold scoring folds (1: plain training loss)")
+    s.add_argument("--size", type=_positive_int, default=None, metavar="PX")
+    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--save-model", metavar="FILE.pt")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("showcase", help="the whole job on demo data: demo -> auto-clean -> export")
+    s.add_argument("out_dir", metavar="OUT_DIR")
+    s.add_argument("--embryos", type=_positive_int, default=4)
+    s.add_argument("--frames", type=_positive_int, default=200)
+    s.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from ..errors import CancelledError, EmbryoError
+    from . import commands
+
+    try:
+        return int(getattr(commands, "cmd_" + args.command)(args) or 0)
+    except EmbryoError as exc:
+        print(f"embryo-repair: error: {exc}", file=sys.stderr)
+        return 2
+    except CancelledError:
+        print("embryo-repair: cancelled; nothing was changed", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("embryo-repair: interrupted; nothing was changed", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("embryo-repair: error: out of memory", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

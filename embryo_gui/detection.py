@@ -1,0 +1,83 @@
+"""Run the detectors on an embryo and record their flags, scores and detections as one edit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .edits import SetFlags
+from .progress import check
+
+
+def _key(c: dict) -> tuple:
+    return (int(c["start"]), int(c["stop"]), c.get("lineage", "population"))
+
+
+def detect_embryo(embryo, corrupt_settings=None, cliff_settings=None, progress=None, cancel=None) -> list[str]:
+    """Run the detectors on one embryo and push their result as one edit; returns human notes."""
+    edit, notes = detection_edit(embryo, corrupt_settings, cliff_settings, progress, cancel)
+    embryo.history.push(edit)
+    return notes
+
+
+def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=None, cancel=None):
+    """Detect corrupt frames (pixels) and cliffs (the original annotations) on one embryo; return
+    ``(SetFlags edit, notes)`` without applying it.
+
+    Cliffs keep the status (accepted / rejected) a matching earlier detection had, so running the
+    detectors again never undoes a decision.  Notes say e.g. that cliff detection was skipped.
+    """
+    from .detect import detect_cliffs
+    from .detect.corrupt import detect_corrupt
+
+    notes: list[str] = []
+    n = embryo.n_frames
+
+    def prog(info):
+        if progress is not None:
+            progress({**info, "embryo": embryo.name})
+
+    res = detect_corrupt(iter(embryo.frames), n, corrupt_settings, progress=prog, cancel=cancel)
+    check(cancel)
+    masks = {k: np.asarray(res.verdicts[k], bool) for k in ("black", "red_artifact", "outlier")}
+    scores = {f"{k}_score": np.asarray(v, np.float32) for k, v in res.scores.items()}
+    detections: dict = {"corrupt": {"settings": res.settings,
+                                    "reasons": {str(i): r for i, r in enumerate(res.reasons) if r}}}
+
+    old = {_key(c): c for c in embryo.detections.get("cliffs") or []}
+    if not np.isfinite(embryo.original).any():
+        notes.append(f"{embryo.name}: no annotations; cliff detection skipped")
+        cliffs: list[dict] = []
+        detections["cliff_settings"] = None
+    else:
+        cliffs = []
+        for c in detect_cliffs(embryo.original, cliff_settings):
+            d = c.to_dict()
+            prev = old.get(_key(d))
+            d["status"] = prev.get("status", "pending") if prev else "pending"
+            if prev and "repair" in prev:
+                d["repair"] = prev["repair"]
+            cliffs.append(d)
+        from .detect.cliffs import CliffSettings
+        detections["cliff_settings"] = (cliff_settings or CliffSettings()).to_dict() \
+            if not isinstance(cliff_settings, dict) else cliff_settings
+    detections["cliffs"] = cliffs
+    cmask = np.zeros(n, bool)
+    for c in cliffs:
+        if c["status"] != "rejected":
+            cmask[max(0, c["start"]):min(n, c["stop"])] = True
+    masks["cliff"] = cmask
+    return SetFlags(masks, scores=scores, detections=detections, label="run detectors"), notes
+
+
+def detection_summary(embryo) -> dict:
+    """The per-embryo record of ``embryo-repair detect --json``."""
+    return {
+        "name": embryo.name,
+        "n_frames": embryo.n_frames,
+        "corrupt_frames": {k: np.flatnonzero(embryo.flags.mask(k)).tolist()
+                           for k in ("black", "red_artifact", "outlier")},
+        "cliffs": [{"start": int(c["start"]), "stop": int(c["stop"]), "kind": c["kind"],
+                    "lineage": c.get("lineage", "population"), "score": float(c.get("score", 0.0)),
+                    "status": c.get("status", "pending")}
+                   for c in embryo.detections.get("cliffs") or []],
+    }

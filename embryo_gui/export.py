@@ -1,0 +1,138 @@
+"""Export the kept frames of every embryo with their cleaned counts as one HDF5 dataset.
+
+Layout (docs/FORMAT.md, "Cleaned dataset"): ``/frames`` (N,H,W[,C]) uint8, ``/population`` (N,),
+``/lineages`` (N,7) with their names in an attribute, ``/embryo`` (N,) index into
+``/embryo_names``, ``/source_frame`` (N,), and provenance attributes.  Written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Optional
+
+import h5py
+import numpy as np
+
+from . import __version__
+from .errors import EmbryoError
+from .lineages import LINEAGES, POPULATION
+from .model.atomic import atomic_target
+from .model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION
+from .progress import Throttle, check
+
+_BATCH = 32
+
+
+def kept_frames(embryo, include_unusable: bool = False) -> tuple[np.ndarray, dict]:
+    """Indices of the frames an export keeps, and the counts of those dropped, by reason."""
+    n = embryo.n_frames
+    excluded = embryo.flags.mask("excluded")
+    unannotated = ~np.isfinite(embryo.current[:, POPULATION])
+    unusable = bool((embryo.detections.get("autoclean") or {}).get("unusable")) and not include_unusable
+    keep = ~excluded & ~unannotated & (not unusable)
+    dropped = {
+        "excluded": int(excluded.sum()),
+        "unannotated": int((unannotated & ~excluded).sum()),
+        "unusable_embryo": int((~excluded & ~unannotated).sum()) if unusable else 0,
+    }
+    for kind in ("black", "red_artifact", "outlier", "cliff", "lossy"):
+        dropped[f"excluded_{kind}"] = int((excluded & embryo.flags.mask(kind)).sum())
+    return np.flatnonzero(keep), dropped
+
+
+def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
+                   csv_path=None, include_unusable: bool = False, progress=None, cancel=None) -> dict:
+    """Write the cleaned dataset; returns a report with a one-line ``message``."""
+    import cv2
+
+    out_path = Path(out_path)
+    if out_path.resolve() == Path(project.path).resolve():
+        raise EmbryoError("refusing to overwrite the project itself; choose another output file", out_path)
+    plan = []
+    dropped_total: dict[str, int] = {}
+    for e in project.embryos:
+        idx, dropped = kept_frames(e, include_unusable)
+        plan.append((e, idx))
+        for k, v in dropped.items():
+            dropped_total[k] = dropped_total.get(k, 0) + v
+    n_total = sum(len(i) for _, i in plan)
+    if n_total == 0:
+        raise EmbryoError("nothing to export: every frame is excluded, unannotated or in an unusable embryo",
+                          project.path)
+    shapes = {e.frame_shape for e, i in plan if len(i)}
+    if size is None and len(shapes) > 1:
+        raise EmbryoError("embryos have different frame sizes "
+                          f"({', '.join(f'{s[1]}x{s[0]}' for s in sorted(shapes))}); pass --size WxH",
+                          project.path)
+    h, w = (size[1], size[0]) if size else next(iter(shapes))[:2]
+    fshape = (h, w) if gray else (h, w, 3)
+    throttle = Throttle(progress)
+    names = [e.name for e, _ in plan]
+    policy = {"kept": "not excluded, population annotated" + ("" if include_unusable else
+                                                                ", embryo not unusable"),
+              "size": [w, h], "gray": bool(gray)}
+    with atomic_target(out_path) as tmp:
+        with h5py.File(tmp, "w", libver="latest") as f:
+            f.attrs["format"] = EXPORT_FORMAT_NAME
+            f.attrs["format_version"] = EXPORT_FORMAT_VERSION
+            f.attrs["tool_version"] = __version__
+            f.attrs["source_project"] = str(Path(project.path).resolve())
+            f.attrs["policy"] = json.dumps(policy)
+            f.attrs["dropped"] = json.dumps(dropped_total)
+            f.attrs["n_frames"] = n_total
+            frames = f.create_dataset("frames", shape=(n_total,) + fshape, dtype=np.uint8,
+                                      chunks=(1,) + fshape, compression="lzf")
+            population = np.empty(n_total, np.float32)
+            lineages = np.empty((n_total, len(LINEAGES)), np.float32)
+            embryo_idx = np.empty(n_total, np.int32)
+            source_frame = np.empty(n_total, np.int32)
+            pos = 0
+            for ei, (e, idx) in enumerate(plan):
+                for a in range(0, len(idx), _BATCH):
+                    check(cancel)
+                    sel = idx[a:a + _BATCH]
+                    batch = e.frames.read(sel)
+                    out = np.empty((len(sel),) + fshape, np.uint8)
+                    for j, fr in enumerate(batch):
+                        if (fr.shape[0], fr.shape[1]) != (h, w):
+                            fr = cv2.resize(fr, (w, h), interpolation=cv2.INTER_AREA)
+                        out[j] = cv2.cvtColor(fr, cv2.COLOR_RGB2GRAY) if gray else fr
+                    frames[pos:pos + len(sel)] = out
+                    pos += len(sel)
+                    throttle({"stage": "export", "done": pos, "total": n_total})
+                k = len(idx)
+                start = pos - k
+                population[start:pos] = e.current[idx, POPULATION]
+                lineages[start:pos] = e.current[idx, :POPULATION]
+                embryo_idx[start:pos] = ei
+                source_frame[start:pos] = idx
+            f.create_dataset("population", data=population)
+            lin = f.create_dataset("lineages", data=lineages)
+            lin.attrs["names"] = list(LINEAGES)
+            f.create_dataset("embryo", data=embryo_idx)
+            f.create_dataset("embryo_names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
+            f.create_dataset("source_frame", data=source_frame)
+    if csv_path is not None:
+        _write_csv(Path(csv_path), names, embryo_idx, source_frame, population, lineages)
+    kept_by = {n: int(len(i)) for n, (_, i) in zip(names, plan)}
+    msg = (f"exported {n_total} frames of {sum(1 for v in kept_by.values() if v)} embryos to {out_path} "
+           f"({w}x{h}{' gray' if gray else ''}); dropped: "
+           + ", ".join(f"{k} {v}" for k, v in dropped_total.items() if v and not k.startswith("excluded_")))
+    return {"path": str(out_path), "n_frames": n_total, "kept": kept_by, "dropped": dropped_total,
+            "message": msg.rstrip("; dropped: ")}
+
+
+def _write_csv(path: Path, names, embryo_idx, source_frame, population, lineages) -> None:
+    with atomic_target(path) as tmp:
+        with open(tmp, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["index", "embryo", "source_frame", "population", *LINEAGES])
+            for i in range(len(population)):
+                w.writerow([i, names[embryo_idx[i]], int(source_frame[i]), _num(population[i]),
+                            *(_num(v) for v in lineages[i])])
+
+
+def _num(v) -> str:
+    return "" if not np.isfinite(v) else (str(int(v)) if float(v).is_integer() else f"{float(v):g}")

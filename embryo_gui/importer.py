@@ -1,0 +1,86 @@
+"""Import one embryo (video / TIFF stack / image folder + optional annotations) into a project."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .errors import EmbryoError
+from .model.project import Project
+
+
+def source_fingerprint(path: Path) -> dict:
+    """Path, size and SHA-256 of a source file (for a folder: of its sorted file names and sizes)."""
+    h = hashlib.sha256()
+    if path.is_dir():
+        size = 0
+        for p in sorted(path.iterdir()):
+            if p.is_file():
+                st = p.stat()
+                size += st.st_size
+                h.update(f"{p.name}\0{st.st_size}\n".encode())
+    else:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return {"path": str(path.resolve()), "size": int(size), "sha256": h.hexdigest()}
+
+
+def import_embryo(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
+                  time_offset: int = 0, frames_per_timepoint: float = 1.0, progress=None, cancel=None):
+    """Decode the frames once into the project's frame store, align the annotations explicitly,
+    and add the embryo (in memory: the caller saves).  Returns ``(embryo, messages)``.
+
+    Annotations are read and checked before any frame is decoded, so a bad CSV costs nothing and
+    leaves every file as it was.
+    """
+    from .io import Alignment, align_annotations, open_frame_source, read_annotations
+
+    source_path = Path(source_path)
+    messages: list[str] = []
+    ann = read_annotations(annotations_path) if annotations_path is not None else None
+    if frames_per_timepoint <= 0:
+        raise EmbryoError(f"frames per timepoint must be positive, got {frames_per_timepoint}", annotations_path)
+    name = name or source_path.stem
+    if name in project.names:
+        raise EmbryoError(f"the project already has an embryo named {name!r}; choose another --name", project.path)
+    src = open_frame_source(source_path)
+    try:
+        frames_path, n = project.write_frames(iter(src), src.frame_shape, src.declared_frames,
+                                              progress=progress, cancel=cancel)
+        report = src.report()
+        info = {"kind": src.kind, "fps": src.fps, "declared_frames": src.declared_frames,
+                "decoded_frames": n, **source_fingerprint(source_path)}
+    finally:
+        src.close()
+    try:
+        if report:
+            messages.append(f"{source_path}: {report}")
+        alignment: dict = {"offset": int(time_offset), "frames_per_timepoint": float(frames_per_timepoint)}
+        counts = None
+        if ann is not None:
+            counts, rep = align_annotations(ann, n, Alignment(int(time_offset), float(frames_per_timepoint)))
+            alignment.update(rep)
+            alignment["annotations"] = str(Path(annotations_path).resolve())
+            if rep.get("message"):
+                messages.append(f"{annotations_path}: {rep['message']}")
+        embryo = project.attach_embryo(name, frames_path, n, src.frame_shape, counts, source=info,
+                                       alignment=alignment)
+    except BaseException:
+        project._pending_frames.discard(frames_path.name)
+        with contextlib.suppress(OSError):
+            os.unlink(frames_path)
+        raise
+    return embryo, messages
+
+
+def annotated_summary(counts: np.ndarray) -> str:
+    n = len(counts)
+    k = int(np.isfinite(counts[:, -1]).sum())
+    return f"{k}/{n} frames annotated"

@@ -1,0 +1,42 @@
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+EPIC_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "epic"
+
+
+def make_frames(n: int, shape=(24, 32, 3), seed: int = 0) -> list[np.ndarray]:
+    """Distinct random frames (each frame's index is written into its first pixel)."""
+    rng = np.random.default_rng(seed)
+    frames = [rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(n)]
+    for i, f in enumerate(frames):
+        f[0, 0, 0] = i % 256
+    return frames
+
+
+def rising_counts(n: int) -> np.ndarray:
+    """A stepwise rising A lineage plus a constant E lineage, population their sum."""
+    c = np.full((n, 8), np.nan)
+    c[:, 0] = 2 ** np.minimum(np.arange(n) // max(1, n // 6), 6)
+    c[:, 1] = 2.0
+    c[:, 7] = c[:, 0] + c[:, 1]
+    return c
+
+
+@pytest.fixture
+def tiny_project(tmp_path):
+    """A saved project of two small embryos made without the demo generator."""
+    from embryo_gui.model import Project
+
+    p = Project.create(tmp_path / "tiny.h5")
+    for k, n in enumerate((30, 20)):
+        p.add_embryo(f"emb{k}", iter(make_frames(n, seed=k)), n, (24, 32, 3), rising_counts(n),
+                     source={"kind": "test"})
+    p.save()
+    return p
