@@ -6,8 +6,9 @@ Policy (``AutocleanPolicy``):
   ``repaired``) or excluded (``dip_repair="exclude"``);
 - a pending ``to_end`` cliff (or a dip touching either end) is excluded;
 - cliffs the user accepted or rejected are left as they are;
-- an embryo with more than ``unusable_fraction`` of its frames flagged is reported unusable (its
-  frames are left out of an export unless asked otherwise).
+- an embryo losing more than ``unusable_fraction`` of its frames (excluded or corrupt; repaired
+  frames count as kept) is reported unusable (its frames are left out of an export unless asked
+  otherwise).
 Running it twice changes nothing the second time.
 """
 
@@ -68,7 +69,7 @@ class _Autoclean(Edit):
             else:
                 excluded_cliff += int(embryo.flags.mask("excluded").sum() - before)
         flagged = embryo.flags.any_of(["black", "red_artifact", "outlier", "cliff", "lossy", "excluded"])
-        frac = float(flagged.mean()) if embryo.n_frames else 0.0
+        frac = lost_fraction(embryo)
         unusable = frac > p.unusable_fraction
         det = copy.deepcopy(embryo.detections)
         det["autoclean"] = {"policy": p.to_dict(), "unusable": bool(unusable), "flagged_fraction": round(frac, 4)}
@@ -86,6 +87,13 @@ class _Autoclean(Edit):
             "state": "unusable" if unusable else ("flagged" if flagged.any() else "clean"),
             "notes": notes,
         }
+
+
+def lost_fraction(embryo) -> float:
+    """Share of frames an export would lose: excluded or flagged corrupt (repaired frames are kept)."""
+    if not embryo.n_frames:
+        return 0.0
+    return float(embryo.flags.any_of(["black", "red_artifact", "excluded"]).mean())
 
 
 def autoclean_embryo(embryo, policy: AutocleanPolicy | None = None, progress=None, cancel=None) -> dict:

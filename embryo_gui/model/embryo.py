@@ -74,11 +74,13 @@ class Embryo:
         self.flags.set_mask("edited", rows_differ(self.current, self._original))
 
     def state(self) -> str:
-        """``clean`` / ``flagged`` / ``unusable`` (more than 40% of frames flagged or excluded)."""
+        """``unusable`` (auto-clean said so, or over 40% of the frames are excluded or corrupt),
+        ``flagged`` (any flag other than edited / repaired) or ``clean``."""
         from .flags import FLAG_KINDS
-        bad = self.flags.any_of([k for k in FLAG_KINDS if k not in ("edited", "repaired")])
-        if self.n_frames and bad.mean() > 0.4:
+        lost = self.flags.any_of(["black", "red_artifact", "excluded"])
+        if (self.detections.get("autoclean") or {}).get("unusable") or (self.n_frames and lost.mean() > 0.4):
             return "unusable"
+        bad = self.flags.any_of([k for k in FLAG_KINDS if k not in ("edited", "repaired")])
         return "flagged" if bad.any() else "clean"
 
     def __repr__(self) -> str:
