@@ -171,6 +171,7 @@ def cmd_train(args) -> int:
     project = _open(args.project)
     overrides = {k: v for k, v in {"epochs": args.epochs, "drop": args.drop, "rounds": args.rounds,
                                    "folds": args.folds, "size": args.size, "seed": args.seed,
+                                   "method": args.method, "cut": args.cut,
                                    "save_model": args.save_model}.items() if v is not None}
     settings = TrainSettings(**overrides)
     bar = ProgressBar("train")

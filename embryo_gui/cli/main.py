@@ -89,7 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=_positive_int, default=None)
     s.add_argument("--drop", type=_fraction, default=None, help="fraction flagged lossy per round (default 0.1)")
     s.add_argument("--rounds", type=_positive_int, default=None)
-    s.add_argument("--folds", type=int, default=None, help="out-of-fold scoring folds (1: plain training loss)")
+    s.add_argument("--folds", type=int, default=None, help="out-of-fold scoring folds (default 3)")
+    s.add_argument("--method", choices=("oof", "train"), default=None,
+                   help="rank by out-of-fold loss (default) or by plain training loss (the 2020 way)")
+    s.add_argument("--cut", choices=("top", "zscore"), default=None,
+                   help="flag the top --drop share (default) or frames above a robust z-score")
     s.add_argument("--size", type=_positive_int, default=None, metavar="PX")
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--save-model", metavar="FILE.pt")
