@@ -1,0 +1,210 @@
+"""Corrupt-frame detection: black frames, red artifacts, generic outliers.
+
+One streaming pass computes :func:`frame_features` for every frame (frames are never all held in
+RAM); the decisions then use the per-frame features with their temporal context.  See
+docs/DETECTION.md for the rules and measured figures.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+
+from ..errors import EmbryoError
+from ..progress import CancelToken
+from ._settings import resolve, settings_from_dict, settings_to_dict
+from .frame_features import FrameFeatures, frame_features
+
+KINDS = ("black", "red_artifact", "outlier")
+
+
+@dataclass
+class CorruptSettings:
+    """Thresholds of the corrupt-frame detector (pooled units are scaled from the frame size)."""
+
+    pool: int = 4                    # downsampling factor (area for brightness, max for red)
+    thumb_pool: int = 4              # further area pooling of the outlier thumbnail
+    # black
+    bright_percentile: float = 99.9  # brightness = this percentile of the pooled green channel
+    black_abs: float = 24.0          # brightness below this: black whatever the neighbours
+    black_rel: float = 0.35          # ...or below this fraction of the neighbours' median brightness
+    black_window: int = 15           # frames on each side forming the neighbours' median
+    # red artifacts
+    red_threshold: int = 45          # red excess R - G (max-pooled) marking a red pixel
+    red_low: int = 25                # hysteresis: red regions grow down to this excess
+    red_strong: int = 60             # a blotch's top red excess (area-pooled) reaches this
+    min_region_px: int = 48          # full-res px; red regions smaller than this are ignored
+    line_min_len: float = 0.3        # line: length >= this fraction of the frame's short side
+    line_min_elong: float = 4.0      # ...made of thin fragments (length / width >= this)
+    line_min_frag: int = 5           # pooled px: shortest fragment counted towards a line
+    line_max_width: float = 2.5      # pooled px: widest fragment counted (lines are thin)...
+    line_long_elong: float = 10.0    # ...unless it is this elongated (a smeared line, long)
+    line_angle_tol: float = 6.0      # deg: fragments on one line (cut by the nuclei it crosses)
+    band_min_len: float = 0.3        # band: runs along >= this fraction of the edge it touches
+    band_min_elong: float = 3.0      # ...and length / width >= this
+    band_angle_tol: float = 12.0     # deg: ...and parallel to that edge
+    blotch_min_area: float = 0.012   # blotch: area >= this fraction of the frame (> any nucleus)
+    blotch_min_flat: float = 0.4     # ...flat-topped: >= this fraction within 70% of its top (paint,
+                                     #    not the Gaussian peaks of touching reporter nuclei)
+    blotch_min_fill: float = 0.3     # ...filling >= this fraction of its bounding box
+    blotch_window: int = 6           # ...and standing out from the frames this far on each side:
+    blotch_min_contrast: float = 0.5 # ...score - their median score >= this
+    # generic outliers
+    outlier_z: float = 15.0          # robust z of the difference to both neighbours
+    outlier_min_diff: float = 4.0    # ...and a mean absolute difference (grey levels) at least this
+    outlier_window: int = 15         # frames on each side for the robust z (local median / MAD)
+    check_every: int = 4             # frames between progress / cancel checks
+
+    def to_dict(self) -> dict:
+        return settings_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "CorruptSettings":
+        return settings_from_dict(cls, data)
+
+
+@dataclass
+class CorruptResult:
+    scores: dict[str, np.ndarray]      # float32 (T,) per kind; >= 1 (black, red) / >= outlier_z: flagged
+    verdicts: dict[str, np.ndarray]    # bool (T,) per kind
+    reasons: list[str]                 # per frame: '' or a short human reason
+    settings: dict
+    seconds: float = 0.0               # wall time of the detection (pass + decisions)
+    red_kinds: list[str] = field(default_factory=list)   # per frame: band/line/blotch/'' (best red region)
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.reasons)
+
+    def any(self) -> np.ndarray:
+        return np.logical_or.reduce([self.verdicts[k] for k in KINDS])
+
+
+def _neighbour_median(x: np.ndarray, half: int, exclude: np.ndarray) -> np.ndarray:
+    """Median of x over [t-half, t+half] without t itself and without excluded frames."""
+    T = x.size
+    out = np.empty(T)
+    for t in range(T):
+        a, b = max(0, t - half), min(T, t + half + 1)
+        sel = np.r_[x[a:t][~exclude[a:t]], x[t + 1:b][~exclude[t + 1:b]]]
+        out[t] = np.median(sel) if sel.size else np.nan
+    return out
+
+
+def _local_z(d: np.ndarray, half: int) -> np.ndarray:
+    """Robust z of d against the frames around it (twitching raises every difference nearby)."""
+    T = d.size
+    z = np.empty(T)
+    g = _robust_z(d)
+    gmad = 1.4826 * np.median(np.abs(d - np.median(d)))
+    for t in range(T):
+        a, b = max(0, t - half), min(T, t + half + 1)
+        nb = np.r_[d[a:t], d[t + 1:b]]
+        if nb.size < 4:
+            z[t] = g[t]
+            continue
+        med = np.median(nb)
+        mad = 1.4826 * np.median(np.abs(nb - med))
+        z[t] = (d[t] - med) / max(mad, gmad, 0.1 * med, 1e-6)
+    return z
+
+
+def _robust_z(d: np.ndarray) -> np.ndarray:
+    med = np.median(d)
+    mad = 1.4826 * np.median(np.abs(d - med))
+    scale = max(mad, 1e-3 * max(med, 1.0), 1e-6)
+    return (d - med) / scale
+
+
+def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None" = None) -> CorruptResult:
+    """Verdicts from per-frame features (temporal context: neighbouring frames)."""
+    s = resolve(CorruptSettings, settings)
+    T = len(feats)
+    bright = np.array([f.bright for f in feats], dtype=np.float64)
+    red = np.array([f.red_score for f in feats], dtype=np.float64)
+
+    # black: absolutely dark, or far darker than the neighbours (median, dark ones left out)
+    dark = bright < s.black_abs
+    ref = _neighbour_median(bright, int(s.black_window), dark)
+    ref = np.where(np.isfinite(ref), ref, np.nanmedian(np.where(dark, np.nan, bright))
+                   if (~dark).any() else s.black_abs)
+    ratio = bright / np.maximum(ref, 1.0)
+    black_score = np.maximum(s.black_abs / np.maximum(bright, 1.0), s.black_rel / np.maximum(ratio, 1e-6))
+    black = (dark | (ratio < s.black_rel)) & (black_score >= 1.0)
+
+    # red: bands and lines are told by shape alone; a blotch must also stand out from the
+    # neighbouring frames (touching reporter nuclei that look like a blotch persist for many frames)
+    blot = np.array([f.kind_scores["blotch"][0] if f.kind_scores else 0.0 for f in feats])
+    shape_v = np.array([max(f.kind_scores["band"][0], f.kind_scores["line"][0]) >= 1.0
+                        if f.kind_scores else f.red_score >= 1.0 for f in feats])
+    blot_ref = _neighbour_median(blot, int(s.blotch_window), np.zeros(T, dtype=bool))
+    blot_ref = np.where(np.isfinite(blot_ref), blot_ref, 0.0)
+    blot_v = (blot >= 1.0) & (blot - blot_ref >= s.blotch_min_contrast)
+    red_v = shape_v | blot_v
+    red = np.where(shape_v, red, np.where(blot >= 1.0, np.minimum(blot, 1.0 + blot - blot_ref
+                                                                     - s.blotch_min_contrast), red))
+
+    # outlier: difference to both neighbours, robust z over the video
+    if T >= 3:
+        th = np.stack([f.thumb for f in feats]).reshape(T, -1)
+        d_prev = np.r_[np.inf, np.abs(np.diff(th, axis=0)).mean(axis=1)]
+        d_next = np.r_[d_prev[1:], np.inf]
+        d = np.minimum(d_prev, d_next)
+        z = _local_z(d, int(s.outlier_window))
+        need = np.full(T, s.outlier_z)
+        need[[0, -1]] *= 1.5          # an end frame has one neighbour only: a twitch there looks alike
+        out_v = (z >= need) & (d >= s.outlier_min_diff) & ~black & ~red_v
+    else:
+        z = np.zeros(T)
+        out_v = np.zeros(T, dtype=bool)
+
+    reasons = []
+    for t, f in enumerate(feats):
+        parts = []
+        if black[t]:
+            parts.append("black frame" if dark[t] else f"dark frame ({100 * ratio[t]:.0f}% of neighbours)")
+        if red_v[t]:
+            parts.append(f.red_reason if shape_v[t] else f.kind_scores["blotch"][1])
+        if out_v[t]:
+            parts.append(f"unlike both neighbours (z={z[t]:.0f})")
+        reasons.append("; ".join(parts))
+    return CorruptResult(
+        scores={"black": black_score.astype(np.float32), "red_artifact": red.astype(np.float32),
+                "outlier": np.clip(z, -1e6, 1e6).astype(np.float32)},
+        verdicts={"black": black, "red_artifact": red_v, "outlier": out_v},
+        reasons=reasons, settings=s.to_dict(), red_kinds=[f.red_kind for f in feats])
+
+
+def detect_corrupt(frames: Iterable[np.ndarray], n_frames: int,
+                   settings: "CorruptSettings | dict | None" = None,
+                   progress: Optional[Callable[[dict], None]] = None,
+                   cancel: Optional[CancelToken] = None) -> CorruptResult:
+    """Black / red-artifact / outlier verdicts for ``n_frames`` uint8 RGB frames from an iterable
+    (consumed once).  ``progress`` gets ``dict(stage="corrupt", done=i, total=n)``; ``cancel`` is
+    checked every ``check_every`` frames (raises CancelledError)."""
+    s = resolve(CorruptSettings, settings)
+    t0 = time.perf_counter()
+    feats: list[FrameFeatures] = []
+    every = max(1, int(s.check_every))
+    for i, frame in enumerate(frames):
+        if i % every == 0:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            if progress is not None:
+                progress(dict(stage="corrupt", done=i, total=n_frames))
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise EmbryoError(f"frame {i}: expected uint8 RGB (H, W, 3), got {frame.dtype} {frame.shape}")
+        feats.append(frame_features(frame, s))
+    if len(feats) != n_frames:
+        raise EmbryoError(f"expected {n_frames} frames, got {len(feats)}")
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    res = decide(feats, s)
+    res.seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress(dict(stage="corrupt", done=n_frames, total=n_frames))
+    return res

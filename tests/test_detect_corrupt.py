@@ -1,0 +1,278 @@
+"""Corrupt-frame detector on hand-made EPIC-like frames (green nuclei on black, a faint legit red
+channel, many red/yellow reporter nuclei, twitching, JPEG chroma damage) with injected artifacts."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from embryo_gui.detect import CorruptSettings, decide, detect_corrupt, frame_features
+from embryo_gui.errors import CancelledError, EmbryoError
+from embryo_gui.progress import CancelToken
+
+H, W = 256, 376          # half of EPIC's 512 x 752 keeps the tests fast; thresholds scale with size
+
+
+def _blob(img: np.ndarray, cx: float, cy: float, sigma: float, amp: float) -> None:
+    r = int(3 * sigma) + 1
+    x0, x1 = max(0, int(cx) - r), min(img.shape[1], int(cx) + r + 1)
+    y0, y1 = max(0, int(cy) - r), min(img.shape[0], int(cy) + r + 1)
+    if x0 >= x1 or y0 >= y1:
+        return
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    img[y0:y1, x0:x1] += amp * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma ** 2))
+
+
+class Embryo:
+    """Nuclei positions in an ellipse; each frame twitches (shift + rotation) the whole embryo."""
+
+    def __init__(self, rng: np.random.Generator, n_nuclei: int, n_reporter: int):
+        self.rng = rng
+        ang = rng.uniform(0, 2 * np.pi, n_nuclei)
+        rad = np.sqrt(rng.uniform(0, 1, n_nuclei))
+        self.xy = np.c_[W / 2 + 0.36 * W * rad * np.cos(ang), H / 2 + 0.32 * H * rad * np.sin(ang)]
+        self.sigma = np.full(n_nuclei, 3.0 if n_nuclei > 60 else 8.0) * rng.uniform(0.8, 1.2, n_nuclei)
+        self.amp = rng.uniform(120, 250, n_nuclei)
+        self.reporter = np.zeros(n_nuclei, dtype=int)             # 0 none, 1 red, 2 yellow
+        idx = rng.choice(n_nuclei, min(n_reporter, n_nuclei), replace=False)
+        self.reporter[idx] = rng.integers(1, 3, size=idx.size)
+
+    def frame(self, twitch: float = 1.0, quality: int = 75) -> np.ndarray:
+        rng = self.rng
+        g = np.zeros((H, W), np.float32)
+        r = np.zeros((H, W), np.float32)
+        th = rng.normal(0, 0.06 * twitch)
+        c, s = np.cos(th), np.sin(th)
+        shift = rng.normal(0, 4 * twitch, 2)
+        ctr = np.array([W / 2, H / 2])
+        for (x, y), sg, a, rep in zip(self.xy, self.sigma, self.amp, self.reporter):
+            dx, dy = x - ctr[0], y - ctr[1]
+            px, py = ctr + shift + [c * dx - s * dy, s * dx + c * dy] + rng.normal(0, 1.0, 2)
+            if rep == 1:                      # red reporter: bright red, little green
+                _blob(r, px, py, sg, 230)
+                _blob(g, px, py, sg, 0.25 * a)
+            elif rep == 2:                    # yellow reporter
+                _blob(r, px, py, sg, a)
+                _blob(g, px, py, sg, a)
+            else:
+                _blob(g, px, py, sg, a)
+        r += 0.18 * g                         # faint legitimate red channel
+        noise = rng.normal(6, 3, (2, H, W)).astype(np.float32)
+        img = np.dstack([r + noise[0], g + noise[1], 0.5 * noise[1]]).clip(0, 255).astype(np.uint8)
+        return jpeg(img, quality)
+
+
+def jpeg(img: np.ndarray, quality: int = 75) -> np.ndarray:
+    """JPEG round trip (4:2:0 chroma subsampling: smeared, blocky red like MPEG-4)."""
+    ok, buf = cv2.imencode(".jpg", img[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1])
+
+
+RED = (255, 0, 0)
+
+
+def add_band(img: np.ndarray, rng: np.random.Generator, edge: str, width: int) -> np.ndarray:
+    out = img.copy()
+    frac = rng.uniform(0.5, 1.0)
+    if edge in ("top", "bottom"):
+        n = int(W * frac)
+        x0 = int(rng.integers(0, W - n + 1))
+        ys = slice(0, width) if edge == "top" else slice(H - width, H)
+        out[ys, x0:x0 + n] = RED
+    else:
+        n = int(H * frac)
+        y0 = int(rng.integers(0, H - n + 1))
+        xs = slice(0, width) if edge == "left" else slice(W - width, W)
+        out[y0:y0 + n, xs] = RED
+    return jpeg(out)
+
+
+def add_line(img: np.ndarray, rng: np.random.Generator, thickness: int, angle: float) -> np.ndarray:
+    out = img.copy()[:, :, ::-1].copy()
+    cx, cy = rng.uniform(0.3, 0.7) * W, rng.uniform(0.3, 0.7) * H
+    L = 2 * max(H, W)
+    dx, dy = np.cos(np.radians(angle)) * L, -np.sin(np.radians(angle)) * L
+    cv2.line(out, (int(cx - dx), int(cy - dy)), (int(cx + dx), int(cy + dy)), (0, 0, 230), thickness)
+    return jpeg(out[:, :, ::-1])
+
+
+def add_blotch(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    out = img.copy()[:, :, ::-1].copy()
+    cx, cy = rng.uniform(0.25, 0.75) * W, rng.uniform(0.25, 0.75) * H
+    for _ in range(5):
+        ax = (int(rng.uniform(12, 26)), int(rng.uniform(8, 20)))
+        c = (int(cx + rng.normal(0, 10)), int(cy + rng.normal(0, 8)))
+        cv2.ellipse(out, c, ax, float(rng.uniform(0, 180)), 0, 360, (0, 0, int(rng.uniform(200, 255))), -1)
+    return jpeg(out[:, :, ::-1])
+
+
+def video(seed: int, T: int, n_nuclei: int = 150, n_reporter: int = 50, twitch: float = 1.0):
+    rng = np.random.default_rng(seed)
+    emb = Embryo(rng, n_nuclei, n_reporter)
+    return [emb.frame(twitch) for _ in range(T)], rng
+
+
+def run(frames, **kw):
+    return detect_corrupt(iter(frames), len(frames), **kw)
+
+
+# ----------------------------------------------------------------------------------- clean videos
+
+@pytest.mark.parametrize("seed,n_nuclei,n_reporter,twitch", [
+    (0, 150, 60, 1.0),      # late embryo, many red and yellow reporter nuclei, twitching
+    (1, 200, 120, 2.5),     # crowded reporters that touch and merge, strong twitching
+    (2, 4, 2, 1.0),         # early embryo: a few big nuclei, two of them reporters
+    (3, 90, 0, 0.3),        # no reporter
+])
+def test_clean_videos_are_not_flagged(seed, n_nuclei, n_reporter, twitch):
+    frames, _ = video(seed, 24, n_nuclei, n_reporter, twitch)
+    res = run(frames)
+    for kind in ("black", "red_artifact", "outlier"):
+        assert not res.verdicts[kind].any(), (kind, res.reasons)
+    assert res.reasons == [""] * 24
+    assert res.scores["red_artifact"].max() < 0.9      # margin, not just under the threshold
+
+
+# ----------------------------------------------------------------------------------- black
+
+def test_black_dim_and_dead_end_frames():
+    frames, rng = video(10, 30, 120, 30)
+    frames[0] = np.zeros_like(frames[0])
+    speck = np.zeros_like(frames[0])                   # dead last frame: black but for red speckle
+    ys, xs = rng.integers(0, H, 300), rng.integers(0, W, 300)
+    speck[ys, xs, 0] = rng.integers(80, 255, 300)
+    frames[-1] = speck
+    frames[7] = jpeg(rng.normal(14, 5, (H, W, 3)).clip(0, 255).astype(np.uint8))   # dim sensor floor
+    frames[12] = (frames[12] * 0.15).astype(np.uint8)                                # lamp dropout
+    frames[13] = (frames[13] * 0.15).astype(np.uint8)
+    res = run(frames)
+    assert np.flatnonzero(res.verdicts["black"]).tolist() == [0, 7, 12, 13, 29]
+    assert not res.verdicts["red_artifact"].any(), res.reasons
+    assert "black" in res.reasons[0] and "dark" in res.reasons[12]
+    assert res.scores["black"][[0, 7, 29]].min() >= 1 and res.scores["black"][1:7].max() < 0.7
+
+
+def test_black_is_relative_to_a_dim_video():
+    """A dim but normal video is not black; a frame far darker than its neighbours is."""
+    frames, _ = video(11, 20, 60, 0)
+    frames = [(f * 0.3).astype(np.uint8) for f in frames]
+    frames[9] = (frames[9] * 0.2).astype(np.uint8)
+    res = run(frames)
+    assert np.flatnonzero(res.verdicts["black"]).tolist() == [9]
+
+
+# ----------------------------------------------------------------------------------- red artifacts
+
+@pytest.mark.parametrize("seed", range(3))
+def test_red_bands_lines_and_blotches(seed):
+    frames, rng = video(20 + seed, 40, 160, 70, 1.5)
+    bad = {}
+    for t, edge in zip((3, 8), rng.permutation(["top", "bottom", "left", "right"])[:2]):
+        frames[t] = add_band(frames[t], rng, str(edge), int(rng.integers(3, 14)))
+        bad[t] = "band"
+    for t in (14, 19, 24):
+        frames[t] = add_line(frames[t], rng, int(rng.integers(1, 4)), float(rng.uniform(0, 180)))
+        bad[t] = "line"
+    for t in (30, 35):
+        frames[t] = add_blotch(frames[t], rng)
+        bad[t] = "blotch"
+    res = run(frames)
+    assert np.flatnonzero(res.verdicts["red_artifact"]).tolist() == sorted(bad), \
+        [(t, res.reasons[t], res.scores["red_artifact"][t]) for t in range(40)]
+    for t, kind in bad.items():
+        assert kind in res.reasons[t], (t, res.reasons[t])
+    assert not res.verdicts["black"].any()
+
+
+@pytest.mark.parametrize("angle", [0, 17, 35, 45, 90, 133])
+def test_thin_line_at_any_angle_and_its_reason(angle):
+    frames, rng = video(30, 9, 100, 40)
+    frames[4] = add_line(frames[4], rng, 1, angle)
+    res = run(frames)
+    assert np.flatnonzero(res.verdicts["red_artifact"]).tolist() == [4], res.reasons
+    reason = res.reasons[4]
+    assert reason.startswith("red line")
+    got = float(reason.split(",")[-1].split()[0])
+    diff = abs((got - angle + 90) % 180 - 90)
+    assert diff <= 8, (reason, angle)
+
+
+def test_persistent_band_is_flagged_on_every_frame():
+    frames, rng = video(31, 8, 80, 20)
+    frames = [add_band(f, rng, "left", 6) for f in frames]
+    res = run(frames)
+    assert res.verdicts["red_artifact"].all()
+
+
+# ----------------------------------------------------------------------------------- outliers
+
+def test_unnamed_artifact_is_an_outlier_but_twitching_is_not():
+    frames, rng = video(40, 30, 120, 20, twitch=2.0)
+    f = frames[15].copy()
+    f[:, :, 1] = np.roll(f[:, :, 1], W // 3, axis=1)        # torn frame: green shifted by a third
+    f[: H // 2, :, 1] = 255 - f[: H // 2, :, 1]             # and a washed-out half
+    frames[15] = f
+    res = run(frames)
+    assert np.flatnonzero(res.verdicts["outlier"]).tolist() == [15], res.scores["outlier"]
+    assert "neighbours" in res.reasons[15]
+
+
+# ----------------------------------------------------------------------------------- API
+
+def test_streaming_progress_cancel_and_errors():
+    frames, _ = video(50, 12, 30, 5)
+    seen = []
+
+    def gen():
+        for f in frames:
+            seen.append(1)
+            yield f
+
+    calls = []
+    res = detect_corrupt(gen(), 12, progress=calls.append)
+    assert len(seen) == 12 and calls[-1] == dict(stage="corrupt", done=12, total=12)
+    assert all(c["stage"] == "corrupt" for c in calls) and len(calls) >= 3
+    assert res.scores["black"].dtype == np.float32 and res.verdicts["black"].dtype == bool
+    assert res.scores["outlier"].shape == (12,)
+
+    tok = CancelToken()
+    count = []
+
+    def cancelling():
+        for i, f in enumerate(frames):
+            count.append(i)
+            if i == 5:
+                tok.cancel()
+            yield f
+
+    with pytest.raises(CancelledError):
+        detect_corrupt(cancelling(), 12, cancel=tok)
+    assert len(count) < 12
+
+    with pytest.raises(EmbryoError):
+        detect_corrupt(iter(frames), 13)
+    with pytest.raises(EmbryoError):
+        detect_corrupt(iter([np.zeros((8, 8), np.float32)]), 1)
+
+
+def test_settings_round_trip_and_effect():
+    s = CorruptSettings(line_min_len=2.0)
+    assert CorruptSettings.from_dict(s.to_dict()) == s
+    with pytest.raises(EmbryoError):
+        CorruptSettings.from_dict({"bogus": 1})
+    frames, rng = video(60, 6, 60, 10)
+    frames[2] = add_line(frames[2], rng, 2, 30.0)
+    assert run(frames).verdicts["red_artifact"][2]
+    res = run(frames, settings={"line_min_len": 2.0})    # a line must be twice the short side
+    assert not res.verdicts["red_artifact"][2] and res.settings["line_min_len"] == 2.0
+
+
+def test_decide_reuses_features_without_the_frames():
+    frames, rng = video(61, 10, 60, 10)
+    frames[5] = add_blotch(frames[5], rng)
+    feats = [frame_features(f, CorruptSettings()) for f in frames]
+    res = decide(feats)
+    assert np.flatnonzero(res.verdicts["red_artifact"]).tolist() == [5]
+    assert res.red_kinds[5] == "blotch"
