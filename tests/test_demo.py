@@ -249,3 +249,59 @@ def test_write_demo_project_cancel_leaves_nothing(tmp_path):
     assert not path.exists()
     leftovers = [x for x in tmp_path.rglob("*") if x.is_file()]
     assert leftovers == []
+
+
+# ---------------------------------------------------------------- codec round trip (mp4v like EPIC)
+def test_mp4v_round_trip_deterministic_and_random_access():
+    a = make_demo_embryo(1, seed=8, n_frames=24, frame_shape=(96, 128, 3))
+    b = make_demo_embryo(1, seed=8, n_frames=24, frame_shape=(96, 128, 3))
+    assert a.codec == "mp4v"
+    fa = np.stack(list(a.frames()))
+    fb = np.stack(list(b.frames()))          # a second, independent encode: bit-identical
+    assert fa.shape == (24, 96, 128, 3) and fa.dtype == np.uint8
+    assert np.array_equal(fa, fb)
+    assert np.array_equal(np.stack(list(a.frames())), fa)  # re-iteration decodes the cached video
+    fresh = make_demo_embryo(1, seed=8, n_frames=24, frame_shape=(96, 128, 3))
+    for i in (23, 0, 11):                    # frame() before any frames() pass, any order
+        assert np.array_equal(fresh.frame(i), fa[i]), i
+    with pytest.raises(IndexError):
+        fresh.frame(24)
+
+
+def test_mp4v_is_lossy_and_differs_from_jpeg_but_truth_is_unchanged():
+    shape = (96, 128, 3)
+    raw = make_demo_embryo(0, seed=8, n_frames=16, frame_shape=shape, codec="none")
+    mp4 = make_demo_embryo(0, seed=8, n_frames=16, frame_shape=shape)
+    jpg = make_demo_embryo(0, seed=8, n_frames=16, frame_shape=shape, codec="jpeg")
+    fr, fm, fj = (np.stack(list(d.frames())).astype(np.int16) for d in (raw, mp4, jpg))
+    err = np.abs(fm - fr).mean(axis=(1, 2, 3))
+    assert np.all(err > 0.3) and np.all(err < 12.0), err   # a real, modest loss on every frame
+    assert not np.array_equal(fm, fj)
+    # the codec smooths the sensor noise of the dark background
+    bg = fr[..., 1] < 15
+    assert fm[..., 1][bg].std() < fr[..., 1][bg].std()
+    np.testing.assert_array_equal(mp4.counts, raw.counts)
+    for k in TRUTH_KEYS:
+        assert np.array_equal(mp4.truth[k], raw.truth[k]), k
+
+
+def test_mp4v_odd_frame_size_is_padded_and_cropped():
+    d = make_demo_embryo(2, seed=8, n_frames=10, frame_shape=(63, 95, 3))
+    f = np.stack(list(d.frames()))
+    assert f.shape == (10, 63, 95, 3)
+    assert np.array_equal(d.frame(7), f[7])
+    raw = make_demo_embryo(2, seed=8, n_frames=10, frame_shape=(63, 95, 3), codec="none")
+    assert np.abs(f.astype(int) - np.stack(list(raw.frames()))).mean() < 12.0
+
+
+def test_mp4v_frame_count_is_checked_and_bad_codec_rejected():
+    from embryo_gui.demo.codec import decode_mp4v
+
+    d = make_demo_embryo(0, seed=8, n_frames=9, frame_shape=(48, 64, 3))
+    d.frame(0)
+    with pytest.raises(EmbryoError, match="decoded 9 demo frames.*expected 10"):
+        list(decode_mp4v(d._mp4, 10, 48, 64))
+    with pytest.raises(EmbryoError, match="expected 8"):
+        list(decode_mp4v(d._mp4, 8, 48, 64))
+    with pytest.raises(EmbryoError, match="codec"):
+        make_demo_embryo(0, seed=8, codec="h264")

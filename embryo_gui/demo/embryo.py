@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 
 from ..errors import EmbryoError
 from ..lineages import COLUMNS, POPULATION
+from ..progress import CancelToken
 from . import annotations as ann
 from . import artifacts as art
+from .codec import CODECS, decode_mp4v, encode_mp4v, jpeg_round_trip
 from .lineage_tree import simulate_lineage, time_of_population
 from .positions import PositionTrack, nucleus_diameter
 from .render import Scene
@@ -22,7 +24,12 @@ TRUTH_KEYS = ("true_counts", "black", "dead", "red_band", "red_line", "red_blotc
 @dataclass
 class DemoEmbryo:
     """One demo embryo.  ``counts`` are the annotated counts (T, 8) with cliffs, mislabels and jitter;
-    ``truth`` holds the ground truth arrays (see :data:`TRUTH_KEYS` and docs/DEMO.md)."""
+    ``truth`` holds the ground truth arrays (see :data:`TRUTH_KEYS` and docs/DEMO.md).
+
+    ``codec`` is the lossy round trip the rendered frames go through: ``"mp4v"`` (default: the whole
+    video is encoded as MPEG-4 part 2 at 7 fps and decoded back, like the EPIC movies), ``"jpeg"``
+    (per frame, the embryo's JPEG quality) or ``"none"``.  With mp4v the encoded video (a few MB) is
+    kept on the instance after the first pass, so later passes and :meth:`frame` only decode."""
 
     name: str
     n_frames: int
@@ -30,17 +37,47 @@ class DemoEmbryo:
     counts: np.ndarray
     truth: dict[str, np.ndarray]
     scene: Scene = field(repr=False, compare=False)
+    codec: str = "mp4v"
+    _mp4: Optional[bytes] = field(default=None, repr=False, compare=False)
 
-    def frames(self) -> Iterator[np.ndarray]:
-        """Render the frames one at a time (uint8 RGB); deterministic, can be re-iterated."""
+    def frames(self, cancel: Optional[CancelToken] = None,
+               on_encoded: Optional[Callable[[int], None]] = None) -> Iterator[np.ndarray]:
+        """The frames one at a time (uint8 RGB); deterministic, can be re-iterated.
+
+        With mp4v the first pass renders and encodes every frame before yielding the first one
+        (``on_encoded(k)`` is called after frame ``k`` was encoded, ``cancel`` is checked per frame);
+        the decoded frames are then yielded one by one.
+        """
+        h, w = self.frame_shape[0], self.frame_shape[1]
+        if self.codec == "mp4v":
+            if self._mp4 is None:
+                rendered = (self.scene.render(f) for f in range(self.n_frames))
+                self._mp4 = encode_mp4v(rendered, self.n_frames, h, w, cancel=cancel, on_frame=on_encoded)
+            yield from decode_mp4v(self._mp4, self.n_frames, h, w)
+            return
         for f in range(self.n_frames):
-            yield self.scene.render(f)
+            yield self._render_one(f)
 
     def frame(self, index: int) -> np.ndarray:
-        """Render frame ``index`` alone (same pixels as the ``frames()`` iterator gives)."""
+        """Frame ``index`` alone (same pixels as the ``frames()`` iterator gives).  With mp4v this
+        decodes frames 0..index (and renders and encodes the whole video on the first call)."""
         if not 0 <= index < self.n_frames:
             raise IndexError(f"frame {index} out of range 0..{self.n_frames - 1}")
-        return self.scene.render(index)
+        if self.codec != "mp4v":
+            return self._render_one(index)
+        if self._mp4 is None:
+            for _ in self.frames():  # encodes and caches the video, checks the frame count
+                pass
+        h, w = self.frame_shape[0], self.frame_shape[1]
+        out = None
+        for out in decode_mp4v(self._mp4, self.n_frames, h, w, stop=index + 1):
+            pass
+        assert out is not None
+        return out
+
+    def _render_one(self, f: int) -> np.ndarray:
+        rgb = self.scene.render(f)
+        return jpeg_round_trip(rgb, self.scene.jpeg_quality) if self.codec == "jpeg" else rgb
 
 
 def is_clean_index(index: int) -> bool:
@@ -49,8 +86,11 @@ def is_clean_index(index: int) -> bool:
 
 
 def make_demo_embryo(index: int, seed: int, n_frames: int = 300,
-                     frame_shape: tuple[int, int, int] = (512, 752, 3)) -> DemoEmbryo:
-    """Build demo embryo ``index`` of the demo with ``seed`` (deterministic)."""
+                     frame_shape: tuple[int, int, int] = (512, 752, 3), codec: str = "mp4v") -> DemoEmbryo:
+    """Build demo embryo ``index`` of the demo with ``seed`` (deterministic); ``codec`` is the lossy
+    round trip of the frames: "mp4v" (default, like the EPIC movies), "jpeg" or "none"."""
+    if codec not in CODECS:
+        raise EmbryoError(f"demo codec must be one of {', '.join(CODECS)}, got {codec!r}")
     if int(n_frames) < 8:
         raise EmbryoError(f"demo embryos need at least 8 frames, got {n_frames}")
     shape = tuple(int(v) for v in frame_shape)
@@ -149,7 +189,7 @@ def make_demo_embryo(index: int, seed: int, n_frames: int = 300,
     }
     assert tuple(truth) == TRUTH_KEYS and len(COLUMNS) == counts.shape[1]
     return DemoEmbryo(name=f"demo_{int(index):02d}", n_frames=T, frame_shape=shape, counts=counts,
-                      truth=truth, scene=scene)
+                      truth=truth, scene=scene, codec=codec)
 
 
 def _twitch(rng: np.random.Generator, pop: np.ndarray, T: int, s: float

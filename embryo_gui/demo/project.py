@@ -16,12 +16,12 @@ from .embryo import make_demo_embryo
 def write_demo_project(path: "str | os.PathLike[str]", n_embryos: int = 4, n_frames: int = 300, seed: int = 0,
                        frame_shape: tuple[int, int, int] = (512, 752, 3),
                        progress: Optional[ProgressCallback] = None,
-                       cancel: Optional[CancelToken] = None):
+                       cancel: Optional[CancelToken] = None, codec: str = "mp4v"):
     """Create the project ``path`` holding ``n_embryos`` demo embryos (``demo_00`` ...) and save it.
 
-    Embryo ``i`` is ``make_demo_embryo(i, seed, n_frames, frame_shape)``; every 4th (i % 4 == 3) is
+    Embryo ``i`` is ``make_demo_embryo(i, seed, n_frames, frame_shape, codec)``; every 4th (i % 4 == 3) is
     clean.  Progress reports ``{"stage": "demo", "embryo": i, "n_embryos", "done", "total"}`` in frames
-    over all embryos.  When cancelled (or on error) the project file and its frames are removed again.
+    over all embryos (an embryo's first half is rendering + mp4v encoding, the second decoding + storing).  When cancelled (or on error) the project file and its frames are removed again.
     """
     from ..model import Project  # the model imports h5py; keep `import embryo_gui.demo` light
 
@@ -30,23 +30,26 @@ def write_demo_project(path: "str | os.PathLike[str]", n_embryos: int = 4, n_fra
     path = Path(path)
     check(cancel)
     project = Project.create(path)
-    total = int(n_embryos) * int(n_frames)
+    n = int(n_frames)
+    total = int(n_embryos) * n
     try:
         for i in range(int(n_embryos)):
             check(cancel)
-            demo = make_demo_embryo(i, seed, n_frames, frame_shape)
+            demo = make_demo_embryo(i, seed, n_frames, frame_shape, codec=codec)
 
-            def sub(info: dict, i: int = i) -> None:
+            def report(done: int, i: int = i) -> None:
                 if progress is not None:
-                    done = i * int(n_frames) + int(info.get("done") or 0)
-                    progress({"stage": "demo", "embryo": i, "n_embryos": int(n_embryos), "done": done,
+                    progress({"stage": "demo", "embryo": i, "n_embryos": int(n_embryos), "done": i * n + done,
                               "total": total, "name": demo.name})
 
+            # first half of an embryo's progress: rendering + mp4v encoding (nothing for other codecs);
+            # second half: decoding + storing
             project.add_embryo(
-                demo.name, demo.frames(), n_frames=demo.n_frames, frame_shape=demo.frame_shape,
+                demo.name, demo.frames(cancel=cancel, on_encoded=lambda k: report((k + 1) // 2)),
+                n_frames=demo.n_frames, frame_shape=demo.frame_shape,
                 counts=demo.counts, source={"kind": "demo", "seed": int(seed), "index": i},
                 alignment={"offset": 0, "frames_per_timepoint": 1.0}, truth=demo.truth,
-                progress=sub, cancel=cancel)
+                progress=lambda info: report((n + int(info.get("done") or 0)) // 2), cancel=cancel)
         check(cancel)
         project.save()
     except BaseException:

@@ -2,8 +2,8 @@
 
 Nuclei and the eggshell are drawn at half resolution (sprites stamped on small crops), upsampled once,
 then sensor floor, camera noise (precomputed noise bank, random offset per frame), red speckle, hot
-pixels and injected artifacts are added at full resolution, and the frame goes through a JPEG
-round trip (4:2:0 chroma) like the mp4v movies of the real data.
+pixels and injected artifacts are added at full resolution.  The frame is returned uncompressed; the
+codec round trip (mp4v like the real movies, see :mod:`.codec`) is applied by :class:`DemoEmbryo`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Scene:
     shot: float                # signal-dependent noise factor
     speckle_amp: float
     hot_pixels: np.ndarray     # (k, 4) int: y, x, channel (-1 = all), value
-    jpeg_quality: int
+    jpeg_quality: int          # used only by the codec="jpeg" option
     focal_plane: np.ndarray    # (T,) z of the focal plane (px from the embryo's mid-plane), drifting slowly
     twitch_angle: np.ndarray   # (T,) radians added to orientation
     twitch_shift: np.ndarray   # (T, 2) px (dx, dy)
@@ -102,7 +102,7 @@ class Scene:
 
     # ---------------------------------------------------------------- one frame
     def render(self, f: int) -> np.ndarray:
-        """uint8 RGB frame ``f``."""
+        """uint8 RGB frame ``f`` before any codec."""
         self._prepare()
         rng = np.random.default_rng(list(self.seed_key) + [f, 202])
         h, w = self.height, self.width
@@ -138,20 +138,12 @@ class Scene:
                     out[y, x, :] = v
                 else:
                     out[y, x, 2 - ch] = v  # ch is an RGB index; out is BGR
-        return self._compress(out)
+        return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
 
     def _speckle(self, rng: np.random.Generator) -> np.ndarray:
         sp = self._cache["speckle"]
         oy, ox = int(rng.integers(0, _PAD)), int(rng.integers(0, _PAD))
         return sp[oy:oy + self.height, ox:ox + self.width]
-
-    def _compress(self, bgr: np.ndarray) -> np.ndarray:
-        params = [cv2.IMWRITE_JPEG_QUALITY, int(self.jpeg_quality)]
-        if hasattr(cv2, "IMWRITE_JPEG_SAMPLING_FACTOR"):
-            params += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420]
-        ok, buf = cv2.imencode(".jpg", bgr, params)
-        dec = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else bgr
-        return cv2.cvtColor(dec, cv2.COLOR_BGR2RGB)
 
     def _signal_half(self, f: int) -> tuple[np.ndarray, np.ndarray]:
         """Green and red signal at half resolution (float32)."""
