@@ -1,0 +1,231 @@
+"""GUI speed figures (see docs/GUI.md).
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--frames 150] [--skip-train]
+
+1. Holding Right on a 752x512 embryo: key press -> new frame painted (median, p95).
+2. While the trainer runs: the longest stall of the Qt event loop (a 5 ms timer's largest gap).
+3. A 1,000,000-frame curve: repaint time while panning and zooming.
+4. A thousand timeline marks: add + paint time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PySide6 import QtCore, QtTest, QtWidgets  # noqa: E402
+
+
+def _process_until(pred, timeout=2.0) -> None:
+    app = QtWidgets.QApplication.instance()
+    t_end = time.perf_counter() + timeout
+    while not pred() and time.perf_counter() < t_end:
+        app.processEvents()
+
+
+def _pct(xs, q) -> float:
+    return float(np.percentile(np.asarray(xs) * 1e3, q))
+
+
+def bench_key_to_paint(win, n_presses: int = 300, repeat_hz: float = 30.0) -> dict:
+    """Key presses at the keyboard's auto-repeat rate (as when holding the key down); each time
+    from the press until the video view's image item has painted the new frame."""
+    painted = [0]
+    orig = win.video.image.paint
+
+    def counting(*a):
+        painted[0] += 1
+        return orig(*a)
+
+    win.video.image.paint = counting
+    win.cursor.seek(0)
+    _process_until(lambda: False, 0.3)
+    lat = []
+    lat_t0: list[float] = []
+    n = win.embryo.n_frames
+    for k in range(n_presses):
+        if win.cursor.index >= n - 1:
+            win.cursor.seek(0)
+            _process_until(lambda: False, 0.02)
+        t_next = (lat_t0[0] + 1.0 / repeat_hz) if lat_t0 else 0.0
+        _process_until(lambda: time.perf_counter() >= t_next, 1.0)
+        before = painted[0]
+        t0 = time.perf_counter()
+        lat_t0[:] = [t0]
+        QtTest.QTest.keyPress(win, QtCore.Qt.Key.Key_Right, QtCore.Qt.KeyboardModifier.NoModifier)
+        _process_until(lambda: painted[0] > before)
+        lat.append(time.perf_counter() - t0)
+        QtTest.QTest.keyRelease(win, QtCore.Qt.Key.Key_Right)
+    cache = win.frame_cache
+    return {"presses": n_presses, "repeat_hz": repeat_hz, "cache_hits": cache.hits, "cache_misses": cache.misses,
+            "median_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95), "max_ms": _pct(lat, 100)}
+
+
+def bench_training_stall(win, settings: dict) -> dict:
+    gaps = []
+    last = [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QtCore.QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    done = []
+    win.workFinished.connect(done.append)
+    t0 = time.perf_counter()
+    w = win.start_training(settings)
+    if w is None:
+        return {"error": win.last_error}
+    timer.start()
+    last[0] = time.perf_counter()
+    _process_until(lambda: bool(done), timeout=600)
+    timer.stop()
+    g = np.asarray(gaps[1:])
+    return {"result": done[0] if done else "timeout", "seconds": time.perf_counter() - t0,
+            "timer_ticks": int(len(g)), "longest_gap_ms": float(g.max() * 1e3) if g.size else None,
+            "p99_gap_ms": _pct(g, 99) if g.size else None, "settings": settings}
+
+
+def bench_million_curve() -> dict:
+    from embryo_gui.gui.curve_plot import CurvePlot
+    n = 1_000_000
+    rng = np.random.default_rng(0)
+    cur = np.full((n, 8), np.nan)
+    cur[:, 7] = np.maximum.accumulate(rng.integers(0, 3, n)).cumsum() % 600 + rng.normal(0, 3, n)
+    cur[:, 0] = cur[:, 7] * 0.6
+    cp = CurvePlot()
+    cp.resize(1200, 400)
+    cp.show()
+    painted = [0]
+    orig = cp.curves["population"].curve.paint
+
+    def counting(*a):
+        painted[0] += 1
+        return orig(*a)
+
+    cp.curves["population"].curve.paint = counting
+    paint_times = []
+    gv_paint = cp.paintEvent
+
+    def timed_paint(ev):
+        t = time.perf_counter()
+        gv_paint(ev)
+        paint_times.append(time.perf_counter() - t)
+
+    cp.paintEvent = timed_paint
+    excl = np.zeros(n, bool)
+    excl[rng.integers(0, n, 2000)] = True
+    t0 = time.perf_counter()
+    cp.set_data(cur, cur.copy(), excl, [{"start": 1000, "stop": 1500}])
+    _process_until(lambda: painted[0] > 0, 10)
+    t_load = time.perf_counter() - t0
+    vb = cp.getPlotItem().getViewBox()
+    times = []
+    for k in range(60):
+        width = [n, 100_000, 10_000, 1_000][k % 4]
+        x0 = (k * 7919 * 13) % max(n - width, 1)
+        before = painted[0]
+        t0 = time.perf_counter()
+        vb.setXRange(x0, x0 + width, padding=0)
+        _process_until(lambda: painted[0] > before)
+        times.append(time.perf_counter() - t0)
+    zoom_paints = list(paint_times)
+    paint_times.clear()
+    pans = []
+    vb.setXRange(0, 20_000, padding=0)
+    _process_until(lambda: False, 0.05)
+    for k in range(60):
+        before = painted[0]
+        t0 = time.perf_counter()
+        vb.translateBy(x=2_000)
+        _process_until(lambda: painted[0] > before)
+        pans.append(time.perf_counter() - t0)
+    return {"frames": n, "load_s": t_load, "zoom_median_ms": _pct(times, 50), "zoom_p95_ms": _pct(times, 95),
+            "zoom_max_ms": _pct(times, 100), "pan_median_ms": _pct(pans, 50), "pan_p95_ms": _pct(pans, 95),
+            "zoom_paint_only_median_ms": _pct(zoom_paints, 50), "zoom_paint_only_p95_ms": _pct(zoom_paints, 95),
+            "pan_paint_only_median_ms": _pct(paint_times[1:], 50), "pan_paint_only_p95_ms": _pct(paint_times[1:], 95)}
+
+
+def bench_timeline_marks() -> dict:
+    from embryo_gui.gui.timeline import Timeline
+    tl = Timeline()
+    tl.resize(1200, 130)
+    tl.show()
+    tl.set_length(100_000)
+    painted = [0]
+    item = tl.plot.kind_items["lossy"]
+    orig = item.paint
+
+    def counting(*a):
+        painted[0] += 1
+        return orig(*a)
+
+    item.paint = counting
+    _process_until(lambda: False, 0.1)
+    out = []
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        m = np.zeros(100_000, bool)
+        m[rng.choice(100_000, 1000, replace=False)] = True
+        before = painted[0]
+        t0 = time.perf_counter()
+        tl.set_marks({"lossy": m})
+        _process_until(lambda: painted[0] > before)
+        out.append(time.perf_counter() - t0)
+    return {"marks": 1000, "median_ms": _pct(out, 50), "max_ms": _pct(out, 100), "runs": item.n_runs}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=150)
+    ap.add_argument("--skip-train", action="store_true")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--json", help="write the figures here too")
+    args = ap.parse_args(argv)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bench"])
+    from embryo_gui.demo import write_demo_project
+    from embryo_gui.gui.main_window import MainWindow
+    from embryo_gui.gui.theme import apply_theme
+    apply_theme(app, "light")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-gui-"))
+    t0 = time.perf_counter()
+    project = write_demo_project(tmp / "b.h5", n_embryos=2, n_frames=args.frames, seed=0)
+    print(f"demo project: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    settings = QtCore.QSettings(str(tmp / "s.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings, tmp / "rec", ask=False)
+    win.resize(1500, 950)
+    win.show()
+    win.set_project(project)
+    res = {"platform": QtWidgets.QApplication.platformName(), "cpus": os.cpu_count()}
+    res["key_to_paint_752x512"] = bench_key_to_paint(win)
+    print(json.dumps(res["key_to_paint_752x512"]), file=sys.stderr)
+    res["timeline_1000_marks"] = bench_timeline_marks()
+    print(json.dumps(res["timeline_1000_marks"]), file=sys.stderr)
+    res["curve_1M_frames"] = bench_million_curve()
+    print(json.dumps(res["curve_1M_frames"]), file=sys.stderr)
+    if not args.skip_train:
+        res["training_event_loop"] = bench_training_stall(
+            win, {"epochs": args.epochs, "drop": 0.1, "rounds": 1, "folds": 3, "size": 64, "threads": 1})
+        print(json.dumps(res["training_event_loop"]), file=sys.stderr)
+    win.ask = False
+    win.close()
+    text = json.dumps(res, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

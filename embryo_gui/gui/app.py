@@ -1,0 +1,103 @@
+"""Entry point of the desktop app: ``embryo-gui [PROJECT.h5] [--demo] [--quit-after S] [--version]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from .. import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="embryo-gui", description="Repair embryo annotations (desktop app).")
+    p.add_argument("project", nargs="?", help="project file (.h5) to open")
+    p.add_argument("--demo", action="store_true", help="open a freshly generated demo project in a temp folder")
+    p.add_argument("--demo-frames", type=int, default=120, help="frames per demo embryo (default 120)")
+    p.add_argument("--quit-after", type=float, metavar="SECONDS", help="quit after SECONDS (smoke tests)")
+    p.add_argument("--version", action="store_true", help="print the version and the project format version")
+    p.add_argument("--theme", choices=("light", "dark"), default=None, help="colour theme")
+    p.add_argument("--settings", metavar="INI", help="read/write settings in this INI file (tests)")
+    p.add_argument("--recovery-dir", metavar="DIR", help="folder of autosave recovery files")
+    return p
+
+
+def version_text() -> str:
+    from ..model import FORMAT_VERSION
+    return f"embryo-gui {__version__} (project format version {FORMAT_VERSION})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.version:
+        print(version_text())
+        return 0
+
+    from PySide6 import QtCore, QtWidgets
+
+    from ..errors import EmbryoError
+    from .main_window import MainWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["embryo-gui"])
+    app.setApplicationName("embryo-gui")
+    app.setOrganizationName("embryo-gui")
+    app.setApplicationVersion(__version__)
+    settings = (QtCore.QSettings(args.settings, QtCore.QSettings.Format.IniFormat) if args.settings
+                else QtCore.QSettings("embryo-gui", "embryo-gui"))
+    theme = args.theme or str(settings.value("ui/theme", "light"))
+    from .theme import apply_theme
+    apply_theme(app, theme if theme in ("light", "dark") else "light")
+    interactive = args.quit_after is None
+    win = MainWindow(settings, Path(args.recovery_dir) if args.recovery_dir else None, ask=interactive)
+    win.show()
+
+    opened = False
+    if interactive:
+        opened = offer_recovery(win)
+    if not opened and args.demo:
+        from ..demo import write_demo_project
+        tmp = Path(tempfile.mkdtemp(prefix="embryo-gui-demo-"))
+        try:
+            p = write_demo_project(tmp / "demo.h5", n_embryos=3, n_frames=args.demo_frames, seed=0)
+            win.set_project(p)
+            opened = True
+        except EmbryoError as exc:
+            print(f"embryo-gui: error: {exc}", file=sys.stderr)
+    if not opened and args.project:
+        win.open_project(args.project)
+
+    if args.quit_after is not None:
+        def quit_now() -> None:
+            win.ask = False
+            win.close()
+            app.quit()
+        QtCore.QTimer.singleShot(int(args.quit_after * 1000), quit_now)
+    return int(app.exec())
+
+
+def offer_recovery(win) -> bool:
+    """After a crash: offer to restore the newest recovery file; True when one was opened."""
+    from PySide6 import QtWidgets
+
+    from ..errors import EmbryoError
+    from . import recovery
+    for entry in recovery.pending(win.recovery_dir):
+        r = QtWidgets.QMessageBox.question(
+            win, "Recover unsaved work?",
+            f"embryo-gui did not close cleanly while {entry['project']} had unsaved changes.\n"
+            "Restore the autosaved copy?",
+            QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.No)
+        if r == QtWidgets.QMessageBox.StandardButton.Yes:
+            try:
+                win.set_project(recovery.restore(entry), restored=True)
+                return True
+            except EmbryoError as exc:
+                win._error(str(exc))
+        else:
+            recovery.discard(win.recovery_dir, Path(entry["project"]))
+    return False
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

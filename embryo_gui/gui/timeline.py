@@ -1,0 +1,192 @@
+"""Timeline scrubber: the current frame and one row of typed marks per flag kind.
+
+Each flag kind is drawn as ONE :class:`~embryo_gui.gui.items.RunsItem` (a single painter path),
+never one item per mark.  Click or drag to seek; Shift+drag selects a frame range.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from .items import RunsItem, cache_axes
+from .view_model import FLAG_COLOURS, FLAG_KINDS
+
+ROW_HEIGHT = 0.8
+
+
+class _TimelineViewBox(pg.ViewBox):
+    """A ViewBox whose mouse seeks/selects instead of panning; the wheel zooms along x."""
+
+    def __init__(self, owner: "TimelinePlot") -> None:
+        super().__init__(enableMenu=False)
+        self._owner = owner
+        self.setMouseEnabled(x=True, y=False)
+        self._drag_origin: float | None = None
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            ev.accept()
+            x = self.mapSceneToView(ev.scenePos()).x()
+            self._owner._click(x, bool(ev.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier))
+        else:
+            ev.ignore()
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        x = self.mapSceneToView(ev.scenePos()).x()
+        shift = bool(ev.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier)
+        if ev.isStart():
+            self._drag_origin = self.mapSceneToView(ev.buttonDownScenePos()).x()
+        if shift and self._drag_origin is not None:
+            self._owner._select(self._drag_origin, x, final=ev.isFinish())
+        else:
+            self._owner._seek(x)
+
+
+class TimelinePlot(pg.PlotWidget):
+    """The scrubber itself (see :class:`Timeline` for the widget with its legend)."""
+
+    frameRequested = QtCore.Signal(int)
+    rangeSelected = QtCore.Signal(int, int)  # inclusive
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        self._vb = _TimelineViewBox(self)
+        super().__init__(parent, viewBox=self._vb)
+        self.n_frames = 0
+        self.setMenuEnabled(False)
+        self.hideButtons()
+        pi = self.getPlotItem()
+        pi.hideAxis("left")
+        pi.showGrid(x=True, y=False, alpha=0.2)
+        cache_axes(pi)
+        self.setMinimumHeight(70)
+        self.setMaximumHeight(130)
+        self.kind_items: dict[str, RunsItem] = {}
+        n = len(FLAG_KINDS)
+        for row, kind in enumerate(FLAG_KINDS):
+            y0 = n - 1 - row  # first kind on top
+            item = RunsItem(FLAG_COLOURS[kind], y0, y0 + ROW_HEIGHT)
+            item.setZValue(5)
+            self.addItem(item)
+            self.kind_items[kind] = item
+        self.selection_item = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(80, 140, 255, 50))
+        self.selection_item.setZValue(1)
+        self.selection_item.hide()
+        self.addItem(self.selection_item, ignoreBounds=True)
+        self.cursor_line = pg.InfiniteLine(0, angle=90, movable=False, pen=pg.mkPen((255, 200, 0), width=2))
+        self.cursor_line.setZValue(10)
+        self.addItem(self.cursor_line, ignoreBounds=True)
+        self._vb.setLimits(yMin=-0.2, yMax=n)
+        self._vb.setYRange(-0.1, n, padding=0)
+
+    # -- data ---------------------------------------------------------------------------------
+    def set_length(self, n_frames: int) -> None:
+        self.n_frames = int(n_frames)
+        hi = max(self.n_frames - 0.5, 0.5)
+        self._vb.setLimits(xMin=-0.5, xMax=hi, minXRange=min(10, hi + 0.5))
+        self._vb.setXRange(-0.5, hi, padding=0)
+
+    def set_marks(self, masks: Mapping[str, np.ndarray]) -> None:
+        """Replace the marks of the kinds present in ``masks`` (bool per frame)."""
+        for kind, mask in masks.items():
+            item = self.kind_items.get(kind)
+            if item is not None:
+                item.set_mask(mask)
+
+    def set_kind_visible(self, kind: str, visible: bool) -> None:
+        self.kind_items[kind].setVisible(bool(visible))
+
+    def set_cursor(self, i: int) -> None:
+        self.cursor_line.setValue(int(i))
+
+    def set_selection(self, sel: tuple[int, int] | None) -> None:
+        if sel is None:
+            self.selection_item.hide()
+        else:
+            self.selection_item.setRegion((sel[0] - 0.5, sel[1] + 0.5))
+            self.selection_item.show()
+
+    # -- geometry helpers (tests click at computed positions) ---------------------------------
+    def frame_to_widget(self, frame: float, row: float = 0.4) -> QtCore.QPoint:
+        scene = self._vb.mapViewToScene(QtCore.QPointF(frame, row))
+        return self.mapFromScene(scene)
+
+    # -- mouse --------------------------------------------------------------------------------
+    def _frame_at(self, x: float) -> int:
+        return int(min(max(round(x), 0), max(self.n_frames - 1, 0)))
+
+    def _click(self, x: float, shift: bool) -> None:
+        if self.n_frames:
+            self.frameRequested.emit(self._frame_at(x))
+
+    def _seek(self, x: float) -> None:
+        if self.n_frames:
+            self.frameRequested.emit(self._frame_at(x))
+
+    def _select(self, x0: float, x1: float, final: bool) -> None:
+        if not self.n_frames:
+            return
+        a, b = sorted((self._frame_at(x0), self._frame_at(x1)))
+        self.set_selection((a, b))
+        if final:
+            self.rangeSelected.emit(a, b)
+
+
+def _swatch(colour) -> QtGui.QIcon:
+    pm = QtGui.QPixmap(12, 12)
+    pm.fill(QtGui.QColor(*colour))
+    return QtGui.QIcon(pm)
+
+
+class Timeline(QtWidgets.QWidget):
+    """The scrubber plus a legend whose check boxes toggle each kind's visibility."""
+
+    frameRequested = QtCore.Signal(int)
+    rangeSelected = QtCore.Signal(int, int)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = TimelinePlot(self)
+        self.plot.frameRequested.connect(self.frameRequested)
+        self.plot.rangeSelected.connect(self.rangeSelected)
+        legend = QtWidgets.QHBoxLayout()
+        legend.setContentsMargins(4, 0, 4, 0)
+        legend.setSpacing(10)
+        self.toggles: dict[str, QtWidgets.QCheckBox] = {}
+        for kind in FLAG_KINDS:
+            cb = QtWidgets.QCheckBox(kind.replace("_", " "))
+            cb.setIcon(_swatch(FLAG_COLOURS[kind]))
+            cb.setChecked(True)
+            cb.setToolTip(f"Show the '{kind}' marks on the timeline")
+            cb.toggled.connect(lambda on, k=kind: self.plot.set_kind_visible(k, on))
+            legend.addWidget(cb)
+            self.toggles[kind] = cb
+        legend.addStretch(1)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.plot)
+        lay.addLayout(legend)
+
+    # thin delegation so callers need not know about the inner plot
+    def set_length(self, n: int) -> None:
+        self.plot.set_length(n)
+
+    def set_marks(self, masks: Mapping[str, np.ndarray]) -> None:
+        self.plot.set_marks(masks)
+
+    def set_cursor(self, i: int) -> None:
+        self.plot.set_cursor(i)
+
+    def set_selection(self, sel) -> None:
+        self.plot.set_selection(sel)
+
+    def visible_kinds(self) -> list[str]:
+        return [k for k, cb in self.toggles.items() if cb.isChecked()]

@@ -1,0 +1,161 @@
+"""Qt-free state shared by the widgets: the frame cursor, the selected range, flag marks.
+
+Kept free of Qt so the navigation rules can be tested without a display.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+#: Flag kinds in display order (same order as ``embryo_gui.model.flags.FLAG_KINDS``).
+FLAG_KINDS: tuple[str, ...] = (
+    "black", "red_artifact", "outlier", "cliff", "lossy", "excluded", "edited", "repaired",
+)
+
+#: One colour per flag kind (RGB), chosen to stay distinct on light and dark themes.
+FLAG_COLOURS: dict[str, tuple[int, int, int]] = {
+    "black": (60, 60, 60),
+    "red_artifact": (220, 40, 40),
+    "outlier": (240, 150, 20),
+    "cliff": (160, 60, 200),
+    "lossy": (30, 140, 230),
+    "excluded": (150, 150, 150),
+    "edited": (40, 170, 80),
+    "repaired": (0, 190, 190),
+}
+
+
+def runs(mask: np.ndarray) -> np.ndarray:
+    """Start/stop pairs ``(k, 2)`` of the runs of True in a bool mask (stop exclusive)."""
+    m = np.asarray(mask, dtype=bool).ravel()
+    if m.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    d = np.diff(np.concatenate(([0], m.view(np.int8), [0])))
+    starts = np.flatnonzero(d == 1)
+    stops = np.flatnonzero(d == -1)
+    return np.stack([starts, stops], axis=1).astype(np.int64)
+
+
+def next_flagged(mask: np.ndarray, index: int, forward: bool = True) -> int | None:
+    """The next (or previous) frame after ``index`` whose mask is True, or None."""
+    m = np.asarray(mask, dtype=bool)
+    if forward:
+        hits = np.flatnonzero(m[index + 1:])
+        return int(index + 1 + hits[0]) if hits.size else None
+    hits = np.flatnonzero(m[:max(index, 0)])
+    return int(hits[-1]) if hits.size else None
+
+
+@dataclass
+class FrameCursor:
+    """The current frame of a video of ``n_frames`` frames and an optional selected range.
+
+    Listeners registered with :meth:`add_listener` are called with the new index whenever it
+    changes; the widgets follow the cursor, they never keep their own copy.
+    """
+
+    n_frames: int = 0
+    index: int = 0
+    selection: tuple[int, int] | None = None  # inclusive (first, last)
+    _listeners: list[Callable[[int], None]] = field(default_factory=list, repr=False)
+
+    def add_listener(self, fn: Callable[[int], None]) -> None:
+        self._listeners.append(fn)
+
+    def reset(self, n_frames: int, index: int = 0) -> None:
+        self.n_frames = int(n_frames)
+        self.selection = None
+        self.index = -1
+        self.seek(index)
+
+    def clamp(self, i: int) -> int:
+        if self.n_frames <= 0:
+            return 0
+        return int(min(max(int(i), 0), self.n_frames - 1))
+
+    def seek(self, i: int) -> int:
+        new = self.clamp(i)
+        if new != self.index:
+            self.index = new
+            for fn in list(self._listeners):
+                fn(new)
+        return self.index
+
+    def step(self, delta: int) -> int:
+        return self.seek(self.index + int(delta))
+
+    def select(self, a: int, b: int) -> tuple[int, int]:
+        lo, hi = sorted((self.clamp(a), self.clamp(b)))
+        self.selection = (lo, hi)
+        return self.selection
+
+    def clear_selection(self) -> None:
+        self.selection = None
+
+    def target_frames(self) -> tuple[int, int]:
+        """The selected range, or just the current frame when nothing is selected (inclusive)."""
+        return self.selection if self.selection is not None else (self.index, self.index)
+
+
+def any_flag_mask(masks: Mapping[str, np.ndarray], kinds: Sequence[str]) -> np.ndarray | None:
+    """OR of the masks of the given kinds (None when there is none)."""
+    out = None
+    for k in kinds:
+        m = masks.get(k)
+        if m is None:
+            continue
+        out = np.asarray(m, bool).copy() if out is None else (out | np.asarray(m, bool))
+    return out
+
+
+def flags_at(masks: Mapping[str, np.ndarray], i: int) -> list[str]:
+    """Names of the kinds set at frame ``i``, in display order."""
+    return [k for k in FLAG_KINDS if k in masks and 0 <= i < len(masks[k]) and bool(masks[k][i])]
+
+
+def format_time(seconds: float) -> str:
+    m, s = divmod(max(seconds, 0.0), 60.0)
+    return f"{int(m)}:{s:05.2f}"
+
+
+def status_text(i: int, n: int, fps: float | None, counts: np.ndarray | None,
+                columns: Sequence[str], flags: Sequence[str]) -> str:
+    """The status-bar line: frame, time, population and lineages at the cursor, flags."""
+    parts = [f"frame {i + 1} / {n}" if n else "no frames"]
+    if fps and fps > 0:
+        parts.append(f"t = {format_time(i / fps)}")
+    if counts is not None and n:
+        row = counts[i]
+        pop = row[-1]
+        parts.append("population " + ("—" if not np.isfinite(pop) else f"{pop:g}"))
+        lin = [f"{c} {row[j]:g}" for j, c in enumerate(columns[:-1]) if np.isfinite(row[j])]
+        if lin:
+            parts.append(" ".join(lin))
+    if flags:
+        parts.append("flags: " + ", ".join(flags))
+    return "   |   ".join(parts)
+
+
+def embryo_state(masks: Mapping[str, np.ndarray], n_frames: int,
+                 unusable_fraction: float = 0.5) -> str:
+    """``clean`` / ``flagged`` / ``unusable`` for the embryo list.
+
+    Unusable when more than ``unusable_fraction`` of the frames are excluded or black;
+    flagged when any problem flag (not ``edited``/``repaired``) remains.
+    """
+    if n_frames <= 0:
+        return "unusable"
+    bad = any_flag_mask(masks, ("excluded", "black"))
+    if bad is not None and bad.sum() > unusable_fraction * n_frames:
+        return "unusable"
+    problems = any_flag_mask(masks, ("black", "red_artifact", "outlier", "cliff", "lossy"))
+    if problems is not None:
+        excl = masks.get("excluded")
+        if excl is not None:
+            problems = problems & ~np.asarray(excl, bool)
+        if problems.any():
+            return "flagged"
+    return "clean"
