@@ -190,3 +190,12 @@ def test_save_of_100_embryos_is_fast(tmp_path):
     dt = time.perf_counter() - t
     assert Project.open(p.path).embryos[50].current[3, 7] == 1
     assert dt < 1.0  # the benchmark measures the real figure; this only guards against a blow-up
+
+
+def test_mark_modified_until_next_save(tiny_project):
+    p = tiny_project
+    assert not p.modified
+    p.mark_modified()
+    assert p.modified
+    p.save()
+    assert not p.modified

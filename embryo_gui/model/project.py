@@ -197,6 +197,10 @@ class Project:
                                          e.history.position) for e in self.embryos}
         self._structure_dirty = False
 
+    def mark_modified(self) -> None:
+        """Treat the project as changed since its last save (e.g. after restoring a recovery copy)."""
+        self._structure_dirty = True
+
     @property
     def modified(self) -> bool:
         """True when there are changes since the last save or open."""
