@@ -62,17 +62,25 @@ def import_into(project_path: Path, video: Path) -> float:
 
 
 def peak_rss_of_import(project_path: Path, video: Path) -> tuple[float, float]:
+    """(RSS high-water mark after loading the libraries, after the import) of a fresh process, in MB.
+
+    Read from /proc/self/status VmHWM, which starts afresh at exec (ru_maxrss is inherited from the
+    parent across fork + exec on Linux, and the parent here holds the rendered demo frames)."""
     code = (
-        "import resource, sys\n"
+        "import sys\n"
+        "def hwm():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            return int(line.split()[1]) / 1024\n"
         "import cv2, h5py, numpy\n"
         "from embryo_gui.importer import import_embryo\n"
         "from embryo_gui.model import Project\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "base = hwm()\n"
         "p = Project(sys.argv[1]); import_embryo(p, sys.argv[2]); p.save()\n"
-        "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+        "print(base, hwm())\n")
     out = subprocess.run([sys.executable, "-c", code, str(project_path), str(video)], capture_output=True,
                          text=True, check=True).stdout.split()
-    return int(out[0]) / 1024, int(out[1]) / 1024
+    return float(out[0]), float(out[1])
 
 
 def random_reads(project_path: Path, video: Path, n_reads: int, n_seeks: int, seed: int = 0):

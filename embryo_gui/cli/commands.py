@@ -235,5 +235,7 @@ def cmd_showcase(args) -> int:
     finally:
         bar.close()
     print(f"3. {report['message']}")
-    print(f"   open it with: h5py.File({str(out_dir / 'cleaned_dataset.h5')!r})['frames']")
+    print(f"   labels as CSV: {out_dir / 'cleaned_labels.csv'}")
+    print(f"   read it with: h5py.File({str(out_dir / 'cleaned_dataset.h5')!r})['frames'] (see docs/FORMAT.md)")
+    print(f"   look at the repairs in the app: embryo-gui {proj_path}")
     return 0
