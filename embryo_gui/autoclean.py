@@ -6,6 +6,8 @@ Policy (``AutocleanPolicy``):
   ``repaired``) or excluded (``dip_repair="exclude"``);
 - a pending ``to_end`` cliff (or a dip touching either end) is excluded;
 - cliffs the user accepted or rejected are left as they are;
+- spikes (isolated frames whose annotation disagrees with their neighbours') are interpolated from
+  the neighbouring frames and marked ``repaired`` (``repair_spikes``);
 - an embryo losing more than ``unusable_fraction`` of its frames (excluded or corrupt; repaired
   frames count as kept) is reported unusable (its frames are left out of an export unless asked
   otherwise).
@@ -20,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .detection import detection_edit
-from .edits import AcceptDetection, Edit, SetExcluded
+from .edits import AcceptDetection, Edit, Interpolate, SetExcluded
 from .progress import check
 
 
@@ -28,6 +30,7 @@ from .progress import check
 class AutocleanPolicy:
     exclude_outliers: bool = True
     dip_repair: str = "interpolate"  # or "exclude"
+    repair_spikes: bool = True
     unusable_fraction: float = 0.40
 
     def to_dict(self) -> dict:
@@ -68,7 +71,16 @@ class _Autoclean(Edit):
                 repaired += 1
             else:
                 excluded_cliff += int(embryo.flags.mask("excluded").sum() - before)
-        flagged = embryo.flags.any_of(["black", "red_artifact", "outlier", "cliff", "lossy", "excluded"])
+        spikes_repaired = 0
+        if p.repair_spikes:
+            todo = embryo.flags.mask("spike") & ~embryo.flags.mask("excluded")
+            for start, stop in _runs(todo):
+                try:
+                    Interpolate(start, stop)._forward(embryo)
+                    spikes_repaired += stop - start
+                except ValueError:
+                    SetExcluded((start, stop), True, reason="spike")._forward(embryo)
+        flagged = embryo.flags.any_of(["black", "red_artifact", "outlier", "cliff", "lossy", "excluded", "spike"])
         frac = lost_fraction(embryo)
         unusable = frac > p.unusable_fraction
         det = copy.deepcopy(embryo.detections)
@@ -81,12 +93,20 @@ class _Autoclean(Edit):
             "outlier": int(embryo.flags.mask("outlier").sum()),
             "cliffs": len(embryo.detections.get("cliffs") or []),
             "cliffs_repaired": repaired, "cliff_frames_excluded": excluded_cliff,
+            "spikes": int(embryo.flags.mask("spike").sum()), "spikes_repaired": spikes_repaired,
             "excluded": int(embryo.flags.mask("excluded").sum()),
             "repaired": int(embryo.flags.mask("repaired").sum()),
             "flagged_fraction": round(frac, 4), "unusable": bool(unusable),
             "state": "unusable" if unusable else ("flagged" if flagged.any() else "clean"),
             "notes": notes,
         }
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, stop)`` ranges of consecutive True values."""
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    edges = np.flatnonzero(m[1:] != m[:-1])
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
 def lost_fraction(embryo) -> float:
@@ -129,7 +149,8 @@ def format_summary(summary: list[dict]) -> str:
         state = s["state"].upper() if s["unusable"] else s["state"]
         lines.append(
             f"  {s['name']}: {state}; {s['black']} black, {s['red_artifact']} red-artifact, {s['outlier']} outlier "
-            f"frames; {s['cliffs']} cliffs ({s['cliffs_repaired']} repaired); {s['excluded']}/{s['n_frames']} "
+            f"frames; {s['cliffs']} cliffs ({s['cliffs_repaired']} repaired); {s['spikes']} spikes repaired; "
+            f"{s['excluded']}/{s['n_frames']} "
             f"frames excluded" + ("" if s.get("changed", True) else " (no change)"))
         for note in s.get("notes", []):
             lines.append(f"    note: {note}")

@@ -12,22 +12,25 @@ def _key(c: dict) -> tuple:
     return (int(c["start"]), int(c["stop"]), c.get("lineage", "population"))
 
 
-def detect_embryo(embryo, corrupt_settings=None, cliff_settings=None, progress=None, cancel=None) -> list[str]:
+def detect_embryo(embryo, corrupt_settings=None, cliff_settings=None, progress=None, cancel=None,
+                  spike_settings=None) -> list[str]:
     """Run the detectors on one embryo and push their result as one edit; returns human notes."""
-    edit, notes = detection_edit(embryo, corrupt_settings, cliff_settings, progress, cancel)
+    edit, notes = detection_edit(embryo, corrupt_settings, cliff_settings, progress, cancel, spike_settings)
     embryo.history.push(edit)
     return notes
 
 
-def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=None, cancel=None):
-    """Detect corrupt frames (pixels) and cliffs (the original annotations) on one embryo; return
-    ``(SetFlags edit, notes)`` without applying it.
+def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=None, cancel=None,
+                   spike_settings=None):
+    """Detect corrupt frames (pixels), cliffs and spikes (isolated mislabels) in the original
+    annotations of one embryo; return ``(SetFlags edit, notes)`` without applying it.
 
     Cliffs keep the status (accepted / rejected) a matching earlier detection had, so running the
     detectors again never undoes a decision.  Notes say e.g. that cliff detection was skipped.
     """
     from .detect import detect_cliffs
     from .detect.corrupt import detect_corrupt
+    from .detect.spikes import SpikeSettings, detect_spikes
 
     notes: list[str] = []
     n = embryo.n_frames
@@ -66,6 +69,11 @@ def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=
         if c["status"] != "rejected":
             cmask[max(0, c["start"]):min(n, c["stop"])] = True
     masks["cliff"] = cmask
+    spike_settings = SpikeSettings.from_dict(spike_settings) if isinstance(spike_settings, dict) else spike_settings
+    smask, sscore, by_column = detect_spikes(embryo.original, spike_settings, skip=cmask)
+    masks["spike"] = smask
+    scores["spike_score"] = sscore
+    detections["spikes"] = {"settings": (spike_settings or SpikeSettings()).to_dict(), "by_column": by_column}
     return SetFlags(masks, scores=scores, detections=detections, label="run detectors"), notes
 
 
@@ -80,4 +88,5 @@ def detection_summary(embryo) -> dict:
                     "lineage": c.get("lineage", "population"), "score": float(c.get("score", 0.0)),
                     "status": c.get("status", "pending")}
                    for c in embryo.detections.get("cliffs") or []],
+        "spikes": np.flatnonzero(embryo.flags.mask("spike")).tolist(),
     }

@@ -50,6 +50,7 @@ def test_detect_json_schema_and_flags_stored(demo_path, tmp_path, capsys):
             assert c["lineage"] in ("population", "A", "E", "M", "P", "C", "D", "Z")
             assert e.flags.mask("cliff")[c["start"]:c["stop"]].all()
         assert e.history.entries[-1].label == "run detectors"
+        assert rec["spikes"] == np.flatnonzero(e.flags.mask("spike")).tolist()
 
 
 def test_autoclean_is_one_step_idempotent_and_undoable(demo_path, tmp_path, capsys):
@@ -69,6 +70,10 @@ def test_autoclean_is_one_step_idempotent_and_undoable(demo_path, tmp_path, caps
                 assert ex[sl].all()
             else:
                 assert e.flags.mask("repaired")[sl].all()
+        spikes = e.flags.mask("spike") & ~ex
+        assert e.flags.mask("repaired")[spikes].all()
+        assert s["spikes"] == int(e.flags.mask("spike").sum())
+    assert sum(s["spikes"] for s in first) > 0  # the demo injects isolated mislabels
     before = path.read_bytes()
     rc, out, err = run(capsys, "autoclean", path, "--json")
     second = json.loads(out)["embryos"]

@@ -13,6 +13,7 @@ FLAG_KINDS: tuple[str, ...] = (
     "excluded",       # left out of the cleaned dataset
     "edited",         # current annotation differs from the original
     "repaired",       # value filled in by interpolation / monotone refit
+    "spike",          # annotation differs from its neighbours' for 1-2 frames (isolated mislabel)
 )
 CORRUPT_KINDS: tuple[str, ...] = ("black", "red_artifact", "outlier")
 _BIT = {k: np.uint16(1 << i) for i, k in enumerate(FLAG_KINDS)}
