@@ -83,7 +83,8 @@ def quality(seed: int, args, workdir: Path) -> dict:
     t_train = time.perf_counter() - t0
 
     rows = {}
-    cat = {k: [] for k in ("truth", "lossy", "topk", "seq_topk", "cliffdet")}
+    from embryo_gui.detect.spikes import detect_spikes
+    cat = {k: [] for k in ("truth", "lossy", "topk", "seq_topk", "cliffdet", "spikes")}
     for e in inj:
         u = usable_frames(e)
         truth = e.truth["mislabelled"] & u
@@ -96,13 +97,15 @@ def quality(seed: int, args, workdir: Path) -> dict:
         seq = np.zeros(e.n_frames, bool)
         seq[np.argsort(-res_seq)[:k]] = True
         cd = cliff_mask(detect_cliffs(np.where(u[:, None], e.current, np.nan)), e.n_frames) & u
+        sp = detect_spikes(e.current, skip=~u)[0] & u  # the product's annotation-sequence spike detector
         for name, m in (("truth", truth), ("lossy", er.lossy & u), ("topk", topk), ("seq_topk", seq),
-                        ("cliffdet", cd)):
+                        ("cliffdet", cd), ("spikes", sp)):
             cat[name].append(m)
     c = {k: np.concatenate(v) for k, v in cat.items()}
-    for name in ("lossy", "topk", "seq_topk", "cliffdet"):
+    for name in ("lossy", "topk", "seq_topk", "cliffdet", "spikes"):
         rows[name] = pr(c[name], c["truth"])
     rows["lossy|cliffdet"] = pr(c["lossy"] | c["cliffdet"], c["truth"])
+    rows["lossy|spikes"] = pr(c["lossy"] | c["spikes"], c["truth"])
     rows["topk|seq_topk"] = pr(c["topk"] | c["seq_topk"], c["truth"])
     rate = float(c["truth"].mean())
 
