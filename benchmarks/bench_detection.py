@@ -64,6 +64,8 @@ def main() -> None:
     ap.add_argument("--embryos", type=int, default=8)
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--shape", type=int, nargs=2, default=[512, 752])
+    ap.add_argument("--cache", default=None, help="folder keeping the encoded demo videos between runs")
+    ap.add_argument("--misses", type=int, default=40, help="how many individual errors to print")
     args = ap.parse_args()
 
     cl = {k: PRF() for k in ("cliff (all)", "cliff dip", "cliff to_end", "cliff partial")}
@@ -75,6 +77,7 @@ def main() -> None:
     for seed in args.seeds:
         for idx in range(args.embryos):
             emb = make_demo_embryo(idx, seed, args.frames, (args.shape[0], args.shape[1], 3))
+            _load_or_encode(emb, args.cache, seed, idx)
             tr = emb.truth
             T = emb.n_frames
             frames = list(emb.frames())          # rendered once, outside the timing
@@ -107,7 +110,7 @@ def main() -> None:
                 for t in np.flatnonzero(res.verdicts[k] != tr[k].astype(bool)):
                     misses.append(f"seed {seed} embryo {idx} frame {t}: {k} "
                                   f"{'FP' if res.verdicts[k][t] else 'FN'} score={res.scores[k][t]:.2f} "
-                                  f"reason={res.reasons[t]!r}")
+                                  f"reason={res.reasons[t]!r}{_params(emb, t)}")
             if bool(tr["clean"]):
                 clean_total += 1
                 if cliffs or res.any().any():
@@ -142,9 +145,37 @@ def main() -> None:
           f"detection time / decode time = {decode_fps / fps:.2f}")
     print(f"cliff detection: {1000 * t_cliff / max(1, len(args.seeds) * args.embryos):.2f} ms per embryo")
     if misses:
-        print(f"\n{len(misses)} errors (first 40):")
-        for m in misses[:40]:
+        print(f"\n{len(misses)} errors (first {args.misses}):")
+        for m in misses[:args.misses]:
             print("  ", m)
+
+
+def _load_or_encode(emb, cache: str | None, seed: int, idx: int) -> None:
+    """Reuse the encoded mp4v video of a demo embryo from ``cache`` (or encode and store it)."""
+    if cache is None or emb.codec != "mp4v":
+        return
+    os.makedirs(cache, exist_ok=True)
+    h, w = emb.frame_shape[:2]
+    path = os.path.join(cache, f"s{seed}_e{idx}_t{emb.n_frames}_{h}x{w}.mp4")
+    if os.path.exists(path):
+        with open(path, "rb") as fh:
+            emb._mp4 = fh.read()
+        return
+    for _ in emb.frames():
+        pass
+    with open(path, "wb") as fh:
+        fh.write(emb._mp4)
+
+
+def _params(emb, t: int) -> str:
+    """The injected artifact's parameters (size, amplitude...) for the error listing."""
+    p = emb.scene.corrupt_params[t] if hasattr(emb.scene, "corrupt_params") else None
+    if not p:
+        return ""
+    if "lines" in p:
+        return " lines=" + ",".join(f"(thick {ln['thick']}, amp {ln['amp']:.0f}, aa {ln['aa']})" for ln in p["lines"])
+    keys = [k for k in ("size", "width", "amp", "green", "edge") if k in p]
+    return " " + " ".join(f"{k}={p[k]:.1f}" if isinstance(p[k], float) else f"{k}={p[k]}" for k in keys)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

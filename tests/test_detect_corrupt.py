@@ -1,5 +1,6 @@
 """Corrupt-frame detector on hand-made EPIC-like frames (green nuclei on black, a faint legit red
-channel, many red/yellow reporter nuclei, twitching, JPEG chroma damage) with injected artifacts."""
+channel, many red/yellow reporter nuclei, continuous twitching with sudden turns) with injected
+artifacts; every video goes through a real mp4v encode/decode (like the EPIC movies and the demo)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from embryo_gui.demo.codec import decode_mp4v, encode_mp4v
 from embryo_gui.detect import CorruptSettings, decide, detect_corrupt, frame_features
 from embryo_gui.errors import CancelledError, EmbryoError
 from embryo_gui.progress import CancelToken
@@ -25,9 +27,10 @@ def _blob(img: np.ndarray, cx: float, cy: float, sigma: float, amp: float) -> No
 
 
 class Embryo:
-    """Nuclei positions in an ellipse; each frame twitches (shift + rotation) the whole embryo."""
+    """Nuclei positions in an ellipse; the whole embryo twitches as EPIC embryos do: a random walk
+    of rotation and shift from frame to frame, with sudden turns (``turn_every`` frames)."""
 
-    def __init__(self, rng: np.random.Generator, n_nuclei: int, n_reporter: int):
+    def __init__(self, rng: np.random.Generator, n_nuclei: int, n_reporter: int, turn_every: int = 0):
         self.rng = rng
         ang = rng.uniform(0, 2 * np.pi, n_nuclei)
         rad = np.sqrt(rng.uniform(0, 1, n_nuclei))
@@ -37,18 +40,25 @@ class Embryo:
         self.reporter = np.zeros(n_nuclei, dtype=int)             # 0 none, 1 red, 2 yellow
         idx = rng.choice(n_nuclei, min(n_reporter, n_nuclei), replace=False)
         self.reporter[idx] = rng.integers(1, 3, size=idx.size)
+        self.th, self.shift, self.n, self.turn_every = 0.0, np.zeros(2), 0, turn_every
 
-    def frame(self, twitch: float = 1.0, quality: int = 75) -> np.ndarray:
+    def frame(self, twitch: float = 1.0) -> np.ndarray:
         rng = self.rng
         g = np.zeros((H, W), np.float32)
         r = np.zeros((H, W), np.float32)
-        th = rng.normal(0, 0.06 * twitch)
-        c, s = np.cos(th), np.sin(th)
-        shift = rng.normal(0, 4 * twitch, 2)
+        self.n += 1
+        if self.turn_every and self.n % self.turn_every == 0:     # a sudden turn (6-9 deg, 5-9 px)
+            self.th += np.radians(rng.uniform(6, 9)) * rng.choice([-1, 1])
+            self.shift += rng.uniform(5, 9, 2) * rng.choice([-1, 1], 2)
+        else:
+            self.th += np.radians(rng.normal(0, 1.5 * twitch))
+            self.shift += rng.normal(0, 1.5 * twitch, 2)
+        self.shift = np.clip(self.shift, -15, 15)
+        c, s = np.cos(self.th), np.sin(self.th)
         ctr = np.array([W / 2, H / 2])
         for (x, y), sg, a, rep in zip(self.xy, self.sigma, self.amp, self.reporter):
             dx, dy = x - ctr[0], y - ctr[1]
-            px, py = ctr + shift + [c * dx - s * dy, s * dx + c * dy] + rng.normal(0, 1.0, 2)
+            px, py = ctr + self.shift + [c * dx - s * dy, s * dx + c * dy] + rng.normal(0, 0.7, 2)
             if rep == 1:                      # red reporter: bright red, little green
                 _blob(r, px, py, sg, 230)
                 _blob(g, px, py, sg, 0.25 * a)
@@ -59,15 +69,13 @@ class Embryo:
                 _blob(g, px, py, sg, a)
         r += 0.18 * g                         # faint legitimate red channel
         noise = rng.normal(6, 3, (2, H, W)).astype(np.float32)
-        img = np.dstack([r + noise[0], g + noise[1], 0.5 * noise[1]]).clip(0, 255).astype(np.uint8)
-        return jpeg(img, quality)
+        return np.dstack([r + noise[0], g + noise[1], 0.5 * noise[1]]).clip(0, 255).astype(np.uint8)
 
 
-def jpeg(img: np.ndarray, quality: int = 75) -> np.ndarray:
-    """JPEG round trip (4:2:0 chroma subsampling: smeared, blocky red like MPEG-4)."""
-    ok, buf = cv2.imencode(".jpg", img[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1])
+def mp4v(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Real MPEG-4 part 2 round trip of the whole video (P-frames, 4:2:0 chroma, 8x8 blocks)."""
+    data = encode_mp4v(iter(frames), len(frames), H, W)
+    return list(decode_mp4v(data, len(frames), H, W))
 
 
 RED = (255, 0, 0)
@@ -86,7 +94,7 @@ def add_band(img: np.ndarray, rng: np.random.Generator, edge: str, width: int) -
         y0 = int(rng.integers(0, H - n + 1))
         xs = slice(0, width) if edge == "left" else slice(W - width, W)
         out[y0:y0 + n, xs] = RED
-    return jpeg(out)
+    return out
 
 
 def add_line(img: np.ndarray, rng: np.random.Generator, thickness: int, angle: float) -> np.ndarray:
@@ -95,39 +103,55 @@ def add_line(img: np.ndarray, rng: np.random.Generator, thickness: int, angle: f
     L = 2 * max(H, W)
     dx, dy = np.cos(np.radians(angle)) * L, -np.sin(np.radians(angle)) * L
     cv2.line(out, (int(cx - dx), int(cy - dy)), (int(cx + dx), int(cy + dy)), (0, 0, 230), thickness)
-    return jpeg(out[:, :, ::-1])
+    return np.ascontiguousarray(out[:, :, ::-1])
 
 
-def add_blotch(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    out = img.copy()[:, :, ::-1].copy()
-    cx, cy = rng.uniform(0.25, 0.75) * W, rng.uniform(0.25, 0.75) * H
+def add_blotch(img: np.ndarray, rng: np.random.Generator, at: tuple[float, float] | None = None,
+               opaque: bool = True, amp: float = 220.0) -> np.ndarray:
+    """An irregular red blotch (five overlapping ellipses, 30-50 px across): opaque paint, or red
+    light added on top of the frame (``opaque=False``, like the demo's blotches)."""
+    cx, cy = at if at is not None else (rng.uniform(0.25, 0.75) * W, rng.uniform(0.25, 0.75) * H)
+    layer = np.zeros((H, W), np.uint8)
     for _ in range(5):
         ax = (int(rng.uniform(12, 26)), int(rng.uniform(8, 20)))
         c = (int(cx + rng.normal(0, 10)), int(cy + rng.normal(0, 8)))
-        cv2.ellipse(out, c, ax, float(rng.uniform(0, 180)), 0, 360, (0, 0, int(rng.uniform(200, 255))), -1)
-    return jpeg(out[:, :, ::-1])
+        cv2.ellipse(layer, c, ax, float(rng.uniform(0, 180)), 0, 360, int(rng.uniform(0.8, 1.0) * amp), -1)
+    out = img.copy()
+    if opaque:
+        m = layer > 0
+        out[m] = 0
+        out[m, 0] = layer[m]
+    else:
+        out[:, :, 0] = cv2.add(out[:, :, 0], cv2.GaussianBlur(layer, (5, 5), 0))
+    return out
 
 
-def video(seed: int, T: int, n_nuclei: int = 150, n_reporter: int = 50, twitch: float = 1.0):
+def video(seed: int, T: int, n_nuclei: int = 150, n_reporter: int = 50, twitch: float = 1.0,
+          turn_every: int = 0):
+    """Raw (not yet encoded) frames and the generator used for them."""
     rng = np.random.default_rng(seed)
-    emb = Embryo(rng, n_nuclei, n_reporter)
+    emb = Embryo(rng, n_nuclei, n_reporter, turn_every)
     return [emb.frame(twitch) for _ in range(T)], rng
 
 
 def run(frames, **kw):
-    return detect_corrupt(iter(frames), len(frames), **kw)
+    """mp4v round trip, then detection."""
+    coded = mp4v(frames)
+    return detect_corrupt(iter(coded), len(coded), **kw)
 
 
 # ----------------------------------------------------------------------------------- clean videos
 
-@pytest.mark.parametrize("seed,n_nuclei,n_reporter,twitch", [
-    (0, 150, 60, 1.0),      # late embryo, many red and yellow reporter nuclei, twitching
-    (1, 200, 120, 2.5),     # crowded reporters that touch and merge, strong twitching
-    (2, 4, 2, 1.0),         # early embryo: a few big nuclei, two of them reporters
-    (3, 90, 0, 0.3),        # no reporter
+@pytest.mark.parametrize("seed,n_nuclei,n_reporter,twitch,turn_every", [
+    (0, 150, 60, 1.0, 0),   # late embryo, many red and yellow reporter nuclei, twitching
+    (1, 200, 120, 2.5, 0),  # crowded reporters that touch and merge, strong twitching
+    (2, 4, 2, 1.0, 0),      # early embryo: a few big nuclei, two of them reporters
+    (3, 90, 0, 0.3, 0),     # no reporter
+    (4, 60, 25, 1.0, 3),    # big reporter nuclei, a sudden turn every 3 frames (moved red clusters)
+    (5, 150, 60, 1.0, 5),   # many small reporter nuclei, a turn every 5 frames
 ])
-def test_clean_videos_are_not_flagged(seed, n_nuclei, n_reporter, twitch):
-    frames, _ = video(seed, 24, n_nuclei, n_reporter, twitch)
+def test_clean_videos_are_not_flagged(seed, n_nuclei, n_reporter, twitch, turn_every):
+    frames, _ = video(seed, 24, n_nuclei, n_reporter, twitch, turn_every)
     res = run(frames)
     for kind in ("black", "red_artifact", "outlier"):
         assert not res.verdicts[kind].any(), (kind, res.reasons)
@@ -139,17 +163,19 @@ def test_clean_videos_are_not_flagged(seed, n_nuclei, n_reporter, twitch):
 
 def test_black_dim_and_dead_end_frames():
     frames, rng = video(10, 30, 120, 30)
+    frames[16] = (frames[16] * 0.5).astype(np.uint8)    # a legitimately dim frame: not black, no outlier
     frames[0] = np.zeros_like(frames[0])
     speck = np.zeros_like(frames[0])                   # dead last frame: black but for red speckle
     ys, xs = rng.integers(0, H, 300), rng.integers(0, W, 300)
     speck[ys, xs, 0] = rng.integers(80, 255, 300)
     frames[-1] = speck
-    frames[7] = jpeg(rng.normal(14, 5, (H, W, 3)).clip(0, 255).astype(np.uint8))   # dim sensor floor
+    frames[7] = rng.normal(14, 5, (H, W, 3)).clip(0, 255).astype(np.uint8)   # dim sensor floor
     frames[12] = (frames[12] * 0.15).astype(np.uint8)                                # lamp dropout
     frames[13] = (frames[13] * 0.15).astype(np.uint8)
     res = run(frames)
     assert np.flatnonzero(res.verdicts["black"]).tolist() == [0, 7, 12, 13, 29]
     assert not res.verdicts["red_artifact"].any(), res.reasons
+    assert not res.verdicts["outlier"].any(), res.reasons
     assert "black" in res.reasons[0] and "dark" in res.reasons[12]
     assert res.scores["black"][[0, 7, 29]].min() >= 1 and res.scores["black"][1:7].max() < 0.7
 
@@ -186,6 +212,36 @@ def test_red_bands_lines_and_blotches(seed):
     assert not res.verdicts["black"].any()
 
 
+def test_blotch_runs_additive_blotches_and_blotches_over_reporters():
+    """A 3-frame run of a blotch (red light added, as in the demo) is flagged on every frame; red
+    light added over green nuclei and over the reporter-rich centre are found; turns are not."""
+    frames, rng = video(70, 30, 60, 25, 1.0, turn_every=7)
+    at = (0.3 * W, 0.35 * H)
+    for t in (5, 6, 7):                                    # a run of three, slightly moving
+        frames[t] = add_blotch(frames[t], rng, at=(at[0] + 3 * (t - 5), at[1]), opaque=False)
+    frames[14] = add_blotch(frames[14], rng, opaque=False, amp=200)
+    emb_ctr = (W / 2, H / 2)
+    frames[22] = add_blotch(frames[22], rng, at=emb_ctr, opaque=False, amp=200)
+    res = run(frames)
+    assert np.flatnonzero(res.verdicts["red_artifact"]).tolist() == [5, 6, 7, 14, 22], \
+        [(t, res.reasons[t], res.scores["red_artifact"][t]) for t in range(30)]
+    assert all(res.red_kinds[t] == "blotch" and "blotch" in res.reasons[t] for t in (5, 6, 7, 14, 22))
+    assert not res.verdicts["outlier"].any() and not res.verdicts["black"].any()
+
+
+def test_blotch_size_is_relative_to_the_nuclei():
+    """A red speck a quarter of a nucleus across is not a blotch; the threshold follows the nucleus
+    size measured on the green channel (big early nuclei: a bigger minimum)."""
+    frames, rng = video(71, 12, 8, 0)                     # early embryo: 8 big nuclei (sigma 8)
+    speck = frames[6].copy()
+    cv2.circle(speck, (int(0.3 * W), int(0.4 * H)), 3, (230, 0, 0), -1)     # 7 px across
+    frames[6] = speck
+    frames[9] = add_blotch(frames[9], rng)
+    res = run(frames)
+    assert np.flatnonzero(res.verdicts["red_artifact"]).tolist() == [9], res.reasons
+    assert res.scores["red_artifact"][6] < 1.0 and res.scores["red_artifact"][9] >= 1.0
+
+
 @pytest.mark.parametrize("angle", [0, 17, 35, 45, 90, 133])
 def test_thin_line_at_any_angle_and_its_reason(angle):
     frames, rng = video(30, 9, 100, 40)
@@ -215,8 +271,9 @@ def test_unnamed_artifact_is_an_outlier_but_twitching_is_not():
     f[: H // 2, :, 1] = 255 - f[: H // 2, :, 1]             # and a washed-out half
     frames[15] = f
     res = run(frames)
-    assert np.flatnonzero(res.verdicts["outlier"]).tolist() == [15], res.scores["outlier"]
-    assert "neighbours" in res.reasons[15]
+    # the torn frame is corrupt (an outlier, or a red blotch where the green moved away)
+    assert np.flatnonzero(res.any()).tolist() == [15], (res.reasons, res.scores["outlier"])
+    assert res.scores["outlier"][15] >= 15 and "neighbours" in res.reasons[15] or "red" in res.reasons[15]
 
 
 # ----------------------------------------------------------------------------------- API
@@ -272,7 +329,9 @@ def test_settings_round_trip_and_effect():
 def test_decide_reuses_features_without_the_frames():
     frames, rng = video(61, 10, 60, 10)
     frames[5] = add_blotch(frames[5], rng)
-    feats = [frame_features(f, CorruptSettings()) for f in frames]
+    feats = [frame_features(f, CorruptSettings()) for f in mp4v(frames)]
     res = decide(feats)
     assert np.flatnonzero(res.verdicts["red_artifact"]).tolist() == [5]
     assert res.red_kinds[5] == "blotch"
+    assert all(f.blotch is not None for f in feats)        # decide ran the temporal pass itself
+    assert res.reasons == run(frames).reasons               # same verdicts as the streaming pass

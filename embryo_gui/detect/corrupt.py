@@ -17,8 +17,12 @@ from ..errors import EmbryoError
 from ..progress import CancelToken
 from ._settings import resolve, settings_from_dict, settings_to_dict
 from .frame_features import FrameFeatures, frame_features
+from .novelty import BlotchPass, blotch_pass
 
 KINDS = ("black", "red_artifact", "outlier")
+# settings of the first version's blotch shape test, ignored when loading saved settings
+LEGACY_KEYS = frozenset({"red_strong", "blotch_min_area", "blotch_min_flat", "blotch_min_fill",
+                         "blotch_window", "blotch_min_contrast"})
 
 
 @dataclass
@@ -32,10 +36,9 @@ class CorruptSettings:
     black_abs: float = 24.0          # brightness below this: black whatever the neighbours
     black_rel: float = 0.35          # ...or below this fraction of the neighbours' median brightness
     black_window: int = 15           # frames on each side forming the neighbours' median
-    # red artifacts
+    # red artifacts: bands and lines (shape, one frame)
     red_threshold: int = 45          # red excess R - G (max-pooled) marking a red pixel
     red_low: int = 25                # hysteresis: red regions grow down to this excess
-    red_strong: int = 60             # a blotch's top red excess (area-pooled) reaches this
     min_region_px: int = 48          # full-res px; red regions smaller than this are ignored
     line_min_len: float = 0.3        # line: length >= this fraction of the frame's short side
     line_min_elong: float = 4.0      # ...made of thin fragments (length / width >= this)
@@ -46,16 +49,22 @@ class CorruptSettings:
     band_min_len: float = 0.3        # band: runs along >= this fraction of the edge it touches
     band_min_elong: float = 3.0      # ...and length / width >= this
     band_angle_tol: float = 12.0     # deg: ...and parallel to that edge
-    blotch_min_area: float = 0.012   # blotch: area >= this fraction of the frame (> any nucleus)
-    blotch_min_flat: float = 0.4     # ...flat-topped: >= this fraction within 70% of its top (paint,
-                                     #    not the Gaussian peaks of touching reporter nuclei)
-    blotch_min_fill: float = 0.3     # ...filling >= this fraction of its bounding box
-    blotch_window: int = 6           # ...and standing out from the frames this far on each side:
-    blotch_min_contrast: float = 0.5 # ...score - their median score >= this
+    # red blotches: transient red (temporal novelty against the neighbouring frames, novelty.py)
+    novel_window: int = 4            # neighbours on each side forming the reference
+    novel_max_run: int = 3           # longest artifact run told from persistent structure
+    novel_dilate: int = 2            # pooled px (x pool = 8 px): motion tolerated between frames
+    novel_flicker: float = 0.3       # exposure changes tolerated (reference x (1 + this))
+    blotch_min_novelty: int = 25     # grey levels of new red (seed; regions grow down to half)
+    blotch_noise_k: float = 6.0      # ...or this many robust sigmas of the frame's novelty, if larger
+    blotch_min_nuclei: float = 0.5   # area >= this x the area of a nucleus (green autocorrelation)
+    blotch_max_elong: float = 4.0    # ...compact (length / width <= this; longer: a line or band)
+    blotch_match: float = 0.5        # a displaced copy in a neighbour explains this much of it...
+    blotch_search: float = 0.1       # ...searched within this fraction of the short side (a turn)
     # generic outliers
     outlier_z: float = 15.0          # robust z of the difference to both neighbours
     outlier_min_diff: float = 4.0    # ...and a mean absolute difference (grey levels) at least this
     outlier_window: int = 15         # frames on each side for the robust z (local median / MAD)
+    outlier_skip_ratio: float = 1.5  # ...and >= this x the difference between the two neighbours
     check_every: int = 4             # frames between progress / cancel checks
 
     def to_dict(self) -> dict:
@@ -63,6 +72,8 @@ class CorruptSettings:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "CorruptSettings":
+        if isinstance(data, dict):        # settings saved by the first version: still loadable
+            data = {k: v for k, v in data.items() if k not in LEGACY_KEYS}
         return settings_from_dict(cls, data)
 
 
@@ -135,28 +146,55 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
     black_score = np.maximum(s.black_abs / np.maximum(bright, 1.0), s.black_rel / np.maximum(ratio, 1e-6))
     black = (dark | (ratio < s.black_rel)) & (black_score >= 1.0)
 
-    # red: bands and lines are told by shape alone; a blotch must also stand out from the
-    # neighbouring frames (touching reporter nuclei that look like a blotch persist for many frames)
-    blot = np.array([f.kind_scores["blotch"][0] if f.kind_scores else 0.0 for f in feats])
+    # red: bands and lines are told by shape alone; a blotch must be transient (novelty.py) and
+    # larger than a fraction of a nucleus (radius measured on the green channel of this video)
+    if any(f.blotch is None and f.red_map is not None for f in feats):
+        blotch_pass(feats, s, drop_maps=False)
+    radii = np.array([f.blotch.get("radius", np.nan) for f in feats if f.blotch], dtype=np.float64)
+    radii = radii[np.isfinite(radii)]
+    shorts = [f.blotch["short"] for f in feats if f.blotch]
+    # no green sample (a dark video): a nucleus of 3 % of the frame's short side (EPIC: ~35-60 px)
+    radius = float(np.median(radii)) if radii.size else 0.03 * (shorts[0] if shorts else 512.0)
+    # at least 2 x 2 cells of the temporal maps (pooled 2 * pool): smaller is not resolved there
+    cell = 2.0 * max(1, int(s.pool))
+    min_area = max(float(s.min_region_px), 4.0 * cell * cell, s.blotch_min_nuclei * np.pi * radius ** 2)
+    blot = np.zeros(T)
+    for t, f in enumerate(feats):
+        b = f.blotch
+        if b and b["area"] > 0 and b.get("elong", 1.0) <= s.blotch_max_elong:
+            size = b["area"] / min_area
+            blot[t] = 0.5 * min(size, 1.0) if b["persistent"] else size
     shape_v = np.array([max(f.kind_scores["band"][0], f.kind_scores["line"][0]) >= 1.0
-                        if f.kind_scores else f.red_score >= 1.0 for f in feats])
-    blot_ref = _neighbour_median(blot, int(s.blotch_window), np.zeros(T, dtype=bool))
-    blot_ref = np.where(np.isfinite(blot_ref), blot_ref, 0.0)
-    blot_v = (blot >= 1.0) & (blot - blot_ref >= s.blotch_min_contrast)
-    red_v = shape_v | blot_v
-    red = np.where(shape_v, red, np.where(blot >= 1.0, np.minimum(blot, 1.0 + blot - blot_ref
-                                                                     - s.blotch_min_contrast), red))
+                        if f.kind_scores else f.red_score >= 1.0 for f in feats], dtype=bool)
+    blot_v = blot >= 1.0
+    red_v = (shape_v | blot_v) & ~black
+    red = np.maximum(red, blot)
 
     # outlier: difference to both neighbours, robust z over the video
     if T >= 3:
-        th = np.stack([f.thumb for f in feats]).reshape(T, -1)
-        d_prev = np.r_[np.inf, np.abs(np.diff(th, axis=0)).mean(axis=1)]
+        th = np.stack([f.thumb for f in feats]).reshape(T, -1).astype(np.float64)
+        # legitimately dim frames (lamp / exposure dips) are not outliers: a thumbnail darker than
+        # the video's median level is brought up to it first (at most x3); brighter ones are kept
+        level = th.mean(axis=1)
+        ref_level = np.median(level[~black]) if (~black).any() else np.median(level)
+        th = th * np.clip(ref_level / np.maximum(level, 1e-6), 1.0, 3.0)[:, None]
+        th[black] = np.nan                # a black neighbour says nothing about frame t
+        with np.errstate(invalid="ignore"):
+            d_prev = np.r_[np.inf, np.abs(np.diff(th, axis=0)).mean(axis=1)]
+        d_prev = np.where(np.isnan(d_prev), np.inf, d_prev)
         d_next = np.r_[d_prev[1:], np.inf]
         d = np.minimum(d_prev, d_next)
-        z = _local_z(d, int(s.outlier_window))
+        # difference between the two neighbours: a moving embryo changes them as much as frame t
+        d_skip = np.r_[np.inf, np.abs(th[2:] - th[:-2]).mean(axis=1), np.inf]
+        d_skip = np.where(np.isnan(d_skip), np.inf, d_skip)
+        fin = np.isfinite(d)
+        z = np.zeros(T)
+        if fin.sum() >= 3:
+            z[fin] = _local_z(d[fin], int(s.outlier_window))
         need = np.full(T, s.outlier_z)
         need[[0, -1]] *= 1.5          # an end frame has one neighbour only: a twitch there looks alike
-        out_v = (z >= need) & (d >= s.outlier_min_diff) & ~black & ~red_v
+        consistent = np.where(np.isfinite(d_skip), d >= s.outlier_skip_ratio * d_skip, True)
+        out_v = (z >= need) & (d >= s.outlier_min_diff) & consistent & ~black & ~red_v
     else:
         z = np.zeros(T)
         out_v = np.zeros(T, dtype=bool)
@@ -167,7 +205,12 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
         if black[t]:
             parts.append("black frame" if dark[t] else f"dark frame ({100 * ratio[t]:.0f}% of neighbours)")
         if red_v[t]:
-            parts.append(f.red_reason if shape_v[t] else f.kind_scores["blotch"][1])
+            if shape_v[t]:
+                parts.append(f.red_reason)
+            else:
+                b = f.blotch
+                parts.append(f"red blotch of {b['area']:.0f} px at ({b['x']:.0f}, {b['y']:.0f}), "
+                             f"not in the neighbouring frames")
         if out_v[t]:
             parts.append(f"unlike both neighbours (z={z[t]:.0f})")
         reasons.append("; ".join(parts))
@@ -175,7 +218,9 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
         scores={"black": black_score.astype(np.float32), "red_artifact": red.astype(np.float32),
                 "outlier": np.clip(z, -1e6, 1e6).astype(np.float32)},
         verdicts={"black": black, "red_artifact": red_v, "outlier": out_v},
-        reasons=reasons, settings=s.to_dict(), red_kinds=[f.red_kind for f in feats])
+        reasons=reasons, settings=s.to_dict(),
+        red_kinds=[(f.red_kind if shape_v[t] else "blotch" if blot_v[t] else f.red_kind)
+                   for t, f in enumerate(feats)])
 
 
 def detect_corrupt(frames: Iterable[np.ndarray], n_frames: int,
@@ -188,6 +233,7 @@ def detect_corrupt(frames: Iterable[np.ndarray], n_frames: int,
     s = resolve(CorruptSettings, settings)
     t0 = time.perf_counter()
     feats: list[FrameFeatures] = []
+    blotches = BlotchPass(n_frames, s, drop_maps=True)   # holds the maps of a few frames only
     every = max(1, int(s.check_every))
     for i, frame in enumerate(frames):
         if i % every == 0:
@@ -198,7 +244,10 @@ def detect_corrupt(frames: Iterable[np.ndarray], n_frames: int,
         frame = np.asarray(frame)
         if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
             raise EmbryoError(f"frame {i}: expected uint8 RGB (H, W, 3), got {frame.dtype} {frame.shape}")
-        feats.append(frame_features(frame, s))
+        f = frame_features(frame, s)
+        feats.append(f)
+        blotches.push(i, f)
+    blotches.finish()
     if len(feats) != n_frames:
         raise EmbryoError(f"expected {n_frames} frames, got {len(feats)}")
     if cancel is not None:

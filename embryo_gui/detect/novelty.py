@@ -1,0 +1,236 @@
+"""Temporal red-blotch test: a blotch is red paint that is there in one frame (or a run of up to
+``novel_max_run`` frames) and not in the frames around it, while reporter nuclei persist at slowly
+moving positions.
+
+Maps: red, green and red excess max(R - G, 0), area-pooled by 2 x ``pool`` (8 px cells: blotches
+are at least about a nucleus wide).  For frame t the *reference* is, per cell, the k-th largest
+(k = ``novel_max_run``) of the neighbours' maps (``novel_window`` frames on each side), each dilated
+by ``novel_dilate`` pooled px to tolerate twitching.  An artifact lasting up to k frames
+contaminates at most k - 1 neighbours, so the reference never holds it; anything present in at
+least k neighbours is in it.  Near the ends of the video k shrinks to the frames left before the
+edge (a run touching the edge cannot be told from a structure appearing there).  The *novelty* is
+
+    N = max((R_t - (1 + flicker) ref_R) - max(G_t - (1 + flicker) ref_G, 0),  E_t - (1 + flicker) ref_E)
+
+red that appeared minus green that appeared with it (a twitching yellow nucleus brings both), or red
+excess that appeared (paint covering green nuclei).  In a frame darker than its neighbours (an
+exposure dip: green falls more than the reporter red) the excess is taken against the green scaled
+back up by the brightness ratio.
+
+Regions of N above a seed (``blotch_min_novelty`` grey levels, or ``blotch_noise_k`` robust sigmas
+of the frame's novelty if larger) grown down to half of it are candidates; the largest one must
+not be a *displaced copy* of structure in the neighbours (a turn of the embryo moves a reporter
+cluster further than the dilation): its values in the channel where the new red shows (red,
+or red excess when that term dominates) are searched within
+``blotch_search`` x the frame's short side in every neighbour (masked sum of squared differences); a neighbour
+explains it when the best SSD <= (1 - ``blotch_match``) x the region's squared novelty.  Explained
+by k neighbours or more -> persistent, not a blotch.  The size threshold (relative to the nucleus
+radius measured on the green channel, :func:`nucleus_size`) is applied in ``decide`` once the whole
+video has been seen.
+
+The pass streams (:class:`BlotchPass`): only the maps of ``2 * novel_window + 1`` frames are held.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from .frame_features import FrameFeatures
+
+
+def nucleus_size(green_map: np.ndarray) -> float:
+    """Typical nucleus radius in pooled px: the half-width at half maximum of the autocorrelation
+    of the high-passed green channel (nuclei are the dominant green structure)."""
+    g = green_map.astype(np.float32)
+    hp = g - cv2.GaussianBlur(g, (0, 0), 12)
+    F = cv2.dft(hp, flags=cv2.DFT_COMPLEX_OUTPUT)
+    ac = cv2.idft(cv2.mulSpectrums(F, F, 0, conjB=True), flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+    if ac[0, 0] <= 1e-6:
+        return float("nan")
+    ac = ac / ac[0, 0]
+    n = min(30, ac.shape[0] // 2, ac.shape[1] // 2)
+    if n < 2:
+        return float("nan")
+    j = np.arange(n)
+    prof = (ac[0, j] + ac[0, -j] + ac[j, 0] + ac[-j, 0]) / 4.0     # mean of the four axis directions
+    below = np.flatnonzero(prof < 0.5)
+    if below.size == 0:
+        return float(n)
+    r = int(below[0])
+    return float(r - 1 + (prof[r - 1] - 0.5) / max(prof[r - 1] - prof[r], 1e-6))
+
+
+def _kth_largest(maps: list[np.ndarray], k: int) -> np.ndarray:
+    """Per-pixel k-th largest of uint8 maps (insertion into a running top-k with cv2 min/max)."""
+    k = max(1, min(k, len(maps)))
+    top = [np.zeros_like(maps[0]) for _ in range(k)]
+    for m in maps:
+        x = m
+        for i in range(k):
+            hi = cv2.max(top[i], x)
+            x = cv2.min(top[i], x)
+            top[i] = hi
+    return top[k - 1]
+
+
+class BlotchPass:
+    """Streaming temporal blotch test.  ``push(feat)`` every frame in order, then ``finish()``;
+    each feature's ``blotch`` dict is filled in once its neighbours are known, and its pooled maps
+    are released (``drop_maps``) when no later frame needs them."""
+
+    def __init__(self, n_frames: int, settings, drop_maps: bool = True):
+        self.s = settings
+        self.T = int(n_frames)
+        self.W = max(1, int(settings.novel_window))
+        self.k = max(1, int(settings.novel_max_run))
+        d = max(0, int(round(settings.novel_dilate / 2)))     # temporal maps are pooled x2 more
+        self.ker = np.ones((2 * d + 1, 2 * d + 1), np.uint8)
+        self.drop = drop_maps
+        self.buf: deque = deque()          # (index, feat, dilated (red, green, excess) maps)
+        self.next_t = 0                    # next frame to decide
+        self.sizes: dict[int, float] = {}  # nucleus radius samples (full-res px) by frame
+
+    def push(self, i: int, feat: FrameFeatures) -> None:
+        if feat.red_map is None:
+            feat.blotch = None
+            self.buf.append((i, feat, None))
+        else:
+            if i % 16 == 0 and feat.bright >= 24:
+                self.sizes[i] = nucleus_size(feat.green_map) * max(1, int(self.s.pool))
+            m = _maps(feat)
+            self.buf.append((i, feat, (m, cv2.dilate(m, self.ker))))
+        while self.buf and self.next_t + self.W <= i:
+            self._decide(self.next_t)
+            self.next_t += 1
+
+    def finish(self) -> None:
+        while self.buf and self.next_t <= self.buf[-1][0]:
+            self._decide(self.next_t)
+            self.next_t += 1
+        if self.drop:
+            for _, f, _ in self.buf:
+                _release(f)
+        self.buf.clear()
+
+    def nucleus_radius(self) -> float:
+        v = np.asarray([x for x in self.sizes.values() if np.isfinite(x)])
+        return float(np.median(v)) if v.size else float("nan")
+
+    def _decide(self, t: int) -> None:
+        items = {i: (f, d) for i, f, d in self.buf}
+        f, own = items[t]
+        nb = [items[j] for j in range(t - self.W, t + self.W + 1) if j != t and j in items and items[j][1] is not None]
+        # near the ends of the video a run touching the edge cannot be told from a structure that
+        # appears / disappears there (a turn): runs are assumed not to reach the edge (precision)
+        k = max(1, min(self.k, t + 1, self.T - t))
+        f.blotch = _blotch(f, own[0], nb, self.s, k) if own is not None else None
+        if f.blotch is not None and t in self.sizes:
+            f.blotch["radius"] = self.sizes.pop(t)
+        # release what no later frame needs
+        while self.buf and self.buf[0][0] < t + 1 - self.W:
+            _, old, _ = self.buf.popleft()
+            if self.drop:
+                _release(old)
+
+
+def _maps(f: FrameFeatures) -> np.ndarray:
+    """(h/2, w/2, 3) uint8 red, green, excess at twice the pooling of the features' maps: blotches
+    are at least about a nucleus wide (>= 35 px), so 8 px cells resolve them."""
+    m = cv2.merge((f.red_map, f.green_map, f.excess_map))
+    h, w = m.shape[:2]
+    return cv2.resize(m, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+
+
+def _release(f: FrameFeatures) -> None:
+    f.red_map = f.green_map = f.excess_map = None
+
+
+def _blotch(f: FrameFeatures, maps: np.ndarray, nb: list, s, k: int) -> dict:
+    """Largest novel red region of frame ``f`` (temporal ``maps``) against its neighbours
+    ``nb`` [(feat, (maps, dilated maps))]."""
+    p = 2 * max(1, int(s.pool))
+    out = dict(area=0.0, novelty=0.0, persistent=False, x=0.0, y=0.0, matched=0,
+               short=float(min(f.red_map.shape) * p / 2))
+    if not nb:
+        return out
+    rho = 1.0 + float(s.novel_flicker)
+    ref = _kth_largest([d[1] for _, d in nb], k)       # (h, w, 3): red, green, excess
+    # exposure of frame t against its neighbours: mean green (a high percentile saturates)
+    level = float(cv2.mean(maps)[1])
+    gain = float(np.median([cv2.mean(d[0])[1] for _, d in nb])) / max(level, 1.0)
+    if gain > 1.05:
+        # a dim frame (exposure dip): green fell more than red, so R - G rose everywhere; the
+        # excess is taken against the green brought back to the neighbours' level
+        r_, g_, _ = cv2.split(maps)
+        maps = cv2.merge((r_, g_, cv2.subtract(r_, cv2.multiply(g_, min(gain, 3.0), dtype=cv2.CV_8U))))
+    new = cv2.split(cv2.addWeighted(maps, 1.0, ref, -rho, 0.0, dtype=cv2.CV_16S))
+    nov_rg = cv2.subtract(new[0], cv2.max(new[1], 0))
+    nov = cv2.max(nov_rg, new[2])
+    _, peak, _, _ = cv2.minMaxLoc(nov)
+    if peak < s.blotch_min_novelty:
+        return out
+    sub = nov[::2, ::2].ravel()
+    med = float(np.median(sub))
+    sigma = 1.4826 * float(np.median(np.abs(sub - med)))
+    seed = max(float(s.blotch_min_novelty), med + float(s.blotch_noise_k) * sigma)
+    if peak < seed:
+        return out
+    low = (nov >= 0.5 * seed).astype(np.uint8)
+    n, lab, stats, cent = cv2.connectedComponentsWithStats(low, connectivity=8)
+    if n <= 1:
+        return out
+    seeds = np.zeros(n, dtype=bool)
+    seeds[lab[nov >= seed]] = True
+    seeds[0] = False
+    areas = np.where(seeds, stats[:, cv2.CC_STAT_AREA], 0)
+    i = int(np.argmax(areas))
+    if areas[i] == 0:
+        return out
+    x, y, w, h = (int(v) for v in stats[i, :4])
+    region = lab[y:y + h, x:x + w] == i
+    mom = cv2.moments(region.astype(np.uint8), binaryImage=True)
+    a = max(mom["m00"], 1.0)
+    mu20, mu02, mu11 = mom["mu20"] / a, mom["mu02"] / a, mom["mu11"] / a
+    c = np.sqrt(max(((mu20 - mu02) / 2) ** 2 + mu11 ** 2, 0.0))
+    l1, l2 = (mu20 + mu02) / 2 + c, max((mu20 + mu02) / 2 - c, 1.0 / 12)   # a 1-px wide bar: 1/12
+    out.update(area=float(areas[i] * p * p), novelty=float(nov[y:y + h, x:x + w][region].mean()),
+               x=float(cent[i][0] * p), y=float(cent[i][1] * p), elong=float(np.sqrt(l1 / l2)))
+    if areas[i] * p * p < s.min_region_px:
+        return out
+    # displaced copy of the structure in the neighbours (the embryo turned)?
+    m = 1
+    H, W = maps.shape[:2]
+    x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(W, x + w + m), min(H, y + h + m)
+    # matched in the channel where the new red shows: red (light added) or red excess (paint
+    # covering green nuclei)
+    sel = lab[y0:y1, x0:x1] == i
+    c = 2 if float(new[2][y0:y1, x0:x1][sel].mean()) > float(nov_rg[y0:y1, x0:x1][sel].mean()) else 0
+    tpl = np.ascontiguousarray(maps[y0:y1, x0:x1, c]).astype(np.float32)
+    mask = sel.astype(np.float32)
+    # judged against the *new* red (novelty) of the region, not its total red: a blotch painted
+    # over a persistent reporter cluster must not be explained by the cluster alone
+    energy = float(np.sum((nov[y0:y1, x0:x1].astype(np.float32) * mask) ** 2))
+    S = max(1, int(round(s.blotch_search * min(H, W))))
+    sx0, sy0, sx1, sy1 = max(0, x0 - S), max(0, y0 - S), min(W, x1 + S), min(H, y1 + S)
+    matched = 0
+    for _, (g, _) in nb:
+        win = np.ascontiguousarray(g[sy0:sy1, sx0:sx1, c]).astype(np.float32)
+        ssd = cv2.matchTemplate(win, tpl, cv2.TM_SQDIFF, mask=mask)
+        if float(ssd.min()) <= (1.0 - s.blotch_match) * energy:
+            matched += 1
+    out.update(matched=matched, persistent=matched >= k)
+    return out
+
+
+def blotch_pass(feats: list[FrameFeatures], settings, drop_maps: bool = False) -> Optional[float]:
+    """Run the temporal blotch test over a list of features (those still holding their maps);
+    returns the nucleus radius in pooled px (NaN if unknown)."""
+    bp = BlotchPass(len(feats), settings, drop_maps=drop_maps)
+    for i, f in enumerate(feats):
+        bp.push(i, f)
+    bp.finish()
+    return bp.nucleus_radius()
