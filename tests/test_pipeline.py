@@ -165,3 +165,16 @@ def test_export_different_sizes_need_size(tmp_path):
     assert not (tmp_path / "x.h5").exists()
     r = export_dataset(p, tmp_path / "x.h5", size=(16, 12))
     assert r["n_frames"] == 10
+
+
+def test_showcase_runs_the_whole_job(tmp_path, capsys):
+    out = tmp_path / "show"
+    rc, text, err = run(capsys, "showcase", out, "--embryos", "2", "--frames", "16", "--seed", "2")
+    assert rc == 0, err
+    assert "1. demo project" in text and "2. auto-clean" in text and "3. exported" in text
+    with h5py.File(out / "cleaned_dataset.h5", "r") as f:
+        n = f["frames"].shape[0]
+        assert f["frames"].shape[1:] == (128, 188, 3) and 0 < n <= 32
+    assert (out / "cleaned_labels.csv").read_text().count("\n") == n + 1
+    rc, text, err = run(capsys, "showcase", out)
+    assert rc == 2 and "already holds a demo project" in err
