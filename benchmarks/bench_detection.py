@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 
 import cv2
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import plain_decode  # noqa: E402
 
 from embryo_gui.demo import make_demo_embryo
 from embryo_gui.detect import cliff_mask, detect_cliffs, detect_corrupt
@@ -46,16 +50,8 @@ def cv2_decode_fps(frames: list[np.ndarray]) -> float:
         for f in frames:
             vw.write(np.ascontiguousarray(f[:, :, ::-1]))
         vw.release()
-        t0 = time.perf_counter()
-        cap = cv2.VideoCapture(path)
-        n = 0
-        while True:
-            ok, _ = cap.read()
-            if not ok:
-                break
-            n += 1
-        cap.release()
-        return n / max(time.perf_counter() - t0, 1e-9)
+        n, seconds = plain_decode(path)
+        return n / max(seconds, 1e-9)
 
 
 def main() -> None:

@@ -3,8 +3,11 @@
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--frames 150] [--skip-train]
 
 1. Holding Right on a 752x512 embryo: key press -> new frame painted (median, p95).
-2. While the trainer runs: the longest stall of the Qt event loop (a 5 ms timer's largest gap).
-3. A 1,000,000-frame curve: repaint time while panning and zooming.
+2. While the trainer runs (in its child process, and the old way in a QThread for comparison)
+   and the window steps 30 frames/s: the longest stall of the Qt event loop (a 5 ms timer's
+   largest gap) and the trainer's frames/s.
+3. A 1,000,000-frame curve: repaint time while panning and zooming (original = current, and
+   original different at every frame).
 4. A thousand timeline marks: add + paint time.
 """
 
@@ -69,7 +72,15 @@ def bench_key_to_paint(win, n_presses: int = 300, repeat_hz: float = 30.0) -> di
             "median_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95), "max_ms": _pct(lat, 100)}
 
 
-def bench_training_stall(win, settings: dict) -> dict:
+def bench_training_stall(win, settings: dict, mode: str = "subprocess", scrub_hz: float = 30.0,
+                         idle_s: float = 10.0) -> dict:
+    """Train while the window steps one frame every 1/scrub_hz s (as when holding Right) and a
+    5 ms timer ticks; the longest gap between ticks is the longest the event loop could not
+    respond.  ``mode="subprocess"``: the window's own Start (child process);  ``"thread"``: the
+    old way, ``train_project`` in a worker QThread of this process;  ``"idle"``: no training
+    (the machine's own noise floor for the same scrubbing).  Waits in a real QEventLoop,
+    so the GUI thread sleeps when idle (a processEvents() spin would hog a core and the GIL)."""
+    from embryo_gui.gui import workers
     gaps = []
     last = [time.perf_counter()]
 
@@ -81,23 +92,63 @@ def bench_training_stall(win, settings: dict) -> dict:
     timer = QtCore.QTimer()
     timer.setInterval(5)
     timer.timeout.connect(tick)
-    done = []
-    win.workFinished.connect(done.append)
+    shown = [0]
+
+    def scrub():
+        win.cursor.seek((win.cursor.index + 1) % max(win.cursor.n_frames, 1))
+        shown[0] += 1
+
+    scrubber = QtCore.QTimer()
+    scrubber.setInterval(max(1, int(round(1000.0 / scrub_hz))) if scrub_hz else 1000)
+    scrubber.timeout.connect(scrub)
+    loop = QtCore.QEventLoop()
+    out: dict = {}
+    torch_before = "torch" in sys.modules
     t0 = time.perf_counter()
-    w = win.start_training(settings)
-    if w is None:
-        return {"error": win.last_error}
+    if mode == "subprocess":
+        def finished(kind):
+            out["result"] = kind
+            loop.quit()
+        win.workFinished.connect(finished)
+        w = win.start_training(settings)
+        if w is None:
+            return {"error": win.last_error}
+    elif mode == "idle":  # baseline: the same scrubbing for idle_s seconds, no training
+        out["result"] = "idle"
+        QtCore.QTimer.singleShot(int(idle_s * 1000), loop.quit)
+    else:
+        from embryo_gui.train import TrainSettings, train_project
+        w = workers.Worker(train_project, win.project, TrainSettings(**settings))
+        w.finished.connect(lambda r: (out.update(result="train"), setattr(win, "last_result", r)))
+        w.failed.connect(lambda m: out.update(result="failed: " + m.splitlines()[0]))
+        w.done.connect(loop.quit)
+        workers.start(w)
     timer.start()
+    if scrub_hz:
+        scrubber.start()
     last[0] = time.perf_counter()
-    _process_until(lambda: bool(done), timeout=600)
+    QtCore.QTimer.singleShot(900_000, loop.quit)
+    loop.exec()
     timer.stop()
+    scrubber.stop()
+    if mode == "subprocess":
+        win.workFinished.disconnect(finished)
     g = np.asarray(gaps[1:])
-    return {"result": done[0] if done else "timeout", "seconds": time.perf_counter() - t0,
+    res = win.last_result if mode != "idle" else None
+    seconds = time.perf_counter() - t0
+    return {"mode": mode, "result": out.get("result", "timeout"), "seconds": seconds,
             "timer_ticks": int(len(g)), "longest_gap_ms": float(g.max() * 1e3) if g.size else None,
-            "p99_gap_ms": _pct(g, 99) if g.size else None, "settings": settings}
+            "p99_gap_ms": _pct(g, 99) if g.size else None,
+            "frames_scrubbed_per_s": shown[0] / seconds,
+            "train_frames_per_s": getattr(res, "timing", {}).get("train_frames_per_s"),
+            "train_s": getattr(res, "timing", {}).get("train_s"),
+            "torch_imported_here": ("torch" in sys.modules) and not torch_before,
+            "settings": settings}
 
 
-def bench_million_curve() -> dict:
+def bench_million_curve(original: str = "same") -> dict:
+    """``original="same"``: the original annotation equals the current one (only the current
+    curve is drawn); ``"different"``: it differs at every frame (both curves drawn, worst case)."""
     from embryo_gui.gui.curve_plot import CurvePlot
     n = 1_000_000
     rng = np.random.default_rng(0)
@@ -127,7 +178,10 @@ def bench_million_curve() -> dict:
     excl = np.zeros(n, bool)
     excl[rng.integers(0, n, 2000)] = True
     t0 = time.perf_counter()
-    cp.set_data(cur, cur.copy(), excl, [{"start": 1000, "stop": 1500}])
+    first = cur.copy()
+    if original == "different":
+        first[:, 7] += rng.normal(0, 5, n)
+    cp.set_data(cur, first, excl, [{"start": 1000, "stop": 1500}])
     _process_until(lambda: painted[0] > 0, 10)
     t_load = time.perf_counter() - t0
     vb = cp.getPlotItem().getViewBox()
@@ -151,7 +205,7 @@ def bench_million_curve() -> dict:
         vb.translateBy(x=2_000)
         _process_until(lambda: painted[0] > before)
         pans.append(time.perf_counter() - t0)
-    return {"frames": n, "load_s": t_load, "zoom_median_ms": _pct(times, 50), "zoom_p95_ms": _pct(times, 95),
+    return {"frames": n, "original": original, "load_s": t_load, "zoom_median_ms": _pct(times, 50), "zoom_p95_ms": _pct(times, 95),
             "zoom_max_ms": _pct(times, 100), "pan_median_ms": _pct(pans, 50), "pan_p95_ms": _pct(pans, 95),
             "zoom_paint_only_median_ms": _pct(zoom_paints, 50), "zoom_paint_only_p95_ms": _pct(zoom_paints, 95),
             "pan_paint_only_median_ms": _pct(paint_times[1:], 50), "pan_paint_only_p95_ms": _pct(paint_times[1:], 95)}
@@ -191,6 +245,12 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--skip-train", action="store_true")
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=0, help="trainer threads (0: physical cores)")
+    ap.add_argument("--size", type=int, default=96, help="trainer frame size")
+    ap.add_argument("--train-modes", default="subprocess,idle,thread",
+                    help="subprocess (the app's way) and/or thread (the old in-process way)")
+    ap.add_argument("--scrub-hz", type=float, default=30.0, help="frames stepped per second while training")
+    ap.add_argument("--only", default="", help="comma list of: keys,marks,curve,train (default: all)")
     ap.add_argument("--json", help="write the figures here too")
     args = ap.parse_args(argv)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bench"])
@@ -208,16 +268,26 @@ def main(argv=None) -> int:
     win.show()
     win.set_project(project)
     res = {"platform": QtWidgets.QApplication.platformName(), "cpus": os.cpu_count()}
-    res["key_to_paint_752x512"] = bench_key_to_paint(win)
-    print(json.dumps(res["key_to_paint_752x512"]), file=sys.stderr)
-    res["timeline_1000_marks"] = bench_timeline_marks()
-    print(json.dumps(res["timeline_1000_marks"]), file=sys.stderr)
-    res["curve_1M_frames"] = bench_million_curve()
-    print(json.dumps(res["curve_1M_frames"]), file=sys.stderr)
-    if not args.skip_train:
-        res["training_event_loop"] = bench_training_stall(
-            win, {"epochs": args.epochs, "drop": 0.1, "rounds": 1, "folds": 3, "size": 64, "threads": 1})
-        print(json.dumps(res["training_event_loop"]), file=sys.stderr)
+    only = set(filter(None, args.only.split(","))) or {"keys", "marks", "curve", "train"}
+    res["load_average_at_start"] = os.getloadavg()
+    if "keys" in only:
+        res["key_to_paint_752x512"] = bench_key_to_paint(win)
+        print(json.dumps(res["key_to_paint_752x512"]), file=sys.stderr)
+    if "marks" in only:
+        res["timeline_1000_marks"] = bench_timeline_marks()
+        print(json.dumps(res["timeline_1000_marks"]), file=sys.stderr)
+    if "curve" in only:
+        for orig in ("same", "different"):
+            res[f"curve_1M_frames_original_{orig}"] = bench_million_curve(orig)
+            print(json.dumps(res[f"curve_1M_frames_original_{orig}"]), file=sys.stderr)
+    if not args.skip_train and "train" in only:
+        ts = {"epochs": args.epochs, "drop": 0.1, "rounds": 1, "folds": 3, "size": args.size, "threads": args.threads}
+        last_s = 10.0
+        for mode in args.train_modes.split(","):  # subprocess first: the thread mode imports torch here
+            res[f"training_{mode}"] = bench_training_stall(win, ts, mode, args.scrub_hz, idle_s=last_s)
+            last_s = res[f"training_{mode}"]["seconds"]
+            print(json.dumps(res[f"training_{mode}"]), file=sys.stderr)
+    res["load_average_at_end"] = os.getloadavg()
     win.ask = False
     win.close()
     text = json.dumps(res, indent=2)

@@ -23,6 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import plain_decode  # noqa: E402
+
 
 def make_video(path: Path, n: int, demo_frames: int) -> None:
     """A 752x512 mp4v video: demo-rendered frames, cycled (and flipped every cycle) up to n frames."""
@@ -36,19 +39,6 @@ def make_video(path: Path, n: int, demo_frames: int) -> None:
             f = f[:, ::-1]
         w.write(np.ascontiguousarray(f[:, :, ::-1]))
     w.release()
-
-
-def plain_decode(path: Path) -> tuple[int, float]:
-    t = time.perf_counter()
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while True:
-        ok, _ = cap.read()
-        if not ok:
-            break
-        n += 1
-    cap.release()
-    return n, time.perf_counter() - t
 
 
 def import_into(project_path: Path, video: Path) -> float:
