@@ -169,11 +169,121 @@ def test_curve_cliffs_and_excluded_shading(qtbot):
     cliffs = [{"start": 5, "stop": 9, "status": "accepted"}, {"start": 40, "stop": 45}]
     cp.set_data(cur, cur, excl, cliffs)
     assert cp.excluded_item.n_runs == 2
-    assert [c.status for c in cp.cliff_items] == ["accepted", "pending"]
+    assert cp.cliff_bands.spans == {"accepted": [(5, 8)], "pending": [(40, 44)], "rejected": []}
     assert cliff_span(cliffs[0]) == (5, 8) and cliff_status({"status": "rejected"}) == "rejected"
-    assert tuple(round(v + 0.5) for v in cp.cliff_items[1].getRegion()) == (40, 45)
+    assert cp.cliffs_at(42) == [1] and cp.cliffs_at(20) == []
     cp.set_column_visible("A", True)
     assert cp.curves["A"].isVisible() and cp.original_curves["A"].isVisible()
+
+
+def test_merge_spans_and_detections_at():
+    assert vm.merge_spans([(10, 20), (10, 20), (21, 25), (30, 31), (5, 12)]) == [(5, 25), (30, 31)]
+    assert vm.merge_spans([]) == []
+    assert vm.detections_at([(0, 4), (3, 9), (20, 20)], 4) == [0, 1]
+    assert vm.detections_at([(0, 4), (3, 9), (20, 20)], 20) == [2]
+
+
+def test_cliff_bands_merge_stay_light_and_menu_lists_detections(qtbot):
+    from PySide6 import QtGui
+    cp = CurvePlot()
+    qtbot.addWidget(cp)
+    cp.resize(600, 300)
+    cp.show()
+    cur = _counts()
+    # the detector's usual output: one drop reported for the population and five lineages
+    same = [{"start": 20, "stop": 30, "lineage": lin, "status": "accepted"}
+            for lin in ("population", "A", "E", "M", "C", "D")]
+    cliffs = same + [{"start": 3, "stop": 6}, {"start": 40, "stop": 45, "status": "rejected"}]
+    cp.set_data(cur, None, None, cliffs)
+    cp.getPlotItem().getViewBox().setRange(xRange=(0, 49), yRange=(1000, 2000), padding=0)  # curve off-screen
+    QtCore.QCoreApplication.processEvents()
+    assert cp.cliff_bands.spans == {"accepted": [(20, 29)], "pending": [(3, 5)], "rejected": [(40, 44)]}
+    img = cp.grab().toImage()
+    y = img.height() // 2
+
+    def px(frame):  # median over a 5x5 block: grid lines are one pixel wide
+        x = cp.data_to_widget(frame, 1500).x()
+        cols = [QtGui.QColor(img.pixel(x + dx, y + dy)) for dx in range(-2, 3) for dy in range(-2, 3)]
+        return np.median([[c.red(), c.green(), c.blue()] for c in cols], axis=0)
+
+    bg, inside = px(35), px(25)
+    diff = np.abs(inside - bg).max()
+    assert 5 < diff < 60, (bg, inside)  # visible, yet six stacked detections do not darken it more than one
+    assert np.abs(px(42) - bg).max() < 5  # rejected: no fill (only dotted edges)
+    # context menu: the detections under the cursor, each reachable
+    got = []
+    cp.cliffDecision.connect(lambda idx, acc: got.append((list(idx), acc)))
+    assert cp.cliff_menu(35) is None
+    menu = cp.cliff_menu(25)
+    texts = [a.text() for a in menu.actions()]
+    assert texts[0].startswith("Accept all 6") and texts[1].startswith("Reject all 6")
+    subs = [a.menu() for a in menu.actions() if a.menu() is not None]
+    assert len(subs) == 6 and "Cliff 3: E, frames 20-29 (accepted)" in [m.title() for m in subs]
+    menu.actions()[1].trigger()
+    subs[2].actions()[1].trigger()  # reject only cliff 3
+    assert got == [([0, 1, 2, 3, 4, 5], False), ([2], False)]
+    single = cp.cliff_menu(4)
+    assert single.actions()[0].text() == "Cliff 7: population, frames 3-5 (pending)"
+    single.actions()[1].trigger()
+    assert got[-1] == ([6], True)
+
+
+def test_min_max_pyramid_levels_match_brute_force():
+    from embryo_gui.gui.pyramid import MinMaxPyramid
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=1001)
+    y[100:180] = np.nan  # a gap longer than several bins
+    y[500] = np.nan
+    pyr = MinMaxPyramid(y)
+    assert pyr.levels == 11 and len(pyr.mins[10]) == 1
+    for k in (1, 3, 6):
+        size = 1 << k
+        nb = -(-len(y) // size)
+        padded = np.full(nb * size, np.nan)
+        padded[:len(y)] = y
+        bins = padded.reshape(nb, size)
+        with np.errstate(all="ignore"), __import__("warnings").catch_warnings():
+            __import__("warnings").simplefilter("ignore")
+            want_min, want_max = np.nanmin(bins, axis=1), np.nanmax(bins, axis=1)
+        assert np.array_equal(pyr.mins[k], want_min, equal_nan=True)
+        assert np.array_equal(pyr.maxs[k], want_max, equal_nan=True)
+    assert np.isnan(pyr.mins[3][13:22]).all()  # frames 104-175: whole bins of the gap stay NaN
+    assert pyr.bounds == (np.nanmin(y), np.nanmax(y))
+    # level choice: at most two points (one bin) per pixel column
+    assert pyr.level_for(1.0) == 0 and pyr.level_for(2.0) == 0 and pyr.level_for(3.0) == 2
+    assert pyr.level_for(1e9) == pyr.levels - 1
+    x, v, k = pyr.view(200.0, 900.0, 100)
+    assert k == 3 and len(x) == len(v) and len(x) <= 2 * (100 + 4)
+    assert x[0] <= 200 and x[-1] >= 900
+    x, v, k = pyr.view(10.0, 20.0, 500)
+    assert k == 0 and x[0] == 9 and x[-1] == 21 and np.array_equal(v, y[9:22])  # one frame of margin
+
+
+def test_curve_plot_holds_only_the_visible_bins(qtbot):
+    from embryo_gui.gui.curve_plot import original_where_changed
+    n = 200_000
+    cur = np.full((n, 8), np.nan)
+    cur[:, 7] = np.arange(n) % 1000
+    cur[5000:6000, 7] = np.nan
+    orig = cur.copy()
+    orig[100, 7] = -5.0
+    cp = CurvePlot()
+    qtbot.addWidget(cp)
+    cp.resize(800, 300)
+    cp.show()
+    cp.set_data(cur, orig, None, [])
+    QtCore.QCoreApplication.processEvents()
+    item = cp.curves["population"]
+    px = int(cp.getPlotItem().getViewBox().width())
+    assert item.shown_level > 0 and len(item.xData) <= 2 * (px + 4)
+    assert item.dataBounds(1) == (0.0, 999.0) and item.dataBounds(0) == (0.0, n - 1.0)
+    cp.getPlotItem().getViewBox().setXRange(4990, 5020, padding=0)
+    assert item.shown_level == 0 and item.xData[0] >= 4980 and item.xData[-1] <= 5030
+    assert np.isnan(item.yData[item.xData >= 5000]).all()  # the gap stays a gap
+    # the original is drawn only where it differs from the current (plus one frame either side)
+    shown = original_where_changed(orig[:, 7], cur[:, 7])
+    assert np.flatnonzero(np.isfinite(shown)).tolist() == [99, 100, 101]
+    assert cp.original_curves["population"].pyramid.bounds == (-5.0, 101.0)
 
 
 # ----------------------------------------------------------------------------- video view

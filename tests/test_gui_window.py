@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import shutil  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -184,27 +185,54 @@ def _tiny_training(win):
 
 
 def test_training_to_completion_and_cancelled(qtbot, win):
-    # cancelled midway: nothing changes
+    import sys
+
+    from embryo_gui.gui.view_model import runs
+    torch_before = "torch" in sys.modules
+    # cancelled midway: nothing changes, and the cancel is honoured within about a second
     settings = _tiny_training(win)
     w = win.start_training(settings)
     assert w is not None and win.trainer.cancel_button.isEnabled()
-    with qtbot.waitSignal(win.workFinished, timeout=60000) as sig:
+    qtbot.waitUntil(lambda: win.trainer.progress.value() > 0 or not win._busy, timeout=60000)
+    t0 = time.monotonic()
+    with qtbot.waitSignal(win.workFinished, timeout=10000) as sig:
         win.trainer.cancel_button.click()
+    assert time.monotonic() - t0 < 2.5
     assert sig.args == ["train-cancelled"]
     assert win.undo.stack.count() == 0 and not any(e.training for e in win.project.embryos)
     assert win.trainer.start_button.isEnabled()
-    # to completion: one undo step per embryo with lossy flags and per-frame losses
+    # to completion: the lossy frames of each round reach the timeline while training still runs,
+    # then one undo step per embryo with lossy flags and per-frame losses
+    live = []
+
+    def on_progress(info):
+        if "lossy" in info:
+            item = win.timeline.plot.kind_items["lossy"]
+            live.append((dict(info["lossy"]), win._busy, win.undo.stack.count(),
+                         [list(p) for p in zip(item.starts.tolist(), item.stops.tolist())]))
+
     with qtbot.waitSignal(win.workFinished, timeout=120000) as sig:
-        win.start_training(settings)
+        w = win.start_training(settings)
+        w.progress.connect(on_progress)  # connected after the window's own handler
     assert sig.args == ["train"], win.last_error
     r = win.last_result
-    assert win.undo.stack.count() == len(r.embryos) == 2
     e = win.embryo
+    assert len(live) == 1  # rounds=0: one marking round
+    lossy, busy, count, shown = live[0]
+    assert busy == "train" and count == 0  # training had not ended yet
+    assert set(lossy) == {x.name for x in win.project.embryos}
+    assert lossy[e.name] == np.flatnonzero(r.embryos[e.name].lossy).tolist() and lossy[e.name]
+    live_mask = np.zeros(e.n_frames, bool)
+    live_mask[lossy[e.name]] = True
+    assert shown == runs(live_mask).tolist()
+    assert win.undo.stack.count() == len(r.embryos) == 2
     assert np.array_equal(e.flags.mask("lossy"), r.embryos[e.name].lossy)
-    assert win.timeline.plot.kind_items["lossy"].n_runs == len(
-        __import__("embryo_gui.gui.view_model", fromlist=["runs"]).runs(e.flags.mask("lossy")))
+    assert win.timeline.plot.kind_items["lossy"].n_runs == len(runs(e.flags.mask("lossy")))
     assert win.trainer.frame_loss is not None and np.isfinite(win.trainer.frame_loss).sum() > 0
     assert win.trainer.progress.value() > 0
+    assert r.timing["train_frames_per_s"] > 0
+    if not torch_before:
+        assert "torch" not in sys.modules  # the trainer ran in a child process
 
 
 def test_save_reopen_and_export(qtbot, win, tmp_path, project_path):

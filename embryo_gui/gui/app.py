@@ -29,6 +29,8 @@ def version_text() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+    multiprocessing.freeze_support()  # a frozen (PyInstaller) app: the trainer's spawned child starts here
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.version:
         print(version_text())
@@ -68,11 +70,16 @@ def main(argv: list[str] | None = None) -> int:
         win.open_project(args.project)
 
     if args.quit_after is not None:
+        # a local event loop, not app.quit(): quitting the application leaves a shared
+        # QApplication (tests) whose later event loops return at once
+        loop = QtCore.QEventLoop()
+
         def quit_now() -> None:
             win.ask = False
             win.close()
-            app.quit()
+            loop.quit()
         QtCore.QTimer.singleShot(int(args.quit_after * 1000), quit_now)
+        return int(loop.exec())
     return int(app.exec())
 
 

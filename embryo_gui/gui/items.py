@@ -49,6 +49,9 @@ class RunsItem(pg.GraphicsObject):
         c = QtGui.QColor(*colour)
         c.setAlpha(alpha)
         self._colour = c
+        a = c.alpha()
+        self._premul = np.uint32((a << 24) | ((c.red() * a // 255) << 16) | ((c.green() * a // 255) << 8)
+                                 | (c.blue() * a // 255))
         self.y0, self.y1 = float(y0), float(y1)
         self.starts = np.zeros(0, np.int64)
         self.stops = np.zeros(0, np.int64)
@@ -87,12 +90,18 @@ class RunsItem(pg.GraphicsObject):
         ya, yb = max(ya, -2.0), min(yb, h + 2.0)
         if yb <= ya:
             return
+        # one image row of pixel columns, stretched over the band: Qt blits it row by row, which
+        # is far cheaper than filling hundreds of one-pixel-wide rectangles scanline by scanline
+        left = int(x0[0])
+        w = int(x1.max()) - left
+        edges = np.zeros(w + 1, np.int32)
+        np.add.at(edges, x0 - left, 1)
+        np.add.at(edges, x1 - left, -1)
+        row = np.where(np.cumsum(edges[:-1]) > 0, self._premul, 0).astype(np.uint32)
+        img = QtGui.QImage(row.data, w, 1, 4 * w, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
         p.save()
         p.resetTransform()
-        p.setPen(QtCore.Qt.PenStyle.NoPen)
-        p.setBrush(self._colour)
-        hgt = yb - ya
-        p.drawRects([QtCore.QRectF(float(a), ya, float(b - a), hgt) for a, b in zip(x0.tolist(), x1.tolist())])
+        p.drawImage(QtCore.QRectF(float(left), ya, float(w), yb - ya), img)
         p.restore()
 
 
@@ -102,3 +111,43 @@ def cache_axes(plot_item: pg.PlotItem) -> None:
     for name in ("left", "bottom", "right", "top"):
         ax = plot_item.getAxis(name)
         ax.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+class XGridItem(pg.GraphicsObject):
+    """Vertical grid lines at an axis's major (and minor) ticks, drawn with one ``drawLines`` per
+    level in device pixels.  pyqtgraph's own grid is drawn by the axis item (recorded into a
+    QPicture and replayed), which cost ~5 ms per pan or zoom of the population plot."""
+
+    def __init__(self, axis: pg.AxisItem, alpha: int = 40) -> None:
+        super().__init__()
+        self.axis = axis
+        self.alpha = int(alpha)
+        self.setZValue(-30)
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 (Qt API)
+        vb = self.getViewBox()
+        return vb.viewRect() if vb is not None else QtCore.QRectF()
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph API)
+        self.prepareGeometryChange()
+
+    def paint(self, p: QtGui.QPainter, *args) -> None:
+        vb = self.getViewBox()
+        if vb is None:
+            return
+        (x0, x1), _ = vb.viewRange()
+        width = max(vb.width(), 1.0)
+        t = p.transform()
+        dev = p.device()
+        h = float(dev.height()) if dev is not None else 1e4
+        colour = QtGui.QColor(pg.getConfigOption("foreground"))
+        p.save()
+        p.resetTransform()
+        for level, (_, ticks) in enumerate(self.axis.tickValues(min(x0, x1), max(x0, x1), width)[:2]):
+            colour.setAlpha(self.alpha // (level + 1))
+            pen = QtGui.QPen(colour, 1)
+            pen.setCosmetic(True)
+            p.setPen(pen)
+            xs = [round(v * t.m11() + t.m31()) + 0.5 for v in ticks]
+            p.drawLines([QtCore.QLineF(x, 0.0, x, h) for x in xs])
+        p.restore()

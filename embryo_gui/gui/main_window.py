@@ -19,7 +19,7 @@ from ..errors import EmbryoError
 from ..lineages import COLUMNS
 from ..model import Project
 from . import recovery, workers
-from .curve_plot import LINEAGE_COLOURS, CurvePlot, cliff_span
+from .curve_plot import LINEAGE_COLOURS, CurvePlot, cliff_span, cliff_status
 from .embryo_list import EmbryoList
 from .frame_cache import FrameCache
 from .icons import app_icon, icon
@@ -64,6 +64,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_result: Any = None
         self.last_summary: list | None = None
         self.last_error: str | None = None
+        self.live_lossy: dict[str, np.ndarray] = {}  # frames the running trainer marked so far
 
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -463,6 +464,7 @@ class MainWindow(QtWidgets.QMainWindow):
         e = self.embryo
         self._masks = {k: e.flags.mask(k) for k in FLAG_KINDS}
         self.timeline.set_marks(self._masks)
+        self._show_live_lossy()
 
     def _refresh_embryo_list(self) -> None:
         if self.project is None:
@@ -661,7 +663,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def truncate(self) -> bool:
         return self.push_edit(edits.Truncate(self.cursor.index))
 
-    def decide_cliff(self, index: int | None, accept: bool) -> bool:
+    def decide_cliff(self, index: "int | list[int] | None", accept: bool) -> bool:
+        """Accept or reject cliff detections (an index, a list, or None: all at the cursor);
+        several become one undo step; detections already in that state are left alone."""
         if self.embryo is None:
             return False
         cliffs = self.embryo.detections.get("cliffs", [])
@@ -671,9 +675,18 @@ class MainWindow(QtWidgets.QMainWindow):
             if not hits:
                 self.statusBar().showMessage("no detected cliff at the cursor", 3000)
                 return False
-            index = hits[0]
-        edit = edits.AcceptDetection(index) if accept else edits.RejectDetection(index)
-        return self.push_edit(edit)
+        else:
+            hits = [int(index)] if np.isscalar(index) else [int(k) for k in index]
+        target = "accepted" if accept else "rejected"
+        todo = [k for k in hits if 0 <= k < len(cliffs) and cliff_status(cliffs[k]) != target]
+        if not todo:
+            self.statusBar().showMessage(f"cliff already {target}", 3000)
+            return False
+        make = edits.AcceptDetection if accept else edits.RejectDetection
+        if len(todo) == 1:
+            return self.push_edit(make(todo[0]))
+        verb = "accept" if accept else "reject"
+        return self.push_edit(edits.Batch([make(k) for k in todo], label=f"{verb} {len(todo)} cliffs"))
 
     def apply_loss_threshold(self, threshold: float) -> bool:
         if self.embryo is None or "loss" not in self.embryo.flags.scores:
@@ -737,6 +750,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def _end_work(self) -> None:
         self._busy = None
         self.worker = None
+        if self.live_lossy:
+            self.live_lossy = {}
+            if self.embryo is not None:
+                self._refresh_masks()
         self.busy_bar.hide()
         self.statusBar().clearMessage()
         self._update_enabled()
@@ -773,26 +790,43 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._run("autoclean", autoclean_project, self.project, on_done=done)
 
     def start_training(self, settings: dict) -> workers.Worker | None:
+        """Train in a child process (see :mod:`~embryo_gui.gui.train_process`) on a copy of the
+        current state; the result is applied here, one undo step per embryo.  This process never
+        imports torch."""
         if self.project is None:
             return None
-        from ..train import TrainSettings, apply_training_result, train_project
+        if self._busy:
+            self._error(f"{self._busy} is already running")
+            return None
+        from ..train import TrainSettings, apply_training_result  # torch-free
+        from .train_process import snapshot_project, train_in_subprocess
         try:
             ts = TrainSettings(**{k: v for k, v in settings.items()})
+            copy, tmp = snapshot_project(self.project)
         except (EmbryoError, TypeError) as exc:
             self._error(str(exc))
             return None
         self.trainer.set_running(True)
+        self.live_lossy = {}
 
         def on_progress(info: dict) -> None:
             self.trainer.on_progress(info)
             lossy = info.get("lossy")
-            if isinstance(lossy, dict) and self.embryo is not None and self.embryo.name in lossy:
-                m = np.zeros(self.embryo.n_frames, bool)
-                m[np.asarray(lossy[self.embryo.name], np.int64)] = True
-                self.timeline.set_marks({"lossy": m | self._masks.get("lossy", m)})
+            if isinstance(lossy, dict):
+                for name, frames in lossy.items():
+                    try:
+                        n = self.project.embryo(name).n_frames
+                    except KeyError:
+                        continue
+                    m = np.zeros(n, bool)
+                    idx = np.asarray(frames, np.int64)
+                    m[idx[(idx >= 0) & (idx < n)]] = True
+                    self.live_lossy[name] = m
+                self._show_live_lossy()
 
         def done(result) -> None:
             self.last_result = result
+            self.live_lossy = {}
             before = self._positions()
             try:
                 apply_training_result(self.project, result)
@@ -802,13 +836,27 @@ class MainWindow(QtWidgets.QMainWindow):
             self._refresh_embryo_list()
             if self.embryo is not None and "loss" in self.embryo.flags.scores:
                 self.trainer.set_frame_loss(self.embryo.flags.scores["loss"], ts.drop)
+            fps = result.timing.get("train_frames_per_s", 0.0)
             self.trainer.finish(f"done: {result.n_lossy} lossy frames; population error "
-                                f"{result.val_error_before:.2f} -> {result.val_error_after:.2f} cells")
+                                f"{result.val_error_before:.2f} -> {result.val_error_after:.2f} cells"
+                                + (f"; {fps:.0f} frames/s" if fps else ""))
 
-        w = self._run("train", train_project, self.project, ts, on_done=done, on_progress=on_progress)
+        w = self._run("train", train_in_subprocess, copy, ts.to_dict(), remove_dir=tmp,
+                      display_path=self.project.path, on_done=done, on_progress=on_progress)
         if w is None:
+            import shutil
+            shutil.rmtree(tmp, ignore_errors=True)
             self.trainer.set_running(False)
         return w
+
+    def _show_live_lossy(self) -> None:
+        """Show the frames the running trainer marked so far (with the saved lossy flags)."""
+        live = self.live_lossy
+        if self.embryo is None or self.embryo.name not in live:
+            return
+        saved = self._masks.get("lossy")
+        m = live[self.embryo.name]
+        self.timeline.set_marks({"lossy": m | saved if saved is not None and len(saved) == len(m) else m})
 
     def export_dialog(self) -> None:
         if self.project is None:

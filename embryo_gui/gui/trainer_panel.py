@@ -129,6 +129,9 @@ class TrainerPanel(QtWidgets.QWidget):
         if not msg and info.get("stage") == "train" and "epoch" in info:
             msg = (f"training: round {int(info.get('round', 0)) + 1}, fold {int(info.get('fold', 0)) + 1}, "
                    f"epoch {int(info['epoch']) + 1}")
+        if not msg and info.get("stage") == "round" and isinstance(info.get("lossy"), dict):
+            n = sum(len(v) for v in info["lossy"].values())
+            msg = f"round {int(info.get('round', 0)) + 1} done: {n} frames marked lossy so far"
         msg = msg or info.get("stage")
         if msg:
             self.status.setText(str(msg))

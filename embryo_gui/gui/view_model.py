@@ -159,3 +159,20 @@ def embryo_state(masks: Mapping[str, np.ndarray], n_frames: int,
         if problems.any():
             return "flagged"
     return "clean"
+
+
+def merge_spans(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of inclusive frame spans ``(first, last)``: overlapping or touching spans merge, so
+    detections of the same drop (population and each lineage) are drawn once."""
+    out: list[list[int]] = []
+    for lo, hi in sorted((int(a), int(b)) for a, b in spans):
+        if out and lo <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [(a, b) for a, b in out]
+
+
+def detections_at(spans: Sequence[tuple[int, int]], frame: int) -> list[int]:
+    """Indices of the inclusive spans that contain ``frame``."""
+    return [k for k, (lo, hi) in enumerate(spans) if lo <= frame <= hi]

@@ -11,7 +11,7 @@ last fit on the remaining frames measures the error after dropping (rounds=0: ra
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -28,6 +28,17 @@ def min_frames_needed(settings: TrainSettings) -> int:
     return max(16, 8 * settings.folds) if settings.method == "oof" else 16
 
 
+def lossy_by_embryo(lossy: np.ndarray, groups: np.ndarray, names: Sequence[str] | None = None,
+                    frame_index: np.ndarray | None = None) -> dict[str, list[int]]:
+    """``{embryo name: sorted frame indices}`` of the rows marked in ``lossy`` (every group listed)."""
+    idx = np.arange(len(lossy)) if frame_index is None else np.asarray(frame_index)
+    out: dict[str, list[int]] = {}
+    for g in np.unique(groups):
+        name = names[int(g)] if names is not None else str(g)
+        out[name] = sorted(int(i) for i in idx[(groups == g) & lossy])
+    return out
+
+
 def _fits_plan(n: int, settings: TrainSettings) -> list[tuple[int, int]]:
     """(round, fold) of every fit, in order."""
     k = settings.folds if settings.method == "oof" else 1
@@ -42,6 +53,9 @@ def run_rounds(
     settings: TrainSettings,
     progress: Callable[[dict], None] | None = None,
     cancel: CancelToken | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    frame_index: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Run the ranking rounds.
 
@@ -49,6 +63,11 @@ def run_rounds(
     annotated population (for the error in cells); groups: (N,) int (embryo of each frame; the
     ``scope="embryo"`` cut ranks within each group).  Returns lossy (N,) bool, loss (N,) float32,
     per-round dicts, the final fits' models (state dicts) and the target scaler.
+
+    After each marking round ``progress`` gets ``{"stage": "round", "round": r, "lossy": {name:
+    [frame indices]}}`` (every frame marked so far, so a viewer can show them before training
+    ends): ``names[g]`` names group ``g`` and ``frame_index[i]`` is row ``i``'s frame in its embryo
+    (default: the group number as a string and the row index).
     """
     x_u8 = np.ascontiguousarray(x_u8, dtype=np.uint8)
     counts = np.asarray(counts, np.float64)
@@ -143,6 +162,9 @@ def run_rounds(
             lossy |= new
             kept &= ~new
             decisive_loss = loss.copy()
+            if progress is not None:
+                progress({"stage": "round", "round": r, "done": state["done"], "total": total[0],
+                          "lossy": lossy_by_embryo(lossy, groups, names, frame_index)})
         rounds.append(
             {
                 "round": r,

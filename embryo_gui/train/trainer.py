@@ -91,7 +91,8 @@ def train_project(
     x = np.concatenate(xs)
     t_pre = time.perf_counter() - t_start
     groups = np.concatenate([np.full(len(i), g) for g, i in enumerate(per_idx)])
-    out = run_rounds(x, counts[:, cols], counts[:, POPULATION], groups, settings, progress, cancel)
+    out = run_rounds(x, counts[:, cols], counts[:, POPULATION], groups, settings, progress, cancel,
+                     names=[e.name for e in chosen], frame_index=np.concatenate(per_idx))
 
     # split per embryo
     result_embryos: dict[str, EmbryoTraining] = {}

@@ -11,6 +11,9 @@ class ExportDialog(QtWidgets.QDialog):
     def __init__(self, default_out: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export cleaned dataset")
+        default_out = Path(default_out)
+        if default_out.suffix.lower() not in (".h5", ".hdf5"):
+            default_out = default_out.with_name(default_out.name + ".h5")
         self.out = QtWidgets.QLineEdit(str(default_out))
         browse = QtWidgets.QPushButton("Browse...")
         browse.clicked.connect(self._browse)
@@ -28,15 +31,24 @@ class ExportDialog(QtWidgets.QDialog):
             srow.addWidget(w)
         srow.addStretch(1)
         self.gray = QtWidgets.QCheckBox("Greyscale frames")
+        self.csv = QtWidgets.QCheckBox("Also write the counts as a CSV file next to it")
+        note = QtWidgets.QLabel(
+            "One HDF5 file with the kept frames of every embryo and their cleaned counts "
+            "(population and lineages). Excluded and unannotated frames are left out; "
+            "the project itself is not changed.")
+        note.setWordWrap(True)
         form = QtWidgets.QFormLayout(self)
-        form.addRow("Output", row)
+        form.addRow(note)
+        form.addRow("Output file", row)
         form.addRow("", srow)
         form.addRow("", self.gray)
+        form.addRow("", self.csv)
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
                                              | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self.setMinimumWidth(600)
 
     def _browse(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export to", self.out.text())
@@ -45,4 +57,5 @@ class ExportDialog(QtWidgets.QDialog):
 
     def values(self) -> dict:
         return {"out_path": self.out.text(), "size": ((self.width.value(), self.height.value()) if self.resize_check.isChecked() else None),
-                "gray": self.gray.isChecked()}
+                "gray": self.gray.isChecked(),
+                "csv_path": str(Path(self.out.text()).with_suffix(".csv")) if self.csv.isChecked() else None}

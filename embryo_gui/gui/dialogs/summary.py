@@ -44,4 +44,9 @@ class SummaryDialog(QtWidgets.QDialog):
         lay.addWidget(self.table)
         lay.addWidget(note)
         lay.addWidget(buttons)
-        self.resize(760, 320)
+        # wide enough for every column (no horizontal scrolling), within reason
+        hh = self.table.horizontalHeader()
+        hh.setStretchLastSection(True)
+        width = (hh.length() + self.table.verticalHeader().sizeHint().width() + 2 * self.table.frameWidth()
+                 + self.table.verticalScrollBar().sizeHint().width() + 40)
+        self.resize(max(480, min(width, 1800)), 120 + 32 * max(len(rows), 3))
