@@ -10,10 +10,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-#: Flag kinds in display order (same order as ``embryo_gui.model.flags.FLAG_KINDS``).
-FLAG_KINDS: tuple[str, ...] = (
-    "black", "red_artifact", "outlier", "cliff", "lossy", "excluded", "edited", "repaired",
-)
+from ..model.flags import FLAG_KINDS  # noqa: F401  (display order = the core's order)
 
 #: One colour per flag kind (RGB), chosen to stay distinct on light and dark themes.
 FLAG_COLOURS: dict[str, tuple[int, int, int]] = {
@@ -25,6 +22,7 @@ FLAG_COLOURS: dict[str, tuple[int, int, int]] = {
     "excluded": (150, 150, 150),
     "edited": (40, 170, 80),
     "repaired": (0, 190, 190),
+    "spike": (230, 90, 170),
 }
 
 
