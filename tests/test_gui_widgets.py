@@ -54,7 +54,13 @@ def test_status_text_and_state():
     s = vm.status_text(2, 5, 7.0, counts, ("A", "E", "M", "P", "C", "D", "Z", "population"), ["black"])
     assert "frame 3 / 5" in s and "population 22" in s and "A 10" in s and "flags: black" in s
     assert "t = 0:00.29" in s
-    assert "population —" in vm.status_text(0, 5, None, counts, ("A",) * 7 + ("population",), [])
+    assert "not annotated" in vm.status_text(0, 5, None, counts, ("A",) * 7 + ("population",), [])
+    assert "population" not in vm.status_text(0, 5, None, counts, ("A",) * 7 + ("population",), [])
+    counts[1, :7] = 0.0  # lineages annotated (zeros) but no population: say so, do not hide the zeros
+    s1 = vm.status_text(1, 5, None, counts, ("A", "E", "M", "P", "C", "D", "Z", "population"), [])
+    assert "population —" in s1 and "A 0" in s1 and "not annotated" not in s1
+    assert vm.unannotated_mask(counts).tolist() == [True, True, False, True, True]
+    assert vm.unannotated_mask(None).shape == (0,)
     masks = {"black": np.array([1, 0, 0, 0], bool), "excluded": np.array([1, 0, 0, 0], bool)}
     assert vm.embryo_state(masks, 4) == "clean"  # the only problem frame is excluded
     masks["lossy"] = np.array([0, 1, 0, 0], bool)

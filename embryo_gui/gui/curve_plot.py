@@ -11,48 +11,21 @@ from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
+from .curve_items import CLIFF_STYLES, CliffBands, PyramidCurve, cliff_span, cliff_status  # noqa: F401
 from .items import RunsItem, XGridItem, cache_axes
-from .pyramid import MinMaxPyramid
-from .view_model import detections_at, merge_spans
+from .view_model import detections_at, unannotated_mask
 
 COLUMNS = ("A", "E", "M", "P", "C", "D", "Z", "population")
 LINEAGE_COLOURS = {
     "A": (230, 80, 80), "E": (80, 180, 80), "M": (80, 120, 230), "P": (220, 160, 30),
     "C": (170, 90, 200), "D": (40, 180, 180), "Z": (200, 110, 60), "population": (30, 30, 30),
 }
-B = QtCore.Qt.BrushStyle
-P = QtCore.Qt.PenStyle
-#: status -> (RGBA, fill pattern or None, edge pen style); light enough to read the curve through
-CLIFF_STYLES = {
-    "accepted": ((220, 40, 40, 30), B.SolidPattern, P.NoPen),
-    "pending": ((235, 130, 0, 60), B.BDiagPattern, P.DashLine),
-    "rejected": ((130, 130, 130, 70), None, P.DotLine),
-}
 HIT_PIXELS = 10.0
-
-
-def cliff_status(det: dict) -> str:
-    """``accepted`` / ``rejected`` / ``pending`` from a cliff detection dict."""
-    st = det.get("status")
-    if st in ("accepted", "rejected", "pending"):
-        return st
-    if det.get("accepted") is True:
-        return "accepted"
-    if det.get("accepted") is False or det.get("rejected") is True:
-        return "rejected"
-    return "pending"
-
-
-def cliff_span(det: dict) -> tuple[int, int]:
-    """First and last frame (inclusive) a cliff detection covers."""
-    for a, b in (("start", "stop"), ("first", "last"), ("frame_start", "frame_stop")):
-        if a in det and b in det:
-            lo, hi = int(det[a]), int(det[b])
-            return (lo, hi - 1 if a == "start" and hi > lo else hi)
-    f = int(det.get("frame", det.get("drop_frame", 0)))
-    return (f, f)
+#: frames without an annotation (NaN population): blue-grey hatching, unlike excluded (grey fill)
+#: and pending cliffs (orange hatching the other way)
+UNANNOTATED_STYLE = ((110, 140, 200), 110, QtCore.Qt.BrushStyle.FDiagPattern)
 
 
 def original_where_changed(original: np.ndarray, current: np.ndarray) -> np.ndarray:
@@ -65,64 +38,6 @@ def original_where_changed(original: np.ndarray, current: np.ndarray) -> np.ndar
     keep[1:] |= diff[:-1]
     keep[:-1] |= diff[1:]
     return np.where(keep, o, np.nan)
-
-
-class PyramidCurve(pg.PlotDataItem):
-    """A curve over frames ``0..n-1`` that holds only what the view shows: on every view change it
-    takes the visible bins of a :class:`~embryo_gui.gui.pyramid.MinMaxPyramid` at ~2 points per
-    pixel (O(pixels), not O(n)); pyqtgraph's own clipping/downsampling stays off.  Its data
-    bounds are those of the whole series, so auto-range fits the whole curve as before."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.pyramid: MinMaxPyramid | None = None
-        self._key: tuple | None = None
-        self._refreshing = False
-        self.shown_level = 0
-
-    def set_series(self, y: np.ndarray | None) -> None:
-        """Show ``y`` (float (n,), NaN = gap) at x = frame index; None empties the curve."""
-        self.pyramid = MinMaxPyramid(y) if y is not None and len(y) else None
-        self._key = None
-        self.refresh()
-
-    def refresh(self) -> None:
-        if self._refreshing:
-            return
-        self._refreshing = True
-        try:
-            if self.pyramid is None:
-                if self._key != ():
-                    self._key = ()
-                    super().setData([], [])
-                return
-            vb = self.getViewBox()
-            if vb is None or vb.width() < 2:
-                x0, x1, px = 0.0, float(self.pyramid.n), 2000
-            else:
-                (x0, x1), px = vb.viewRange()[0], int(vb.width())
-            x, y, k = self.pyramid.view(x0, x1, px)
-            key = (k, float(x[0]) if len(x) else None, float(x[-1]) if len(x) else None, len(x))
-            if key != self._key:
-                self._key = key
-                self.shown_level = k
-                super().setData(x, y)
-        finally:
-            self._refreshing = False
-
-    def viewRangeChanged(self, vb=None, ranges=None, changed=None) -> None:  # noqa: N802 (pyqtgraph API)
-        self.refresh()
-
-    def viewTransformChanged(self) -> None:  # noqa: N802 (Qt/pyqtgraph API): resize
-        super().viewTransformChanged()
-        self.refresh()
-
-    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N802 (pyqtgraph API)
-        if self.pyramid is None:
-            return (None, None)
-        if ax == 0:
-            return (0.0, float(self.pyramid.n - 1))
-        return self.pyramid.bounds if self.pyramid.bounds is not None else (None, None)
 
 
 class _CurveViewBox(pg.ViewBox):
@@ -168,59 +83,6 @@ class _CurveViewBox(pg.ViewBox):
             self._mode = None
 
 
-class CliffBands(pg.GraphicsObject):
-    """All cliff detections of an embryo as one item: the spans of each status are merged (the
-    detector reports the same drop for the population and each lineage) and drawn light, so the
-    curve stays readable: accepted = translucent red fill, pending = orange hatching with dashed
-    edges, rejected = grey dotted edges only.  Painted in device pixels over the full height."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.spans: dict[str, list[tuple[int, int]]] = {s: [] for s in CLIFF_STYLES}
-        self._rect = QtCore.QRectF()
-        self.setZValue(-10)
-
-    def set_detections(self, spans: Sequence[tuple[int, int]], statuses: Sequence[str]) -> None:
-        self.prepareGeometryChange()
-        self.spans = {st: merge_spans([sp for sp, s in zip(spans, statuses) if s == st]) for st in CLIFF_STYLES}
-        every = [sp for v in self.spans.values() for sp in v]
-        if every:
-            lo, hi = min(a for a, _ in every) - 0.5, max(b for _, b in every) + 0.5
-            self._rect = QtCore.QRectF(lo, -1e7, hi - lo, 2e7)
-        else:
-            self._rect = QtCore.QRectF()
-        self.update()
-
-    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 (Qt API)
-        return self._rect
-
-    def paint(self, p: QtGui.QPainter, *args) -> None:
-        t = p.transform()
-        dev = p.device()
-        h = float(dev.height()) if dev is not None else 1e5
-        p.save()
-        p.resetTransform()
-        for status in ("accepted", "pending", "rejected"):
-            rgba, pattern, pen_style = CLIFF_STYLES[status]
-            colour = QtGui.QColor(*rgba)
-            brush = QtGui.QBrush(colour, pattern) if pattern is not None else QtGui.QBrush(QtCore.Qt.BrushStyle.NoBrush)
-            edge = QtGui.QColor(*rgba[:3], min(255, rgba[3] * 3))
-            pen = QtGui.QPen(edge, 1.0, pen_style)
-            pen.setCosmetic(True)
-            for lo, hi in self.spans[status]:
-                x0 = (lo - 0.5) * t.m11() + t.m31()
-                x1 = (hi + 0.5) * t.m11() + t.m31()
-                x0, x1 = min(x0, x1), max(x0, x1)
-                if x1 - x0 < 2.0:
-                    x1 = x0 + 2.0
-                if pattern is not None:
-                    p.fillRect(QtCore.QRectF(x0, 0.0, x1 - x0, h), brush)
-                if pen_style != QtCore.Qt.PenStyle.NoPen:
-                    p.setPen(pen)
-                    p.drawLine(QtCore.QPointF(x0, 0.0), QtCore.QPointF(x0, h))
-                    p.drawLine(QtCore.QPointF(x1, 0.0), QtCore.QPointF(x1, h))
-        p.restore()
-
 
 class CurvePlot(pg.PlotWidget):
     """Population / lineage curves of one embryo."""
@@ -250,6 +112,10 @@ class CurvePlot(pg.PlotWidget):
         self.excluded_item = RunsItem((120, 120, 120), -1e6, 1e6, alpha=50, outline=True)
         self.excluded_item.setZValue(-20)
         self.addItem(self.excluded_item, ignoreBounds=True)
+        rgb, alpha, pattern = UNANNOTATED_STYLE
+        self.unannotated_item = RunsItem(rgb, -1e6, 1e6, alpha=alpha, pattern=pattern)
+        self.unannotated_item.setZValue(-25)
+        self.addItem(self.unannotated_item, ignoreBounds=True)
         self.selection_item = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(80, 140, 255, 50))
         self.selection_item.setZValue(-15)
         self.selection_item.hide()
@@ -298,6 +164,7 @@ class CurvePlot(pg.PlotWidget):
             for c in list(self.curves.values()) + list(self.original_curves.values()):
                 c.setData([], [])
             self.excluded_item.set_mask(None)
+            self.unannotated_item.set_mask(None)
             self.set_cliffs(())
             return
         n = current.shape[0]
@@ -306,6 +173,7 @@ class CurvePlot(pg.PlotWidget):
         for col in COLUMNS:
             self._load_column(col)
         self.excluded_item.set_mask(excluded)
+        self.unannotated_item.set_mask(unannotated_mask(current))
         self.set_cliffs(cliffs)
         if not keep_view:
             self.getPlotItem().enableAutoRange()
@@ -316,6 +184,7 @@ class CurvePlot(pg.PlotWidget):
         self.current = current
         for col in COLUMNS:
             self._load_column(col)
+        self.unannotated_item.set_mask(unannotated_mask(current))
         if excluded is not None:
             self.excluded_item.set_mask(excluded)
 

@@ -18,29 +18,27 @@ class EmbryoList(QtWidgets.QListWidget):
         self.currentItemChanged.connect(self._changed)
         self._filling = False
 
-    def set_embryos(self, rows: Sequence[tuple[str, str, int]], current: str | None = None) -> None:
-        """Rows of (name, state, n_frames)."""
+    def set_embryos(self, rows: Sequence[tuple], current: str | None = None) -> None:
+        """Rows of (name, state, n_frames) or (name, state, n_frames, n_annotated)."""
         self._filling = True
         try:
             self.clear()
-            for name, state, n in rows:
-                item = QtWidgets.QListWidgetItem(f"{name}  ({state})")
+            for row in rows:
+                name = row[0]
+                item = QtWidgets.QListWidgetItem()
                 item.setData(QtCore.Qt.ItemDataRole.UserRole, name)
-                item.setForeground(QtGui.QBrush(QtGui.QColor(*STATE_COLOURS.get(state, (0, 0, 0)))))
-                item.setToolTip(f"{name}: {state}, {n} frames")
+                _describe(item, *row)
                 self.addItem(item)
                 if name == current:
                     self.setCurrentItem(item)
         finally:
             self._filling = False
 
-    def update_state(self, name: str, state: str, n: int) -> None:
+    def update_state(self, name: str, state: str, n: int, n_annotated: int | None = None) -> None:
         for i in range(self.count()):
             item = self.item(i)
             if item.data(QtCore.Qt.ItemDataRole.UserRole) == name:
-                item.setText(f"{name}  ({state})")
-                item.setToolTip(f"{name}: {state}, {n} frames")
-                item.setForeground(QtGui.QBrush(QtGui.QColor(*STATE_COLOURS.get(state, (0, 0, 0)))))
+                _describe(item, name, state, n, n_annotated)
 
     def select_name(self, name: str) -> None:
         """Highlight ``name`` without emitting embryoSelected."""
@@ -59,3 +57,12 @@ class EmbryoList(QtWidgets.QListWidget):
     def _changed(self, cur, _prev) -> None:
         if cur is not None and not self._filling:
             self.embryoSelected.emit(cur.data(QtCore.Qt.ItemDataRole.UserRole))
+
+
+def _describe(item: QtWidgets.QListWidgetItem, name: str, state: str, n: int,
+              n_annotated: int | None = None) -> None:
+    """Text, colour and tooltip of one row; the tooltip says how many frames are annotated."""
+    item.setText(f"{name}  ({state})")
+    item.setForeground(QtGui.QBrush(QtGui.QColor(*STATE_COLOURS.get(state, (0, 0, 0)))))
+    ann = "" if n_annotated is None or n_annotated == n else f" ({n_annotated} annotated)"
+    item.setToolTip(f"{name}: {state}, {n} frames{ann}")

@@ -41,14 +41,17 @@ class RunsItem(pg.GraphicsObject):
     ``y0``/``y1`` give the band in data coordinates.  Painting happens in device pixels: runs
     are mapped to pixel columns and merged, so a thousand marks (or a million frames) cost a few
     ``fillRect`` calls, and a one-frame run stays one pixel wide however far the view is zoomed out.
+    ``pattern`` (a ``Qt.BrushStyle`` such as ``BDiagPattern``) hatches the bands instead of
+    filling them: one ``fillRect`` per merged pixel span.
     """
 
     def __init__(self, colour, y0: float = 0.0, y1: float = 1.0, alpha: int = 255,
-                 outline: bool = True) -> None:
+                 outline: bool = True, pattern: QtCore.Qt.BrushStyle | None = None) -> None:
         super().__init__()
         c = QtGui.QColor(*colour)
         c.setAlpha(alpha)
         self._colour = c
+        self.pattern = pattern
         a = c.alpha()
         self._premul = np.uint32((a << 24) | ((c.red() * a // 255) << 16) | ((c.green() * a // 255) << 8)
                                  | (c.blue() * a // 255))
@@ -89,6 +92,14 @@ class RunsItem(pg.GraphicsObject):
         ya, yb = sorted((self.y0 * t.m22() + t.m32(), self.y1 * t.m22() + t.m32()))
         ya, yb = max(ya, -2.0), min(yb, h + 2.0)
         if yb <= ya:
+            return
+        if self.pattern is not None:
+            brush = QtGui.QBrush(self._colour, self.pattern)
+            p.save()
+            p.resetTransform()
+            for a, b in zip(x0.tolist(), x1.tolist()):
+                p.fillRect(QtCore.QRectF(float(a), ya, float(b - a), yb - ya), brush)
+            p.restore()
             return
         # one image row of pixel columns, stretched over the band: Qt blits it row by row, which
         # is far cheaper than filling hundreds of one-pixel-wide rectangles scanline by scanline

@@ -15,6 +15,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from .items import RunsItem, cache_axes
 from .view_model import FLAG_COLOURS, FLAG_KINDS
 
+#: frames without an annotation: a hatched band behind all rows (colour, alpha, pattern)
+UNANNOTATED_STYLE = ((110, 140, 200), 140, QtCore.Qt.BrushStyle.FDiagPattern)
+
 ROW_HEIGHT = 0.8
 
 
@@ -76,6 +79,10 @@ class TimelinePlot(pg.PlotWidget):
             item.setZValue(5)
             self.addItem(item)
             self.kind_items[kind] = item
+        rgb, alpha, pattern = UNANNOTATED_STYLE
+        self.unannotated_item = RunsItem(rgb, -0.2, n, alpha=alpha, pattern=pattern)
+        self.unannotated_item.setZValue(0)
+        self.addItem(self.unannotated_item, ignoreBounds=True)
         self.selection_item = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(80, 140, 255, 50))
         self.selection_item.setZValue(1)
         self.selection_item.hide()
@@ -99,6 +106,10 @@ class TimelinePlot(pg.PlotWidget):
             item = self.kind_items.get(kind)
             if item is not None:
                 item.set_mask(mask)
+
+    def set_unannotated(self, mask: np.ndarray | None) -> None:
+        """Hatch the frames without an annotation (bool per frame; None clears)."""
+        self.unannotated_item.set_mask(mask)
 
     def set_kind_visible(self, kind: str, visible: bool) -> None:
         self.kind_items[kind].setVisible(bool(visible))
@@ -145,6 +156,19 @@ def _swatch(colour) -> QtGui.QIcon:
     return QtGui.QIcon(pm)
 
 
+def _hatch_swatch(colour, alpha: int, pattern) -> QtGui.QPixmap:
+    pm = QtGui.QPixmap(12, 12)
+    pm.fill(QtGui.QColor(0, 0, 0, 0))
+    p = QtGui.QPainter(pm)
+    c = QtGui.QColor(*colour)
+    c.setAlpha(255)
+    p.fillRect(0, 0, 12, 12, QtGui.QBrush(c, pattern))
+    p.setPen(c)
+    p.drawRect(0, 0, 11, 11)
+    p.end()
+    return pm
+
+
 class Timeline(QtWidgets.QWidget):
     """The scrubber plus a legend whose check boxes toggle each kind's visibility."""
 
@@ -168,6 +192,13 @@ class Timeline(QtWidgets.QWidget):
             cb.toggled.connect(lambda on, k=kind: self.plot.set_kind_visible(k, on))
             legend.addWidget(cb)
             self.toggles[kind] = cb
+        self.unannotated_legend = QtWidgets.QLabel()
+        self.unannotated_legend.setPixmap(_hatch_swatch(*UNANNOTATED_STYLE))
+        self.unannotated_text = QtWidgets.QLabel("not annotated")
+        self.unannotated_text.setToolTip("Hatched: frames without an annotation (e.g. after the last "
+                                         "timepoint of the lineage file)")
+        legend.addWidget(self.unannotated_legend)
+        legend.addWidget(self.unannotated_text)
         legend.addStretch(1)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -184,6 +215,9 @@ class Timeline(QtWidgets.QWidget):
 
     def set_cursor(self, i: int) -> None:
         self.plot.set_cursor(i)
+
+    def set_unannotated(self, mask: np.ndarray | None) -> None:
+        self.plot.set_unannotated(mask)
 
     def set_selection(self, sel) -> None:
         self.plot.set_selection(sel)

@@ -114,6 +114,15 @@ def flags_at(masks: Mapping[str, np.ndarray], i: int) -> list[str]:
     return [k for k in FLAG_KINDS if k in masks and 0 <= i < len(masks[k]) and bool(masks[k][i])]
 
 
+def unannotated_mask(counts: np.ndarray | None) -> np.ndarray:
+    """Frames without an annotation (population NaN), e.g. the frames after the last timepoint
+    of an EPIC lineage file.  A lineage count of 0 is an annotation (no cell of that lineage)."""
+    if counts is None:
+        return np.zeros(0, bool)
+    c = np.asarray(counts, np.float64)
+    return np.isnan(c[:, -1]) if c.ndim == 2 and c.shape[0] else np.zeros(0, bool)
+
+
 def format_time(seconds: float) -> str:
     m, s = divmod(max(seconds, 0.0), 60.0)
     return f"{int(m)}:{s:05.2f}"
@@ -128,8 +137,13 @@ def status_text(i: int, n: int, fps: float | None, counts: np.ndarray | None,
     if counts is not None and n:
         row = counts[i]
         pop = row[-1]
-        parts.append("population " + ("—" if not np.isfinite(pop) else f"{pop:g}"))
+        if np.isfinite(pop):
+            parts.append(f"population {pop:g}")
         lin = [f"{c} {row[j]:g}" for j, c in enumerate(columns[:-1]) if np.isfinite(row[j])]
+        if not np.isfinite(pop) and not lin:
+            parts.append("not annotated")
+        elif not np.isfinite(pop):
+            parts.append("population —")
         if lin:
             parts.append(" ".join(lin))
     if flags:
