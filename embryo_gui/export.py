@@ -7,6 +7,7 @@ Layout (docs/FORMAT.md, "Cleaned dataset"): ``/frames`` (N,H,W[,C]) uint8, ``/po
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from pathlib import Path
@@ -18,8 +19,8 @@ import numpy as np
 from . import __version__
 from .errors import EmbryoError
 from .lineages import LINEAGES, POPULATION
-from .model.atomic import atomic_target
-from .model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION
+from .model.atomic import atomic_target, check_writable_dir
+from .model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION, FORMAT_NAME, FRAMES_FORMAT_NAME
 from .progress import Throttle, check
 
 _BATCH = 32
@@ -42,14 +43,41 @@ def kept_frames(embryo, include_unusable: bool = False) -> tuple[np.ndarray, dic
     return np.flatnonzero(keep), dropped
 
 
+def check_output(project, target: Path) -> None:
+    """Refuse an output path that would overwrite the user's project data: the project file, its
+    .bak, anything in its frames folder, or any other embryo-gui project or frame file."""
+    t = target.resolve()
+    proj = Path(project.path).resolve()
+    if t in (proj, proj.with_name(proj.name + ".bak")):
+        raise EmbryoError("refusing to overwrite the project or its backup; choose another output file", target)
+    if t.parent == Path(project.frames_dir).resolve():
+        raise EmbryoError("refusing to write into the project's frames folder; choose another output file", target)
+    if t.is_dir():
+        raise EmbryoError("is a folder; give an output file name", target)
+    if t.is_file():
+        fmt = None
+        with contextlib.suppress(Exception):
+            with h5py.File(t, "r") as f:
+                fmt = f.attrs.get("format")
+                fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
+        if fmt in (FORMAT_NAME, FRAMES_FORMAT_NAME):
+            raise EmbryoError(f"refusing to overwrite an embryo-gui {'project' if fmt == FORMAT_NAME else 'frame'} "
+                              "file; choose another output file", target)
+
+
 def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
                    csv_path=None, include_unusable: bool = False, progress=None, cancel=None) -> dict:
     """Write the cleaned dataset; returns a report with a one-line ``message``."""
     import cv2
 
     out_path = Path(out_path)
-    if out_path.resolve() == Path(project.path).resolve():
-        raise EmbryoError("refusing to overwrite the project itself; choose another output file", out_path)
+    check_output(project, out_path)
+    if csv_path is not None:
+        csv_path = Path(csv_path)
+        check_output(project, csv_path)
+        if csv_path.resolve() == out_path.resolve():
+            raise EmbryoError("the CSV and the dataset cannot be the same file", csv_path)
+        check_writable_dir(csv_path)
     plan = []
     dropped_total: dict[str, int] = {}
     for e in project.embryos:

@@ -51,15 +51,16 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
     if name in project.names:
         raise EmbryoError(f"the project already has an embryo named {name!r}; choose another --name", project.path)
     src = open_frame_source(source_path)
+    frames_path: Optional[Path] = None
     try:
-        frames_path, n = project.write_frames(iter(src), src.frame_shape, src.declared_frames,
-                                              progress=progress, cancel=cancel)
-        report = src.report()
-        info = {"kind": src.kind, "fps": src.fps, "declared_frames": src.declared_frames,
-                "decoded_frames": n, **source_fingerprint(source_path)}
-    finally:
-        src.close()
-    try:
+        try:
+            frames_path, n = project.write_frames(iter(src), src.frame_shape, src.declared_frames,
+                                                  progress=progress, cancel=cancel)
+            report = src.report()
+            info = {"kind": src.kind, "fps": src.fps, "declared_frames": src.declared_frames,
+                    "decoded_frames": n, **source_fingerprint(source_path)}
+        finally:
+            src.close()
         if report:
             messages.append(f"{source_path}: {report}")
         alignment: dict = {"offset": int(time_offset), "frames_per_timepoint": float(frames_per_timepoint)}
@@ -73,9 +74,11 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
         embryo = project.attach_embryo(name, frames_path, n, src.frame_shape, counts, source=info,
                                        alignment=alignment)
     except BaseException:
-        project._pending_frames.discard(frames_path.name)
-        with contextlib.suppress(OSError):
-            os.unlink(frames_path)
+        # whatever failed after the frames were written (hashing, alignment, Ctrl-C): no orphan
+        if frames_path is not None:
+            project._pending_frames.discard(frames_path.name)
+            with contextlib.suppress(OSError):
+                os.unlink(frames_path)
         raise
     return embryo, messages
 

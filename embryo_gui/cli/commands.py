@@ -13,16 +13,24 @@ from .progressbar import ProgressBar
 
 
 def _print_json(obj) -> None:
-    json.dump(obj, sys.stdout, indent=1, default=_json_default, allow_nan=False)
-    sys.stdout.write("\n")
+    """Print ``obj`` as strict JSON: numpy values converted, NaN and infinities written as null."""
+    sys.stdout.write(json.dumps(_finite(obj), indent=1, allow_nan=False) + "\n")
 
 
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
+def _finite(o):
+    if isinstance(o, dict):
+        return {str(k): _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
     if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(type(o).__name__)
+        return _finite(o.tolist())
+    if isinstance(o, np.generic):
+        o = o.item()
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    if o is None or isinstance(o, (str, int, float, bool)):
+        return o
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def _open(path):

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from ..lineages import COLUMNS, LINEAGES, POPULATION, column_index
-from .base import Edit, frames_array
+from .base import Edit, frame_range, frames_array
 from .isotonic import isotonic_increasing
 
 
@@ -81,13 +81,11 @@ class Interpolate(Edit):
         return {"start": self.start, "stop": self.stop, "columns": self.columns}
 
     def _forward(self, embryo) -> None:
-        n = embryo.n_frames
-        start, stop = max(0, self.start), min(n, self.stop)
-        if stop <= start:
-            raise ValueError("empty frame range")
+        idx = frame_range(self.start, self.stop, embryo.n_frames)
+        start, stop = self.start, self.stop
         cols = _columns(self.columns) if self.columns is not None else _all_annotated(embryo)
         excluded = embryo.flags.mask("excluded")
-        idx = np.arange(start, stop)
+        filled = {}  # every column is computed before any is written: a failure changes nothing
         for c in cols:
             y = embryo.current[:, c]
             ok = np.isfinite(y) & ~excluded
@@ -103,7 +101,9 @@ class Interpolate(Edit):
                 vals = np.full(idx.size, y[right[0]])
             else:
                 raise ValueError(f"no annotated neighbour to interpolate {COLUMNS[c]} from")
-            embryo.current[idx, c] = np.round(vals)
+            filled[c] = np.round(vals)
+        for c, vals in filled.items():
+            embryo.current[idx, c] = vals
         if POPULATION not in cols:
             _resum_population(embryo, idx, cols)
         _mark(embryo, "repaired", idx)
@@ -126,11 +126,8 @@ class RefitMonotone(Edit):
         return {"start": self.start, "stop": self.stop, "columns": self.columns}
 
     def _forward(self, embryo) -> None:
-        start, stop = max(0, self.start), min(embryo.n_frames, self.stop)
-        if stop <= start:
-            raise ValueError("empty frame range")
+        idx = frame_range(self.start, self.stop, embryo.n_frames)
         cols = _columns(self.columns) if self.columns is not None else _all_annotated(embryo)
-        idx = np.arange(start, stop)
         for c in cols:
             y = embryo.current[idx, c]
             ok = np.isfinite(y)

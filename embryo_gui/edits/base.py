@@ -21,12 +21,22 @@ from ..jsoncodec import dumps, loads
 _EDIT_TYPES: dict[str, type["Edit"]] = {}
 
 
+def frame_range(start: int, stop: int, n_frames: int) -> np.ndarray:
+    """The frames ``start .. stop-1``; ValueError unless ``0 <= start < stop <= n_frames`` (never clamped)."""
+    start, stop = int(start), int(stop)
+    if stop <= start:
+        raise ValueError(f"empty frame range {start}..{stop - 1}")
+    if start < 0 or stop > n_frames:
+        raise ValueError(f"frames {start}..{stop - 1} out of range 0..{n_frames - 1}")
+    return np.arange(start, stop, dtype=np.int64)
+
+
 def frames_array(frames, n_frames: int) -> np.ndarray:
     """Normalise a frame selection (ints, bool mask, ``(start, stop)`` tuple, slice) to sorted unique ints."""
     if isinstance(frames, slice):
         idx = np.arange(n_frames)[frames]
     elif isinstance(frames, tuple) and len(frames) == 2 and all(isinstance(x, (int, np.integer)) for x in frames):
-        idx = np.arange(max(0, int(frames[0])), min(n_frames, int(frames[1])))
+        idx = frame_range(frames[0], frames[1], n_frames)
     else:
         arr = np.asarray(frames)
         if arr.dtype == bool:
@@ -128,6 +138,32 @@ class RecordedEdit(Edit):
 
     def _forward(self, embryo) -> None:
         raise RuntimeError("a recorded edit can only be replayed")
+
+
+def check_delta(delta, n_frames: int, n_columns: int = 8) -> None:
+    """Raise ValueError unless ``delta`` (read back from a file) can be replayed on an embryo of
+    ``n_frames`` frames: indices in range, old/new arrays of matching shapes."""
+    if not isinstance(delta, dict):
+        raise ValueError("edit delta is not a dict")
+    for key, width in (("rows", n_columns), ("bits", None)):
+        part = delta.get(key)
+        if not part:
+            continue
+        idx = np.asarray(part["idx"])
+        if idx.ndim != 1 or idx.dtype.kind not in "iu" or (idx.size and (idx.min() < 0 or idx.max() >= n_frames)):
+            raise ValueError(f"edit delta {key} indices outside 0..{n_frames - 1}")
+        shape = (idx.size,) if width is None else (idx.size, width)
+        for which in ("old", "new"):
+            if np.shape(part[which]) != shape:
+                raise ValueError(f"edit delta {key}/{which} has shape {np.shape(part[which])}, expected {shape}")
+    for name, sc in (delta.get("scores") or {}).items():
+        for which in ("old", "new"):
+            if sc[which] is not None and np.shape(sc[which]) != (n_frames,):
+                raise ValueError(f"edit delta score {name!r} has shape {np.shape(sc[which])}, expected ({n_frames},)")
+    for key, typ in (("detections", dict), ("training", list)):
+        part = delta.get(key)
+        if part and not all(isinstance(part[w], typ) for w in ("old", "new")):
+            raise ValueError(f"edit delta {key} is not a {typ.__name__}")
 
 
 # --- snapshot / diff machinery -------------------------------------------------------------------

@@ -50,6 +50,8 @@ class Truncate(Edit):
         return {"after_frame": self.after_frame}
 
     def _forward(self, embryo) -> None:
+        if not -1 <= self.after_frame < embryo.n_frames:
+            raise ValueError(f"frame {self.after_frame} out of range -1..{embryo.n_frames - 1}")
         _mark(embryo, "excluded", np.arange(self.after_frame + 1, embryo.n_frames))
 
 
@@ -126,18 +128,19 @@ class AcceptDetection(Edit):
         idx = np.arange(start, stop)
         _mark(embryo, "cliff", idx)
         bounded = c.get("kind") == "dip" and start > 0 and stop < embryo.n_frames
+        interpolated = False
         if bounded and self.repair == "interpolate":
             lineage = c.get("lineage", "population")
             cols = None if lineage == "population" else [lineage]
             try:
                 Interpolate(start, stop, columns=cols)._forward(embryo)
-            except ValueError:
-                _mark(embryo, "excluded", idx)
-        else:
+                interpolated = True
+            except ValueError:  # nothing to interpolate from: exclude instead (and say so)
+                pass
+        if not interpolated:
             _mark(embryo, "excluded", idx)
         det = copy.deepcopy(embryo.detections)
-        det["cliffs"][self.index]["repair"] = (
-            "interpolated" if bounded and self.repair == "interpolate" else "excluded")
+        det["cliffs"][self.index]["repair"] = "interpolated" if interpolated else "excluded"
         embryo.detections = det
 
 
@@ -159,6 +162,7 @@ class RejectDetection(Edit):
 
     def _forward(self, embryo) -> None:
         c = _cliff(embryo, self.index)
+        was_repaired = c.get("status") == "accepted" and c.get("repair") == "interpolated"
         det = copy.deepcopy(embryo.detections)
         det["cliffs"][self.index]["status"] = "rejected"
         embryo.detections = det
@@ -169,8 +173,9 @@ class RejectDetection(Edit):
         _mark(embryo, "cliff", free, False)
         other = embryo.flags.any_of(CORRUPT_KINDS + ("lossy",))
         _mark(embryo, "excluded", free[~other[free]], False)
-        # values repaired for this cliff go back to the original annotation
-        rep = free[embryo.flags.mask("repaired")[free]]
+        # values repaired for this cliff (when it was accepted) go back to the original annotation;
+        # a repair the user made by hand on a pending cliff is kept
+        rep = free[embryo.flags.mask("repaired")[free]] if was_repaired else free[:0]
         if rep.size:
             embryo.current[rep] = embryo.original[rep]
             _mark(embryo, "repaired", rep, False)

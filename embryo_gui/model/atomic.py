@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -45,7 +46,7 @@ def atomic_target(target: "str | os.PathLike[str]", backup: bool = False) -> Ite
     """Yield a temporary path next to ``target``; on success fsync it and move it over ``target``.
 
     With ``backup=True`` the previous file is kept as ``target + '.bak'`` (hard link, so no moment
-    exists without a complete ``target``).  On any exception the temp file is removed and ``target``
+    exists without a complete ``target``; a copy where hard links are not supported).  On any exception the temp file is removed and ``target``
     is left untouched.
     """
     target = Path(target)
@@ -61,7 +62,12 @@ def atomic_target(target: "str | os.PathLike[str]", backup: bool = False) -> Ite
             bak_tmp = target.with_name(f".{target.name}.bak.tmp")
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(bak_tmp)
-            os.link(target, bak_tmp)
+            try:
+                os.link(target, bak_tmp)
+            except OSError:  # no hard links (FAT / exFAT drives, some network shares): copy
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(bak_tmp)
+                shutil.copyfile(target, bak_tmp)
             os.replace(bak_tmp, bak)
         os.replace(tmp, target)
         fsync_dir(target.parent if str(target.parent) else Path("."))

@@ -30,12 +30,14 @@ class Embryo:
         self._original = orig.copy()
         self._original.setflags(write=False)
         self.current = self._original.copy() if current is None else np.array(current, dtype=np.float64)
+        if self.current.shape != orig.shape:
+            raise ValueError(f"current annotations of {name!r} have shape {self.current.shape}, expected {orig.shape}")
         self.flags = flags if flags is not None else Flags(self.n_frames)
         self.detections: dict = detections if detections is not None else {}
         self.training: list = training if training is not None else []
         self.source: dict = source or {}
         self.alignment: dict = alignment or {}
-        self.frames = FrameReader(frames_path)
+        self.frames = FrameReader(frames_path, self.n_frames, self.frame_shape)
         self.history = History(self)
         self._truth: Optional[dict] = None
 

@@ -129,10 +129,17 @@ def _flush(ds, block, start, k):
 
 
 class FrameReader:
-    """Random access to the frames of one embryo (opened lazily, read-only)."""
+    """Random access to the frames of one embryo (opened lazily, read-only).
 
-    def __init__(self, path: "str | os.PathLike[str]"):
+    With ``n_frames`` / ``frame_shape`` given (what the project expects), opening a frame file that
+    holds other frames is a one-line :class:`EmbryoError` naming it.
+    """
+
+    def __init__(self, path: "str | os.PathLike[str]", n_frames: Optional[int] = None,
+                 frame_shape: Optional[tuple] = None):
         self.path = Path(path)
+        self.expected_frames = None if n_frames is None else int(n_frames)
+        self.expected_shape = None if frame_shape is None else tuple(int(x) for x in frame_shape)
         self._file: Optional[h5py.File] = None
         self._ds = None
         self._lock = threading.Lock()
@@ -151,8 +158,23 @@ class FrameReader:
                     if f.attrs.get("format") != FRAMES_FORMAT_NAME or "frames" not in f:
                         f.close()
                         raise EmbryoError("not an embryo-gui frame file", self.path)
-                    self._file, self._ds = f, f["frames"]
+                    ds = f["frames"]
+                    problem = self._mismatch(ds.shape)
+                    if problem:
+                        f.close()
+                        raise EmbryoError(problem, self.path)
+                    self._file, self._ds = f, ds
         return self._ds
+
+    def _mismatch(self, shape) -> str:
+        have_n, have_shape = int(shape[0]), tuple(int(x) for x in shape[1:])
+        if self.expected_frames is not None and have_n != self.expected_frames:
+            return (f"frame file holds {have_n} frames, the project expects {self.expected_frames} "
+                    "(a frame file from another project or version?)")
+        if self.expected_shape is not None and have_shape != self.expected_shape:
+            return (f"frame file holds frames of shape {have_shape}, the project expects {self.expected_shape} "
+                    "(a frame file from another project or version?)")
+        return ""
 
     def __len__(self) -> int:
         return int(self._open().shape[0])

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from .. import __version__
-from ..edits.base import Edit
+from ..edits.base import Edit, check_delta
 from ..edits.history import History
 from ..errors import EmbryoError
 from ..lineages import COLUMNS, N_COLUMNS
@@ -44,9 +44,10 @@ class Project:
         self.frames_dir = Path(frames_dir) if frames_dir is not None else frames_dir_for(self.path)
         self.embryos: list[Embryo] = []
         self.created = _now()
-        self._saved_positions: dict[str, tuple[int, int]] = {}
+        self._saved_positions: dict[str, tuple[Optional[Edit], int]] = {}
         self._structure_dirty = False
         self._pending_frames: set[str] = set()
+        self._removed_frames: set[str] = set()  # frame files of removed embryos, deleted once unreferenced
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
@@ -67,6 +68,8 @@ class Project:
         path = Path(path)
         if not path.exists():
             raise EmbryoError("no such project file", path)
+        if path.is_dir():
+            raise EmbryoError("is a folder, not a project file", path)
         try:
             f = h5py.File(path, "r")
         except OSError as exc:
@@ -77,7 +80,9 @@ class Project:
                 return cls._read(path, f)
         except EmbryoError:
             raise
-        except (KeyError, ValueError, OSError, TypeError) as exc:
+        except KeyError as exc:
+            raise EmbryoError(f"damaged project file (missing {_first_line(exc)})", path) from None
+        except (ValueError, OSError, TypeError, IndexError, AttributeError) as exc:
             raise EmbryoError(f"damaged project file ({_first_line(exc)})", path) from None
 
     @classmethod
@@ -101,21 +106,44 @@ class Project:
         p = cls(path, frames_dir)
         p.created = str(f.attrs.get("created", ""))
         table = loads(f["embryos"][()])
+        if not isinstance(table, list) or not all(isinstance(m, dict) for m in table):
+            raise EmbryoError("damaged project file (the embryo table is not a list of embryos)", path)
         original, current, bits = f["original"][()], f["current"][()], f["flags"][()]
         kinds = [k.decode() if isinstance(k, bytes) else str(k) for k in f["flags"].attrs["kinds"]]
         bits = _remap_bits(bits, kinds)
         scores_all = {name: f["scores"][name][()] for name in f["scores"]} if "scores" in f else {}
         histories = f["history"][()] if "history" in f else [b"[]"] * len(table)
         trainings = f["training"][()] if "training" in f else [b"[]"] * len(table)
+        total = sum(int(m["n_frames"]) for m in table)
+        arrays = {"original": original, "current": current, "flags": bits,
+                  **{f"scores/{k}": v for k, v in scores_all.items()}}
+        for key, arr in arrays.items():
+            if len(arr) != total:
+                raise EmbryoError(f"damaged project file (/{key} has {len(arr)} rows, the embryos have {total})",
+                                  path)
+        for key, arr in (("history", histories), ("training", trainings)):
+            if len(arr) != len(table):
+                raise EmbryoError(f"damaged project file (/{key} has {len(arr)} entries for {len(table)} embryos)",
+                                  path)
         for i, meta in enumerate(table):
             a, n = int(meta["offset"]), int(meta["n_frames"])
+            if n < 0 or a < 0 or a + n > total:
+                raise EmbryoError(f"damaged project file (embryo {i}: rows {a}..{a + n} outside 0..{total})", path)
+            for key, typ in (("detections", dict), ("source", dict), ("alignment", dict), ("scores", list)):
+                if not isinstance(meta.get(key) or typ(), typ):
+                    raise EmbryoError(f"damaged project file (embryo {i}: {key} is not a {typ.__name__})", path)
+            training = loads(trainings[i])
+            if not isinstance(training, list):
+                raise EmbryoError(f"damaged project file (embryo {i}: training is not a list)", path)
             sl = slice(a, a + n)
             scores = {k: v[sl].copy() for k, v in scores_all.items() if k in meta.get("scores", [])}
             e = Embryo(meta["name"], meta["uid"], n, meta["frame_shape"], original[sl],
                        frames_dir / meta["frames_file"], current=current[sl], flags=Flags(n, bits[sl], scores),
-                       detections=meta.get("detections") or {}, training=loads(trainings[i]),
+                       detections=meta.get("detections") or {}, training=training,
                        source=meta.get("source") or {}, alignment=meta.get("alignment") or {})
             entries = [Edit.from_json(_s(t)) for t in _split_history(histories[i])]
+            for x in entries:
+                check_delta(x.delta, n)
             e.history = History(e, entries, meta.get("history_position", len(entries)))
             p.embryos.append(e)
         p._mark_saved()
@@ -189,12 +217,14 @@ class Project:
         """Remove an embryo from the project (its frame file is deleted at the next save)."""
         e = self.embryo(name)
         self.embryos.remove(e)
+        e.frames.close()
+        self._removed_frames.add(e.frames.path.name)
         self._structure_dirty = True
 
     # --- state ----------------------------------------------------------------------------------
     def _mark_saved(self) -> None:
-        self._saved_positions = {e.uid: (id(e.history.entries[e.history.position - 1]) if e.history.position else 0,
-                                         e.history.position) for e in self.embryos}
+        # the top edit itself is kept (not its id(): a freed edit's id can be reused by a new one)
+        self._saved_positions = {e.uid: (_top_edit(e), e.history.position) for e in self.embryos}
         self._structure_dirty = False
 
     def mark_modified(self) -> None:
@@ -207,8 +237,8 @@ class Project:
         if self._structure_dirty or len(self._saved_positions) != len(self.embryos):
             return True
         for e in self.embryos:
-            top = id(e.history.entries[e.history.position - 1]) if e.history.position else 0
-            if self._saved_positions.get(e.uid) != (top, e.history.position):
+            saved = self._saved_positions.get(e.uid)
+            if saved is None or saved[0] is not _top_edit(e) or saved[1] != e.history.position:
                 return True
         return False
 
@@ -273,20 +303,25 @@ class Project:
                               target) from None
 
     def _collect_orphans(self) -> None:
-        """Delete frame files no embryo of the saved project refers to (removed embryos,
-        aborted imports); the project file and its .bak are both consulted."""
-        if not self.frames_dir.is_dir():
+        """Delete the frame files of embryos removed in this session once no file refers to them:
+        not this project, not its .bak, not any other project file in its folder that uses the same
+        frames folder (a copied project file shares it).  Other files in the frames folder are never
+        touched: they may belong to another project file."""
+        if not self._removed_frames or not self.frames_dir.is_dir():
             return
         keep = {e.frames.path.name for e in self.embryos} | self._pending_frames
-        bak = self.path.with_name(self.path.name + ".bak")
-        if bak.exists():
-            with contextlib.suppress(Exception):
-                with h5py.File(bak, "r") as f:
-                    keep |= {m["frames_file"] for m in loads(f["embryos"][()])}
-        for p in self.frames_dir.glob("*.h5"):
-            if p.name not in keep:
-                with contextlib.suppress(OSError):
-                    p.unlink()
+        frames_dir = self.frames_dir.resolve()
+        for other in {self.path.with_name(self.path.name + ".bak"), *self.path.parent.glob("*.h5"),
+                      *self.path.parent.glob("*.hdf5")}:
+            if other.resolve() != self.path.resolve():
+                keep |= _frame_files_used(other, frames_dir)
+        for name in sorted(self._removed_frames):
+            if name in keep:
+                continue
+            with contextlib.suppress(OSError):
+                (self.frames_dir / name).unlink()
+            if not (self.frames_dir / name).exists():
+                self._removed_frames.discard(name)
 
     def close(self) -> None:
         for e in self.embryos:
@@ -300,6 +335,25 @@ class Project:
 
     def __repr__(self) -> str:
         return f"Project({str(self.path)!r}, embryos={self.names})"
+
+
+def _frame_files_used(path: Path, frames_dir: Path) -> set[str]:
+    """Frame file names a project file refers to in ``frames_dir`` (empty for anything else)."""
+    try:
+        with h5py.File(path, "r") as f:
+            if _s(f.attrs.get("format", "")) != FORMAT_NAME:
+                return set()
+            own = (path.parent / _s(f.attrs.get("frames_dir", frames_dir_for(path).name))).resolve()
+            if own != frames_dir:
+                return set()
+            return {str(m["frames_file"]) for m in loads(f["embryos"][()])}
+    except Exception:
+        return set()
+
+
+def _top_edit(e: Embryo) -> Optional[Edit]:
+    """The last applied edit of an embryo's history (None when nothing is applied)."""
+    return e.history.entries[e.history.position - 1] if e.history.position else None
 
 
 def _s(x) -> str:
