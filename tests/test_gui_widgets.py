@@ -61,12 +61,6 @@ def test_status_text_and_state():
     assert "population —" in s1 and "A 0" in s1 and "not annotated" not in s1
     assert vm.unannotated_mask(counts).tolist() == [True, True, False, True, True]
     assert vm.unannotated_mask(None).shape == (0,)
-    masks = {"black": np.array([1, 0, 0, 0], bool), "excluded": np.array([1, 0, 0, 0], bool)}
-    assert vm.embryo_state(masks, 4) == "clean"  # the only problem frame is excluded
-    masks["lossy"] = np.array([0, 1, 0, 0], bool)
-    assert vm.embryo_state(masks, 4) == "flagged"
-    masks["excluded"] = np.array([1, 1, 1, 0], bool)
-    assert vm.embryo_state(masks, 4) == "unusable"
 
 
 def test_device_spans_merge_and_stay_visible():

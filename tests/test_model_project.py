@@ -199,3 +199,22 @@ def test_mark_modified_until_next_save(tiny_project):
     assert p.modified
     p.save()
     assert not p.modified
+
+
+def test_state_counts_only_problems_left_to_look_at(tiny_project):
+    e = tiny_project.embryos[0]  # 30 frames
+    assert e.state() == "clean"
+    m = np.zeros(30, bool)
+    m[2] = True
+    e.history.push(edits.SetFlags({"black": m}))
+    assert e.state() == "flagged"
+    e.history.push(edits.SetExcluded([2]))
+    assert e.state() == "clean"  # the only problem frame is excluded
+    s = np.zeros(30, bool)
+    s[7] = True
+    e.history.push(edits.SetFlags({"spike": s}))
+    assert e.state() == "flagged"
+    e.history.push(edits.Interpolate(7, 8))
+    assert e.state() == "clean"  # the spike was repaired
+    e.history.push(edits.SetExcluded((0, 13)))
+    assert e.state() == "unusable"  # 13 of 30 frames lost

@@ -151,28 +151,6 @@ def status_text(i: int, n: int, fps: float | None, counts: np.ndarray | None,
     return "   |   ".join(parts)
 
 
-def embryo_state(masks: Mapping[str, np.ndarray], n_frames: int,
-                 unusable_fraction: float = 0.5) -> str:
-    """``clean`` / ``flagged`` / ``unusable`` for the embryo list.
-
-    Unusable when more than ``unusable_fraction`` of the frames are excluded or black;
-    flagged when any problem flag (not ``edited``/``repaired``) remains.
-    """
-    if n_frames <= 0:
-        return "unusable"
-    bad = any_flag_mask(masks, ("excluded", "black"))
-    if bad is not None and bad.sum() > unusable_fraction * n_frames:
-        return "unusable"
-    problems = any_flag_mask(masks, ("black", "red_artifact", "outlier", "cliff", "lossy"))
-    if problems is not None:
-        excl = masks.get("excluded")
-        if excl is not None:
-            problems = problems & ~np.asarray(excl, bool)
-        if problems.any():
-            return "flagged"
-    return "clean"
-
-
 def merge_spans(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Union of inclusive frame spans ``(first, last)``: overlapping or touching spans merge, so
     detections of the same drop (population and each lineage) are drawn once."""

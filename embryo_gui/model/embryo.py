@@ -11,7 +11,7 @@ import numpy as np
 from ..arrays import rows_differ
 from ..edits.history import History
 from ..lineages import N_COLUMNS, annotated_lineages
-from .flags import Flags
+from .flags import PROBLEM_KINDS, Flags
 from .framestore import FrameReader
 
 
@@ -77,13 +77,13 @@ class Embryo:
 
     def state(self) -> str:
         """``unusable`` (auto-clean said so, or over 40% of the frames are excluded or corrupt),
-        ``flagged`` (any flag other than edited / repaired) or ``clean``."""
-        from .flags import FLAG_KINDS
+        ``flagged`` (a problem flag remains on a frame that is neither excluded nor repaired) or
+        ``clean`` (nothing left to look at, e.g. after auto-clean handled every problem)."""
         lost = self.flags.any_of(["black", "red_artifact", "excluded"])
         if (self.detections.get("autoclean") or {}).get("unusable") or (self.n_frames and lost.mean() > 0.4):
             return "unusable"
-        bad = self.flags.any_of([k for k in FLAG_KINDS if k not in ("edited", "repaired")])
-        return "flagged" if bad.any() else "clean"
+        problems = self.flags.any_of(PROBLEM_KINDS) & ~self.flags.any_of(["excluded", "repaired"])
+        return "flagged" if problems.any() else "clean"
 
     def __repr__(self) -> str:
         return f"Embryo({self.name!r}, n_frames={self.n_frames}, frame_shape={self.frame_shape})"

@@ -16,6 +16,8 @@ FLAG_KINDS: tuple[str, ...] = (
     "spike",          # annotation differs from its neighbours' for 1-2 frames (isolated mislabel)
 )
 CORRUPT_KINDS: tuple[str, ...] = ("black", "red_artifact", "outlier")
+#: Kinds that ask for a look (``excluded``, ``edited`` and ``repaired`` record what was done about them).
+PROBLEM_KINDS: tuple[str, ...] = ("black", "red_artifact", "outlier", "cliff", "lossy", "spike")
 _BIT = {k: np.uint16(1 << i) for i, k in enumerate(FLAG_KINDS)}
 
 
