@@ -152,3 +152,16 @@ def test_random_edit_sequences_undo_and_redo_exactly(tmp_path_factory, ops, undo
     assert same(f.current, f.original)
     assert not f.flags.bits.any() and not f.flags.scores
     assert same(f.original, counts)
+
+
+def test_interpolate_never_invents_counts_past_the_last_annotation(tiny_project):
+    e = tiny_project.embryos[0]  # 30 frames
+    e.history.push(edits.SetValues(np.arange(25, 30), [np.nan], columns=["A", "E", "population"]))  # unannotated
+    e.history.push(edits.SetValues([22], [0], columns=["A"]))
+    e.history.push(edits.Interpolate(22, 30))
+    assert np.isnan(e.current[25:, 7]).all() and not e.flags.mask("repaired")[25:].any()
+    assert e.current[22, 7] == e.current[21, 7] and e.flags.mask("repaired")[22:25].all()
+    # a gap between two annotated frames is filled
+    e.history.push(edits.SetValues(np.arange(5, 8), [np.nan], columns=["A", "E", "population"]))
+    e.history.push(edits.Interpolate(5, 8))
+    assert np.isfinite(e.current[5:8, 7]).all()

@@ -65,7 +65,8 @@ class SetValues(Edit):
 
 
 class Interpolate(Edit):
-    """Fill frames [start, stop) linearly from the nearest annotated, non-excluded neighbours."""
+    """Fill frames [start, stop) linearly from the nearest annotated, non-excluded neighbours
+    (with a neighbour on one side only, hold its value on the frames that were annotated)."""
 
     type = "interpolate"
 
@@ -92,6 +93,10 @@ class Interpolate(Edit):
             ok[start:stop] = False
             left = np.flatnonzero(ok[:start])
             right = np.flatnonzero(ok[stop:]) + stop
+            # between two annotated neighbours every frame is filled (gaps included); with one
+            # neighbour only, its value is held over the frames that were annotated: frames nobody
+            # annotated (e.g. past the last timepoint) are not invented
+            write = np.ones(idx.size, bool) if left.size and right.size else np.isfinite(y[idx])
             if left.size and right.size:
                 xl, xr = left[-1], right[0]
                 vals = np.interp(idx, [xl, xr], [y[xl], y[xr]])
@@ -101,12 +106,15 @@ class Interpolate(Edit):
                 vals = np.full(idx.size, y[right[0]])
             else:
                 raise ValueError(f"no annotated neighbour to interpolate {COLUMNS[c]} from")
-            filled[c] = np.round(vals)
-        for c, vals in filled.items():
-            embryo.current[idx, c] = vals
+            filled[c] = (idx[write], np.round(vals[write]))
+        written = np.zeros(embryo.n_frames, bool)
+        for c, (where, vals) in filled.items():
+            embryo.current[where, c] = vals
+            written[where] = True
+        done = np.flatnonzero(written)
         if POPULATION not in cols:
-            _resum_population(embryo, idx, cols)
-        _mark(embryo, "repaired", idx)
+            _resum_population(embryo, done, cols)
+        _mark(embryo, "repaired", done)
 
 
 class RefitMonotone(Edit):
