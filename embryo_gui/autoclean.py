@@ -5,7 +5,8 @@ Policy (``AutocleanPolicy``):
 - a pending ``dip`` cliff bounded on both sides is repaired (``dip_repair="interpolate"``, marked
   ``repaired``) or excluded (``dip_repair="exclude"``);
 - a pending ``to_end`` cliff (or a dip touching either end) is excluded;
-- cliffs the user accepted or rejected are left as they are;
+- cliffs the user accepted or rejected are left as they are, and so are values the user set by hand
+  (a pending cliff holding hand-edited frames is left pending, for review; a hand-edited spike is kept);
 - spikes (isolated frames whose annotation disagrees with their neighbours') are interpolated from
   the neighbouring frames and marked ``repaired`` (``repair_spikes``);
 - an embryo losing more than ``unusable_fraction`` of its frames (excluded or corrupt; repaired
@@ -61,9 +62,13 @@ class _Autoclean(Edit):
         corrupt = embryo.flags.any_of(kinds)
         if corrupt.any():
             SetExcluded(corrupt, True, reason="corrupt")._forward(embryo)
-        repaired = excluded_cliff = 0
+        repaired = excluded_cliff = left_for_review = 0
+        hand = embryo.flags.mask("edited") & ~embryo.flags.mask("repaired")  # values set by hand
         for i, c in enumerate(embryo.detections.get("cliffs") or []):
             if c.get("status") != "pending":
+                continue
+            if hand[max(0, c["start"]):c["stop"]].any():
+                left_for_review += 1  # the user changed values in it by hand: theirs to decide
                 continue
             before = embryo.flags.mask("excluded").sum()
             AcceptDetection(i, repair=p.dip_repair)._forward(embryo)
@@ -73,7 +78,7 @@ class _Autoclean(Edit):
                 excluded_cliff += int(embryo.flags.mask("excluded").sum() - before)
         spikes_repaired = 0
         if p.repair_spikes:
-            todo = embryo.flags.mask("spike") & ~embryo.flags.mask("excluded")
+            todo = embryo.flags.mask("spike") & ~embryo.flags.mask("excluded") & ~hand
             for start, stop in _runs(todo):
                 try:
                     Interpolate(start, stop)._forward(embryo)
@@ -93,6 +98,7 @@ class _Autoclean(Edit):
             "outlier": int(embryo.flags.mask("outlier").sum()),
             "cliffs": len(embryo.detections.get("cliffs") or []),
             "cliffs_repaired": repaired, "cliff_frames_excluded": excluded_cliff,
+            "cliffs_left_for_review": left_for_review,
             "spikes": int(embryo.flags.mask("spike").sum()), "spikes_repaired": spikes_repaired,
             "excluded": int(embryo.flags.mask("excluded").sum()),
             "repaired": int(embryo.flags.mask("repaired").sum()),
@@ -149,7 +155,9 @@ def format_summary(summary: list[dict]) -> str:
         state = s["state"].upper() if s["unusable"] else s["state"]
         lines.append(
             f"  {s['name']}: {state}; {s['black']} black, {s['red_artifact']} red-artifact, {s['outlier']} outlier "
-            f"frames; {s['cliffs']} cliffs ({s['cliffs_repaired']} repaired); {s['spikes']} spikes repaired; "
+            f"frames; {s['cliffs']} cliffs ({s['cliffs_repaired']} repaired"
+            + (f", {s['cliffs_left_for_review']} left for review" if s.get("cliffs_left_for_review") else "")
+            + f"); {s['spikes_repaired']}/{s['spikes']} spike frames repaired; "
             f"{s['excluded']}/{s['n_frames']} "
             f"frames excluded" + ("" if s.get("changed", True) else " (no change)"))
         for note in s.get("notes", []):

@@ -178,3 +178,25 @@ def test_showcase_runs_the_whole_job(tmp_path, capsys):
     assert (out / "cleaned_labels.csv").read_text().count("\n") == n + 1
     rc, text, err = run(capsys, "showcase", out)
     assert rc == 2 and "already holds a demo project" in err
+
+
+def test_autoclean_keeps_values_set_by_hand(demo_path, tmp_path):
+    from embryo_gui.autoclean import autoclean_project
+    from embryo_gui.detection import detect_embryo
+    path = copy_project(demo_path, tmp_path)
+    p = Project.open(path)
+    for x in p.embryos:
+        detect_embryo(x)
+    e = next(x for x in p.embryos if any(c["kind"] == "dip" for c in x.detections["cliffs"]))
+    dip = next(c for c in e.detections["cliffs"] if c["kind"] == "dip")
+    hand_frame = dip["start"]
+    e.history.push(edits.SetValues([hand_frame], [123.0]))
+    spikes = np.flatnonzero(e.flags.mask("spike") & ~e.flags.mask("cliff"))
+    if spikes.size:
+        e.history.push(edits.SetValues([spikes[0]], [77.0]))
+    summary = {s["name"]: s for s in autoclean_project(p)}[e.name]
+    assert e.current[hand_frame, 7] == 123.0
+    assert summary["cliffs_left_for_review"] >= 1
+    assert any(c["status"] == "pending" and c["start"] <= hand_frame < c["stop"] for c in e.detections["cliffs"])
+    if spikes.size:
+        assert e.current[spikes[0], 7] == 77.0

@@ -41,7 +41,8 @@ def _now() -> str:
 class Project:
     def __init__(self, path: "str | os.PathLike[str]", frames_dir: Optional[Path] = None):
         self.path = Path(path)
-        self.frames_dir = Path(frames_dir) if frames_dir is not None else frames_dir_for(self.path)
+        # absolute, so that frame files are still found if the process changes directory
+        self.frames_dir = (Path(frames_dir) if frames_dir is not None else frames_dir_for(self.path)).absolute()
         self.embryos: list[Embryo] = []
         self.created = _now()
         self._saved_positions: dict[str, tuple[Optional[Edit], int]] = {}
