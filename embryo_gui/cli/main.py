@@ -127,6 +127,10 @@ def main(argv=None) -> int:
     except MemoryError:
         print("embryo-repair: error: out of memory", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `embryo-repair info --json | head`: the reader left, not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
