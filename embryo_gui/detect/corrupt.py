@@ -8,8 +8,10 @@ docs/DETECTION.md for the rules and measured figures.
 from __future__ import annotations
 
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import numpy as np
 
@@ -17,7 +19,7 @@ from ..errors import EmbryoError
 from ..progress import CancelToken
 from ._settings import resolve, settings_from_dict, settings_to_dict
 from .frame_features import FrameFeatures, frame_features
-from .novelty import BlotchPass, blotch_pass
+from .novelty import BlotchPass, blotch_pass, prepare
 
 KINDS = ("black", "red_artifact", "outlier")
 # settings of the first version's blotch shape test, ignored when loading saved settings
@@ -46,6 +48,13 @@ class CorruptSettings:
     line_max_width: float = 2.5      # pooled px: widest fragment counted (lines are thin)...
     line_long_elong: float = 10.0    # ...unless it is this elongated (a smeared line, long)
     line_angle_tol: float = 6.0      # deg: fragments on one line (cut by the nuclei it crosses)
+    # faint transient lines (novelty.transient_line): red excess that appeared along a straight line
+    line_novelty: int = 10           # grey levels of new (max-pooled) red excess on the line
+    line_tophat: int = 5             # pooled px: structures wider than this (nuclei, blotches) are removed
+    line_dim_len: float = 0.25       # supported length (thin runs >= line_min_run) >= this x short side
+    line_min_run: int = 6            # pooled px: shortest run of thin line pixels counted
+    line_clear: int = 20             # ...on places where the neighbours' red excess is under this
+    line_span: float = 0.5           # ...spread over >= this fraction of the line's length in the frame
     band_min_len: float = 0.3        # band: runs along >= this fraction of the edge it touches
     band_min_elong: float = 3.0      # ...and length / width >= this
     band_angle_tol: float = 12.0     # deg: ...and parallel to that edge
@@ -66,6 +75,7 @@ class CorruptSettings:
     outlier_window: int = 15         # frames on each side for the robust z (local median / MAD)
     outlier_skip_ratio: float = 1.5  # ...and >= this x the difference between the two neighbours
     check_every: int = 4             # frames between progress / cancel checks
+    workers: int = 2                 # threads computing per-frame features (results do not depend on it)
 
     def to_dict(self) -> dict:
         return settings_to_dict(self)
@@ -94,32 +104,38 @@ class CorruptResult:
         return np.logical_or.reduce([self.verdicts[k] for k in KINDS])
 
 
+def _windows(x: np.ndarray, half: int) -> np.ndarray:
+    """(T, 2 * half) windows of x around each t, without t itself; NaN beyond the ends."""
+    pad = np.full(x.size + 2 * half, np.nan)
+    pad[half:half + x.size] = x
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)
+    return np.delete(win, half, axis=1)
+
+
 def _neighbour_median(x: np.ndarray, half: int, exclude: np.ndarray) -> np.ndarray:
     """Median of x over [t-half, t+half] without t itself and without excluded frames."""
-    T = x.size
-    out = np.empty(T)
-    for t in range(T):
-        a, b = max(0, t - half), min(T, t + half + 1)
-        sel = np.r_[x[a:t][~exclude[a:t]], x[t + 1:b][~exclude[t + 1:b]]]
-        out[t] = np.median(sel) if sel.size else np.nan
+    win = _windows(np.where(exclude, np.nan, x.astype(np.float64)), half)
+    out = np.full(x.size, np.nan)
+    ok = np.isfinite(win).any(axis=1)
+    if ok.any():
+        out[ok] = np.nanmedian(win[ok], axis=1)
     return out
 
 
 def _local_z(d: np.ndarray, half: int) -> np.ndarray:
     """Robust z of d against the frames around it (twitching raises every difference nearby)."""
-    T = d.size
-    z = np.empty(T)
     g = _robust_z(d)
     gmad = 1.4826 * np.median(np.abs(d - np.median(d)))
-    for t in range(T):
-        a, b = max(0, t - half), min(T, t + half + 1)
-        nb = np.r_[d[a:t], d[t + 1:b]]
-        if nb.size < 4:
-            z[t] = g[t]
-            continue
-        med = np.median(nb)
-        mad = 1.4826 * np.median(np.abs(nb - med))
-        z[t] = (d[t] - med) / max(mad, gmad, 0.1 * med, 1e-6)
+    win = _windows(d.astype(np.float64), half)
+    count = np.isfinite(win).sum(axis=1)
+    z = g.astype(np.float64).copy()
+    ok = count >= 4
+    if ok.any():
+        w = win[ok]
+        med = np.nanmedian(w, axis=1)
+        mad = 1.4826 * np.nanmedian(np.abs(w - med[:, None]), axis=1)
+        z[ok] = (d[ok] - med) / np.maximum.reduce([mad, np.full_like(mad, gmad), 0.1 * med,
+                                                   np.full_like(mad, 1e-6)])
     return z
 
 
@@ -167,8 +183,11 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
     shape_v = np.array([max(f.kind_scores["band"][0], f.kind_scores["line"][0]) >= 1.0
                         if f.kind_scores else f.red_score >= 1.0 for f in feats], dtype=bool)
     blot_v = blot >= 1.0
-    red_v = (shape_v | blot_v) & ~black
-    red = np.maximum(red, blot)
+    # faint lines: red excess that appeared along a straight line across the frame (novelty.py)
+    tline = np.array([f.blotch.get("line", 0.0) if f.blotch else 0.0 for f in feats], dtype=np.float64)
+    tline_v = (tline >= 1.0) & ~shape_v
+    red_v = (shape_v | blot_v | tline_v) & ~black
+    red = np.maximum.reduce([red, blot, tline])
 
     # outlier: difference to both neighbours, robust z over the video
     if T >= 3:
@@ -207,6 +226,8 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
         if red_v[t]:
             if shape_v[t]:
                 parts.append(f.red_reason)
+            elif tline_v[t]:
+                parts.append(f.blotch["line_reason"])
             else:
                 b = f.blotch
                 parts.append(f"red blotch of {b['area']:.0f} px at ({b['x']:.0f}, {b['y']:.0f}), "
@@ -219,8 +240,40 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
                 "outlier": np.clip(z, -1e6, 1e6).astype(np.float32)},
         verdicts={"black": black, "red_artifact": red_v, "outlier": out_v},
         reasons=reasons, settings=s.to_dict(),
-        red_kinds=[(f.red_kind if shape_v[t] else "blotch" if blot_v[t] else f.red_kind)
+        red_kinds=[(f.red_kind if shape_v[t] else "line" if tline_v[t] else "blotch" if blot_v[t]
+                    else f.red_kind)
                    for t, f in enumerate(feats)])
+
+
+def _frame_work(i: int, frame: np.ndarray, s: CorruptSettings) -> FrameFeatures:
+    f = frame_features(frame, s)
+    prepare(f, s, i)
+    return f
+
+
+def _features(frames: Iterator[tuple[int, np.ndarray]], s: CorruptSettings
+              ) -> Iterator[tuple[int, FrameFeatures]]:
+    """(index, features) in order.  With ``workers`` > 1 the per-frame work (almost all of it in
+    OpenCV calls, which release the GIL) runs in a small thread pool, a few frames ahead of the
+    consumer; at most ``2 * workers`` frames are in flight."""
+    workers = max(1, int(s.workers))
+    if workers == 1:
+        for i, frame in frames:
+            yield i, _frame_work(i, frame, s)
+        return
+    ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corrupt")
+    pending: deque = deque()
+    try:
+        for i, frame in frames:
+            pending.append((i, ex.submit(_frame_work, i, frame, s)))
+            if len(pending) >= 2 * workers:
+                j, fut = pending.popleft()
+                yield j, fut.result()
+        while pending:
+            j, fut = pending.popleft()
+            yield j, fut.result()
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
 
 
 def detect_corrupt(frames: Iterable[np.ndarray], n_frames: int,
@@ -235,16 +288,20 @@ def detect_corrupt(frames: Iterable[np.ndarray], n_frames: int,
     feats: list[FrameFeatures] = []
     blotches = BlotchPass(n_frames, s, drop_maps=True)   # holds the maps of a few frames only
     every = max(1, int(s.check_every))
-    for i, frame in enumerate(frames):
-        if i % every == 0:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            if progress is not None:
-                progress(dict(stage="corrupt", done=i, total=n_frames))
-        frame = np.asarray(frame)
-        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-            raise EmbryoError(f"frame {i}: expected uint8 RGB (H, W, 3), got {frame.dtype} {frame.shape}")
-        f = frame_features(frame, s)
+
+    def checked() -> Iterator[tuple[int, np.ndarray]]:
+        for i, frame in enumerate(frames):
+            if i % every == 0:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                if progress is not None:
+                    progress(dict(stage="corrupt", done=i, total=n_frames))
+            frame = np.asarray(frame)
+            if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+                raise EmbryoError(f"frame {i}: expected uint8 RGB (H, W, 3), got {frame.dtype} {frame.shape}")
+            yield i, frame
+
+    for i, f in _features(checked(), s):
         feats.append(f)
         blotches.push(i, f)
     blotches.finish()

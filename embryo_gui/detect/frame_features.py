@@ -1,18 +1,21 @@
 """Per-frame features for corrupt-frame detection, computed once per frame in one streaming pass.
 
-All work happens on pooled data (``pool`` = 4 by default):
+The frame is read at full resolution once: one ``cv2.resize`` (INTER_AREA) to half resolution, and
+everything else works on that (``pool`` = 4 by default):
 
-* the red and green channels are area-downsampled (``red_map``, ``green_map``, uint8): brightness,
-  the outlier thumbnail and the temporal blotch test (:mod:`.novelty`) use them;
-* the red-excess map ``max(R - G, 0)`` is *max*-pooled so that a 1-2 px line survives.  Red regions
-  of it are described with ``cv2.connectedComponentsWithStats`` and second moments; bands and lines
-  are told from reporter nuclei by shape alone (see docs/DETECTION.md):
+* the red and green channels are area-downsampled by ``pool`` (``red_map``, ``green_map``, uint8):
+  brightness, the outlier thumbnail and the temporal blotch test (:mod:`.novelty`) use them;
+* the red-excess map ``max(R - G, 0)`` of the half-resolution frame is *max*-pooled to ``pool``
+  (``line_map``) so that a 1-2 px line survives (after a 4:2:0 codec the chroma of a 1-px line is
+  2 px wide anyway, so halving first loses little of it).  Red regions of it are described with
+  ``cv2.connectedComponentsWithStats`` and second moments; bands and lines are told from reporter
+  nuclei by shape alone (see docs/DETECTION.md):
 
   - ``line``: thin fragments on one straight line, long (``line_min_len`` of the short side)
   - ``band``: touches an edge and runs along it for ``band_min_len`` of that edge, elongated
 
-Blotches need the neighbouring frames (they are told from reporter nuclei by being transient): the
-``blotch`` entry of ``kind_scores`` is filled in later by :func:`.novelty.blotch_pass`.
+Blotches and faint lines need the neighbouring frames (they are told from reporter nuclei by being
+transient): :func:`.novelty.blotch_pass` fills in ``FrameFeatures.blotch`` later.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ class FrameFeatures:
     red_map: Optional[np.ndarray] = field(default=None, repr=False)    # uint8 area-pooled red
     green_map: Optional[np.ndarray] = field(default=None, repr=False)  # uint8 area-pooled green
     excess_map: Optional[np.ndarray] = field(default=None, repr=False) # uint8 max(red_map - green_map, 0)
+    line_map: Optional[np.ndarray] = field(default=None, repr=False)   # uint8 max-pooled red excess
+    temporal: Optional[tuple] = field(default=None, repr=False)  # novelty.prepare: (maps, dilated flat maps)
+    radius_sample: Optional[float] = None   # novelty.prepare: nucleus radius (full-res px) of this frame
     blotch: Optional[dict] = None   # temporal blotch test result (novelty.blotch_pass), None = not run
 
 
@@ -118,6 +124,49 @@ def _components(mask: np.ndarray, s) -> dict:
     return kinds
 
 
+def _pooled(frame: np.ndarray, p: int, hs: int, ws: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(red_map, green_map, line_map): red and green area-pooled by ``p``, red excess max-pooled by
+    ``p``.  For an even ``p`` the full-resolution frame is touched by one INTER_AREA resize only."""
+    H, W = frame.shape[:2]
+    if p % 2 == 0 and H >= 2 * hs and W >= 2 * ws:
+        half = cv2.resize(frame, (W // 2, H // 2), interpolation=cv2.INTER_AREA)
+        q = p // 2
+    else:
+        half, q = frame, p
+    if q == 2:
+        small = cv2.resize(half, (ws, hs), interpolation=cv2.INTER_AREA)
+        red_map, green_map = cv2.extractChannel(small, 0), cv2.extractChannel(small, 1)
+        return red_map, green_map, _excess_maxpool2(half, hs, ws)
+    # (cv2.extractChannel: cv2.split is several times slower on these sizes in OpenCV 5)
+    r, g = cv2.extractChannel(half, 0), cv2.extractChannel(half, 1)
+    exc = cv2.subtract(r, g)                          # red excess, saturating at 0
+    if q > 1:
+        small = cv2.resize(half, (ws, hs), interpolation=cv2.INTER_AREA)
+        red_map, green_map = cv2.extractChannel(small, 0), cv2.extractChannel(small, 1)
+        exc = cv2.dilate(exc, np.ones((q, q), np.uint8), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
+        line_map = np.ascontiguousarray(exc[: hs * q: q, : ws * q: q])
+    else:
+        red_map, green_map, line_map = r, g, exc
+    return red_map, green_map, line_map
+
+
+def _excess_maxpool2(img: np.ndarray, hs: int, ws: int) -> np.ndarray:
+    """max(R - G, 0) of an RGB image, max-pooled over 2 x 2 blocks to (hs, ws), without splitting
+    the channels: on the interleaved bytes, byte j minus byte j + 1 is R - G at every pixel's red
+    byte (and junk at the others, never read); rows and pixels are then paired by cv2.max on views."""
+    h, w = 2 * hs, 2 * ws
+    v = np.ascontiguousarray(img[:h, :w]).reshape(h, 3 * w)
+    d = cv2.subtract(v[:, :-1], v[:, 1:])               # d[:, 3 j] = R_j - G_j, saturating at 0
+    rows = cv2.max(d[0::2], d[1::2])                    # pairs of rows
+    cols = cv2.max(rows[:, :-3], rows[:, 3:])           # pairs of pixels: columns 6 j and 6 j + 3
+    return np.ascontiguousarray(cols[:, ::6])
+
+
+def border_max(img: np.ndarray, ring: int = 2) -> int:
+    """Largest value within ``ring`` px of the image border."""
+    return int(max(img[:ring].max(), img[-ring:].max(), img[:, :ring].max(), img[:, -ring:].max()))
+
+
 def frame_features(frame: np.ndarray, settings=None) -> FrameFeatures:
     """Features of one uint8 RGB frame (H, W, 3)."""
     from .corrupt import CorruptSettings      # local import: corrupt imports this module
@@ -128,9 +177,7 @@ def frame_features(frame: np.ndarray, settings=None) -> FrameFeatures:
     p = max(1, int(s.pool))
     H, W = frame.shape[:2]
     hs, ws = max(1, H // p), max(1, W // p)
-    r, g, _ = cv2.split(frame)
-    red_map = cv2.resize(r, (ws, hs), interpolation=cv2.INTER_AREA)
-    green_map = cv2.resize(g, (ws, hs), interpolation=cv2.INTER_AREA)
+    red_map, green_map, excess = _pooled(frame, p, hs, ws)
     # brightness: a high percentile of the pooled green, from its histogram
     hist = cv2.calcHist([green_map], [0], None, [256], [0, 256]).ravel()
     k = green_map.size * (1.0 - s.bright_percentile / 100.0)
@@ -138,14 +185,10 @@ def frame_features(frame: np.ndarray, settings=None) -> FrameFeatures:
     bright = float(255 - int(np.searchsorted(above, max(k, 0.5))))
 
     excess_map = cv2.subtract(red_map, green_map)      # pooled red excess (blotches are wide)
-    full = cv2.subtract(r, g)                           # red excess, saturating at 0
-    if p > 1:                                           # max-pooled: a 1-px line survives
-        full = cv2.dilate(full, np.ones((p, p), np.uint8), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
-        excess = np.ascontiguousarray(full[: hs * p: p, : ws * p: p])
-    else:
-        excess = full
     _, mx, _, _ = cv2.minMaxLoc(excess)
-    if mx >= s.red_threshold:
+    # bands touch an edge and lines cross the frame (over the dark background at its border): a
+    # frame whose red does not reach the border holds neither, and its components are not looked at
+    if mx >= s.red_threshold and border_max(excess) >= s.red_low:
         # hysteresis: regions above red_low that hold at least one pixel above red_threshold
         low = (excess >= s.red_low).astype(np.uint8)
         n, lab = cv2.connectedComponents(low, connectivity=8)
@@ -160,11 +203,12 @@ def frame_features(frame: np.ndarray, settings=None) -> FrameFeatures:
 
     t = max(1, int(s.thumb_pool))
     tsz = (max(1, ws // t), max(1, hs // t))
-    th = np.dstack([cv2.resize(green_map, tsz, interpolation=cv2.INTER_AREA),
-                    cv2.resize(red_map, tsz, interpolation=cv2.INTER_AREA)]).astype(np.float32)
+    th = cv2.resize(cv2.merge((green_map, red_map)), tsz, interpolation=cv2.INTER_AREA).astype(np.float32)
+    if th.ndim == 2:
+        th = th[:, :, None]
     return FrameFeatures(bright=bright, red_score=red_score, red_kind=red_kind, red_reason=red_reason,
                          thumb=th, kind_scores=kinds, red_map=red_map, green_map=green_map,
-                         excess_map=excess_map)
+                         excess_map=excess_map, line_map=excess)
 
 
 def best_kind(kinds: dict) -> tuple[str, float, str]:
