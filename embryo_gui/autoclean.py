@@ -85,11 +85,10 @@ class _Autoclean(Edit):
                     spikes_repaired += stop - start
                 except ValueError:
                     SetExcluded((start, stop), True, reason="spike")._forward(embryo)
-        flagged = embryo.flags.any_of(["black", "red_artifact", "outlier", "cliff", "lossy", "excluded", "spike"])
         frac = lost_fraction(embryo)
         unusable = frac > p.unusable_fraction
         det = copy.deepcopy(embryo.detections)
-        det["autoclean"] = {"policy": p.to_dict(), "unusable": bool(unusable), "flagged_fraction": round(frac, 4)}
+        det["autoclean"] = {"policy": p.to_dict(), "unusable": bool(unusable), "lost_fraction": round(frac, 4)}
         embryo.detections = det
         self.summary = {
             "name": embryo.name, "n_frames": embryo.n_frames,
@@ -102,8 +101,8 @@ class _Autoclean(Edit):
             "spikes": int(embryo.flags.mask("spike").sum()), "spikes_repaired": spikes_repaired,
             "excluded": int(embryo.flags.mask("excluded").sum()),
             "repaired": int(embryo.flags.mask("repaired").sum()),
-            "flagged_fraction": round(frac, 4), "unusable": bool(unusable),
-            "state": "unusable" if unusable else ("flagged" if flagged.any() else "clean"),
+            "lost_fraction": round(frac, 4), "unusable": bool(unusable),
+            "state": embryo.state(),
             "notes": notes,
         }
 
