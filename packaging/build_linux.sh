@@ -34,7 +34,12 @@ PY="$BUILD_VENV/bin/python"
 
 log "installing torch (CPU build) pinned by $CONSTRAINTS"
 TORCH_PIN="$(grep -E '^torch==' "$CONSTRAINTS" || echo torch)"
-"$PY" -m pip install --quiet --index-url "$TORCH_INDEX" "$TORCH_PIN"
+if ! "$PY" -m pip install --quiet --index-url "$TORCH_INDEX" "$TORCH_PIN"; then
+    # no access to that index (e.g. a machine that only reaches PyPI and a local wheel cache):
+    # the plain pinned install takes whatever build of that version pip is configured to find
+    log "torch index $TORCH_INDEX not reachable; installing $TORCH_PIN from the configured index"
+    "$PY" -m pip install --quiet -c "$CONSTRAINTS" "$TORCH_PIN"
+fi
 
 log "installing embryo-gui and $PYINSTALLER"
 # A regular (non-editable) install: the bundle then takes the package exactly as a wheel ships it.
