@@ -13,7 +13,6 @@ Measures, in one run (ratios, since this machine is noisy):
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile

@@ -28,7 +28,6 @@ _BATCH = 32
 
 def kept_frames(embryo, include_unusable: bool = False) -> tuple[np.ndarray, dict]:
     """Indices of the frames an export keeps, and the counts of those dropped, by reason."""
-    n = embryo.n_frames
     excluded = embryo.flags.mask("excluded")
     unannotated = ~np.isfinite(embryo.current[:, POPULATION])
     unusable = bool((embryo.detections.get("autoclean") or {}).get("unusable")) and not include_unusable

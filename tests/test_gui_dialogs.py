@@ -5,18 +5,17 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+from PySide6 import QtWidgets  # noqa: E402
 
 from embryo_gui import __version__, edits  # noqa: E402
 from embryo_gui.gui import recovery  # noqa: E402
-from embryo_gui.gui.main_window import MainWindow  # noqa: E402
 from embryo_gui.model import FORMAT_VERSION  # noqa: E402
 
+from gui_helpers import copy_project, open_window, write_demo_dir  # noqa: E402
 from io_fixtures import write_video  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -24,28 +23,16 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
-    from embryo_gui.demo import write_demo_project
-    d = tmp_path_factory.mktemp("demo")
-    write_demo_project(d / "demo.h5", n_embryos=1, n_frames=30, seed=1, frame_shape=(48, 64, 3)).close()
-    return d
+    return write_demo_dir(tmp_path_factory, 1, 30, 1, (48, 64, 3))
 
 
 @pytest.fixture
 def project_path(demo_dir, tmp_path):
-    dst = tmp_path / "proj"
-    shutil.copytree(demo_dir, dst)
-    return dst / "demo.h5"
+    return copy_project(demo_dir, tmp_path)
 
 
 def _window(qtbot, tmp_path, path=None):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(settings, tmp_path / "recovery", ask=False)
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    if path is not None:
-        assert win.open_project(path)
-    return win
+    return open_window(qtbot, tmp_path, path, size=(1000, 700))
 
 
 def test_new_project_dialog_preview_follows_offset_and_frames_per_timepoint(qtbot, tmp_path):

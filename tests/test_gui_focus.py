@@ -4,7 +4,6 @@ navigate; keys typed in the trainer's spin boxes edit the box, never the frame."
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
@@ -12,7 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
-from embryo_gui.gui.main_window import MainWindow  # noqa: E402
+from gui_helpers import copy_project, open_window, write_demo_dir  # noqa: E402
 
 K = QtCore.Qt.Key
 SHIFT = QtCore.Qt.KeyboardModifier.ShiftModifier
@@ -22,24 +21,16 @@ N_FRAMES = 40
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
-    from embryo_gui.demo import write_demo_project
-    d = tmp_path_factory.mktemp("demo")
-    p = write_demo_project(d / "demo.h5", n_embryos=1, n_frames=N_FRAMES, seed=0, frame_shape=(64, 96, 3))
-    p.close()
-    return d
+    return write_demo_dir(tmp_path_factory, 1, N_FRAMES, 0, (64, 96, 3))
 
 
 @pytest.fixture
 def win(qtbot, tmp_path, demo_dir):
-    shutil.copytree(demo_dir, tmp_path / "proj")
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    w = MainWindow(settings, tmp_path / "recovery", ask=False)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
+    path = copy_project(demo_dir, tmp_path)
+    w = open_window(qtbot, tmp_path)
     w.activateWindow()
     qtbot.waitUntil(w.isActiveWindow, timeout=2000)
-    assert w.open_project(tmp_path / "proj" / "demo.h5")
+    assert w.open_project(path)
     QtCore.QCoreApplication.processEvents()
     yield w
     w.stop_play()

@@ -13,7 +13,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 from PySide6 import QtCore  # noqa: E402
 
-from embryo_gui import edits  # noqa: E402
 from embryo_gui.gui.main_window import MainWindow  # noqa: E402
 from embryo_gui.model import Project  # noqa: E402
 

@@ -4,7 +4,6 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import shutil  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -13,8 +12,9 @@ import pytest  # noqa: E402
 from PySide6 import QtCore, QtTest  # noqa: E402
 
 from embryo_gui.gui import recovery  # noqa: E402
-from embryo_gui.gui.main_window import MainWindow  # noqa: E402
 from embryo_gui.model import Project  # noqa: E402
+
+from gui_helpers import copy_project, open_window, write_demo_dir  # noqa: E402
 
 pytestmark = pytest.mark.gui
 K = QtCore.Qt.Key
@@ -26,29 +26,16 @@ N_FRAMES = 40
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
-    from embryo_gui.demo import write_demo_project
-    d = tmp_path_factory.mktemp("demo")
-    p = write_demo_project(d / "demo.h5", n_embryos=2, n_frames=N_FRAMES, seed=0, frame_shape=(64, 96, 3))
-    p.close()
-    return d
+    return write_demo_dir(tmp_path_factory, 2, N_FRAMES, 0, (64, 96, 3))
 
 
 @pytest.fixture
 def project_path(demo_dir, tmp_path):
-    dst = tmp_path / "proj"
-    shutil.copytree(demo_dir, dst)
-    return dst / "demo.h5"
+    return copy_project(demo_dir, tmp_path)
 
 
 def _window(qtbot, tmp_path, path=None):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(settings, tmp_path / "recovery", ask=False)
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    if path is not None:
-        assert win.open_project(path)
-    return win
+    return open_window(qtbot, tmp_path, path)
 
 
 @pytest.fixture

@@ -365,7 +365,6 @@ def test_save_works_without_hard_links(tiny_project, monkeypatch):
 # --- auto-clean idempotence with user decisions ------------------------------------------------------
 
 def test_autoclean_twice_with_manual_edits_and_decisions_changes_nothing(tmp_path, capsys):
-    from embryo_gui.autoclean import autoclean_project
     from embryo_gui.detection import detect_embryo
 
     path = tmp_path / "d.h5"
