@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmbryoError
-from .progressbar import ProgressBar
+from .progressbar import progress_bar
 
 
 def _print_json(obj) -> None:
@@ -44,12 +44,9 @@ def cmd_demo(args) -> int:
     if out.exists():
         raise EmbryoError("file already exists; choose another name or delete it", out)
     shape = (512, 752, 3) if args.size is None else (args.size[1], args.size[0], 3)
-    bar = ProgressBar("demo")
-    try:
+    with progress_bar("demo") as bar:
         project = write_demo_project(out, n_embryos=args.embryos, n_frames=args.frames, seed=args.seed,
                                      frame_shape=shape, progress=bar)
-    finally:
-        bar.close()
     print(f"wrote {out}: {len(project.embryos)} demo embryos x {args.frames} frames "
           f"({shape[1]}x{shape[0]}), seed {args.seed}")
     return 0
@@ -70,14 +67,12 @@ def cmd_import(args) -> int:
     else:
         project = Project.open(path)
     frames_dir_existed = project.frames_dir.exists()
-    bar = ProgressBar("import")
     try:
-        embryo, messages = import_embryo(project, args.source, args.annotations, args.name, args.time_offset,
-                                         args.frames_per_timepoint, progress=bar)
-        bar.close()
+        with progress_bar("import") as bar:
+            embryo, messages = import_embryo(project, args.source, args.annotations, args.name, args.time_offset,
+                                             args.frames_per_timepoint, progress=bar)
         project.save()
     except BaseException:
-        bar.close()
         if new and not frames_dir_existed and project.frames_dir.exists():
             try:
                 project.frames_dir.rmdir()
@@ -123,13 +118,10 @@ def cmd_info(args) -> int:
 def cmd_detect(args) -> int:
     from ..detection import detect_embryo, detection_summary
     project = _open(args.project)
-    bar = ProgressBar("detect")
     notes = []
-    try:
+    with progress_bar("detect") as bar:
         for e in project.embryos:
             notes += detect_embryo(e, progress=bar)
-    finally:
-        bar.close()
     project.save()
     summary = {"embryos": [detection_summary(e) for e in project.embryos]}
     if args.json:
@@ -147,11 +139,8 @@ def cmd_detect(args) -> int:
 def cmd_autoclean(args) -> int:
     from ..autoclean import autoclean_project, format_summary
     project = _open(args.project)
-    bar = ProgressBar("autoclean")
-    try:
+    with progress_bar("autoclean") as bar:
         summary = autoclean_project(project, progress=bar)
-    finally:
-        bar.close()
     if project.modified:
         project.save()
     if args.json:
@@ -164,12 +153,9 @@ def cmd_autoclean(args) -> int:
 def cmd_export(args) -> int:
     from ..export import export_dataset
     project = _open(args.project)
-    bar = ProgressBar("export")
-    try:
+    with progress_bar("export") as bar:
         report = export_dataset(project, args.out, size=args.size, gray=args.gray, csv_path=args.csv,
                                 include_unusable=args.include_unusable, progress=bar)
-    finally:
-        bar.close()
     print(report["message"])
     return 0
 
@@ -182,11 +168,8 @@ def cmd_train(args) -> int:
                                    "method": args.method, "cut": args.cut,
                                    "save_model": args.save_model}.items() if v is not None}
     settings = TrainSettings(**overrides)
-    bar = ProgressBar("train")
-    try:
+    with progress_bar("train") as bar:
         result = train_project(project, settings, progress=bar)
-    finally:
-        bar.close()
     apply_training_result(project, result)
     project.save()
     out = {"embryos": [], "rounds": _rounds_json(result)}
@@ -225,23 +208,18 @@ def cmd_showcase(args) -> int:
     proj_path = out_dir / "demo_project.h5"
     if proj_path.exists():
         raise EmbryoError("already holds a demo project; choose an empty folder", out_dir)
-    bar = ProgressBar("demo")
-    try:
+    with progress_bar("demo") as bar:
         project = write_demo_project(proj_path, n_embryos=args.embryos, n_frames=args.frames, seed=args.seed,
                                      progress=bar)
-        bar.close()
-        print(f"1. demo project: {proj_path} ({len(project.embryos)} embryos x {args.frames} frames, 752x512)")
-        bar = ProgressBar("autoclean")
+    print(f"1. demo project: {proj_path} ({len(project.embryos)} embryos x {args.frames} frames, 752x512)")
+    with progress_bar("autoclean") as bar:
         summary = autoclean_project(project, progress=bar)
-        bar.close()
-        project.save()
-        print("2. auto-clean:")
-        print(format_summary(summary))
-        bar = ProgressBar("export")
+    project.save()
+    print("2. auto-clean:")
+    print(format_summary(summary))
+    with progress_bar("export") as bar:
         report = export_dataset(project, out_dir / "cleaned_dataset.h5", size=(188, 128),
                                 csv_path=out_dir / "cleaned_labels.csv", progress=bar)
-    finally:
-        bar.close()
     print(f"3. {report['message']}")
     print(f"   labels as CSV: {out_dir / 'cleaned_labels.csv'}")
     print(f"   read it with: h5py.File({str(out_dir / 'cleaned_dataset.h5')!r})['frames'] (see docs/FORMAT.md)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 
@@ -41,3 +42,13 @@ class ProgressBar:
             self.stream.write("\r" + " " * 80 + "\r")
             self.stream.flush()
             self._shown = False
+
+
+@contextlib.contextmanager
+def progress_bar(label: str):
+    """A :class:`ProgressBar` that is cleared from the terminal however the block ends."""
+    bar = ProgressBar(label)
+    try:
+        yield bar
+    finally:
+        bar.close()
