@@ -15,8 +15,8 @@ from embryo_gui.lineages import N_COLUMNS, POPULATION
 from embryo_gui.model import Project
 from embryo_gui.progress import CancelToken
 from embryo_gui.train import TrainSettings, apply_training_result, predict, train_project
-from embryo_gui.train.preprocess import clear_cache, downsample
-from embryo_gui.train.ranking import make_folds, mark_lossy, robust_z
+from embryo_gui.train.preprocess import downsample
+from embryo_gui.train.ranking import make_folds, mark_lossy, neighbour_relative, robust_z
 
 TINY = dict(epochs=2, size=32, batch_size=16, folds=3, width=8, threads=1)
 
@@ -81,6 +81,89 @@ def test_mark_lossy_top_and_zscore_per_group():
     elig[2] = False
     assert np.flatnonzero(mark_lossy(loss, np.ones(10, bool), groups, "top", 0.2, 3.0, elig)).tolist() == [7]
     assert robust_z(np.ones(5)).tolist() == [0.0] * 5
+
+
+def test_neighbour_relative_cancels_stretch_bias_keeps_isolated_error():
+    resid = np.zeros((12, 1))
+    resid[6:, 0] = 2.0        # the model is off by 2 on a whole stretch (a stage it counts badly)
+    resid[3, 0] = 5.0         # one frame off alone: its label disagrees with image and neighbours
+    resid[9, 0] += 4.0        # an isolated error inside the biased stretch
+    groups = np.zeros(12, int)
+    order = np.arange(12)[::-1].copy()  # rows given in reverse frame order: order decides, not rows
+    rel = neighbour_relative(resid[::-1], groups, order, half=2)[::-1, 0]
+    assert rel[3] == pytest.approx(5.0) and rel[9] == pytest.approx(4.0)
+    assert rel[[0, 1, 7, 8, 10]].tolist() == [0.0] * 5  # inside the biased stretch (resid 2) it cancels
+    assert np.abs(rel).argsort()[-2:].tolist() == [9, 3]
+    # groups are separate sequences: a neighbour in another embryo does not count
+    two = neighbour_relative(np.array([[1.0], [1.0], [0.0], [0.0]]), np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]))
+    assert two[:, 0].tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_augment_applies_one_square_symmetry_per_sample_seeded():
+    import torch
+
+    from embryo_gui.train.fit import augment
+
+    x = torch.arange(64 * 25, dtype=torch.int32).reshape(64, 1, 5, 5).to(torch.uint8)
+    out = augment(x, torch.Generator().manual_seed(3))
+    assert out.dtype == torch.uint8 and out.shape == x.shape
+    used = set()
+    for i in range(64):
+        syms = [torch.rot90(v, k, (1, 2)) for v in (x[i], x[i].transpose(1, 2)) for k in range(4)]
+        match = [k for k, v in enumerate(syms) if torch.equal(v, out[i])]
+        assert match, f"sample {i} is not a rotation/reflection of its input"
+        used.add(match[0])
+    assert used == set(range(8))  # all eight occur in a batch of 64
+    assert torch.equal(out, augment(x, torch.Generator().manual_seed(3)))
+    assert not torch.equal(out, augment(x, torch.Generator().manual_seed(4)))
+
+
+def test_own_adamw_matches_torch_adamw():
+    import torch
+
+    from embryo_gui.train.fit import AdamW
+
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
+    b.load_state_dict(a.state_dict())
+    w0 = a.weight.detach().clone()
+    oa = AdamW(a.parameters(), lr=3e-3, weight_decay=0.05)
+    ob = torch.optim.AdamW(b.parameters(), lr=3e-3, weight_decay=0.05)
+    for _ in range(30):
+        xb = torch.randn(8, 6)
+        for m, o in ((a, oa), (b, ob)):
+            o.zero_grad()
+            (m(xb) ** 2).sum().backward()
+            o.step()
+    assert (a.weight - w0).abs().max() > 0.01  # it did train
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-6)
+
+
+def test_batch_norm_recalibration_sets_statistics_of_the_training_frames():
+    import torch
+
+    from embryo_gui.train.fit import recalibrate_batch_norm
+    from embryo_gui.train.network import architecture, build
+
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy((rng.integers(0, 20, (24, 1, 16, 16)) + np.repeat([0, 200], 12)[:, None, None, None])
+                         .astype(np.uint8))
+    torch.manual_seed(0)
+    net = build(architecture(1, 4, 16))
+    net.features[2].running_mean.fill_(7.0)  # stale statistics from training
+    recalibrate_batch_norm(net, x, np.arange(24), torch.device("cpu"), batch_size=24)
+    assert not net.training
+    bn = net.features[2]
+    with torch.no_grad():  # the first BN's input does not depend on batch statistics
+        h = net.features[1](net.features[0](x.float() / 255))
+    want_var = h.transpose(0, 1).reshape(4, -1).var(dim=1)
+    assert torch.allclose(bn.running_mean, h.mean(dim=(0, 2, 3)), atol=1e-5)
+    assert torch.allclose(bn.running_var, want_var, rtol=1e-4, atol=1e-6)
+    # in batches: the mean is the average of equal-sized batch means, still exact
+    recalibrate_batch_norm(net, x, np.arange(24), torch.device("cpu"), batch_size=6)
+    assert torch.allclose(bn.running_mean, h.mean(dim=(0, 2, 3)), atol=1e-5)
+    assert bn.momentum == 0.1  # the training momentum is restored
 
 
 def test_downsample_mixed_sizes_keeps_aspect():
@@ -193,6 +276,7 @@ def test_cancel_in_first_batch_returns_fast_and_changes_nothing(tmp_path):
     tr = [d for d in events if d["stage"] == "train"]
     assert len(tr) == 1 and tr[0]["done"] == 1 and tr[0]["total"] == 2 * 3 * 2 * 3  # fits x epochs x batches
     assert {"round", "fold", "epoch", "batch", "loss"} <= set(tr[0])
+    assert type(tr[0]["loss"]) is float and tr[0]["loss"] > 0  # a plain number for the GUI's pipe
     assert p.path.read_bytes() == file_before
     assert sorted(x.name for x in p.frames_dir.iterdir()) == frames_before
     assert not (tmp_path / "m.pt").exists()

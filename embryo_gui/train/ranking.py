@@ -60,3 +60,29 @@ def mark_lossy(
     if eligible is not None:
         marked &= eligible
     return marked
+
+
+def neighbour_relative(resid: np.ndarray, groups: np.ndarray, order: np.ndarray, half: int = 3) -> np.ndarray:
+    """Residuals minus the median residual of each frame's temporal neighbours.
+
+    ``resid`` (N,c): prediction - label per frame and column; ``groups`` (N,): embryo of each row;
+    ``order`` (N,): the row's frame number in its embryo.  The neighbours of a row are the up to
+    ``half`` rows before and after it in the same group (by ``order``, itself excluded; at the ends
+    of a sequence only one side exists).  A model that is off in the same direction on a whole
+    stretch (a stage it counts badly, or a smooth bias) cancels out; a frame whose label disagrees
+    with its image *and* its neighbours keeps its residual.  Rows with no neighbour keep theirs.
+    """
+    resid = np.asarray(resid, np.float64)
+    out = resid.copy()
+    groups = np.asarray(groups)
+    order = np.asarray(order)
+    for g in np.unique(groups):
+        rows = np.flatnonzero(groups == g)
+        rows = rows[np.argsort(order[rows], kind="stable")]
+        r = resid[rows]
+        m = len(rows)
+        for j in range(m):
+            nb = np.r_[max(0, j - half):j, j + 1:min(m, j + 1 + half)]
+            if len(nb):
+                out[rows[j]] = r[j] - np.median(r[nb], axis=0)
+    return out

@@ -18,7 +18,7 @@ import numpy as np
 from ..progress import CancelToken, check
 from .fit import Scaler, batches_per_epoch, fit_model, frame_loss, predict_z
 from .network import torch
-from .ranking import make_folds, mark_lossy
+from .ranking import make_folds, mark_lossy, neighbour_relative
 from .runtime import resolve_device
 from .settings import TrainSettings
 
@@ -83,6 +83,7 @@ def run_rounds(
     y = torch.from_numpy(y_np)
     if device.type != "cpu":
         x, y = x.to(device), y.to(device)
+    order = np.arange(n) if frame_index is None else np.asarray(frame_index)
     rank_groups = groups if settings.scope == "embryo" else np.zeros(n, np.int64)
     k = settings.folds if settings.method == "oof" else 1
 
@@ -98,7 +99,8 @@ def run_rounds(
 
     total = [est_total(n, 0)]
 
-    def on_batch(epoch: int, batch: int, loss: float) -> None:
+    def on_batch(epoch: int, batch: int, loss: "torch.Tensor") -> None:
+        # the loss is only read (a device sync on a GPU) when a progress message goes out
         state["done"] += 1
         now = time.monotonic()
         if progress is not None and (now - state["t_last"] >= 0.1 or state["done"] >= total[0]):
@@ -110,7 +112,7 @@ def run_rounds(
                     "fold": state["fold"],
                     "epoch": epoch,
                     "batch": batch,
-                    "loss": loss,
+                    "loss": float(loss),
                     "done": min(state["done"], total[0]),
                     "total": total[0],
                 }
@@ -151,6 +153,9 @@ def run_rounds(
         if len(other_idx):
             pred[other_idx] = other_sum / k
         loss = frame_loss(pred, y_np).astype(np.float32)
+        rel_loss = frame_loss(neighbour_relative(pred - y_np, groups, order, settings.neighbours),
+                              np.zeros_like(y_np)).astype(np.float32)
+        score = rel_loss if settings.score == "neighbours" else loss
         pred_log = scaler.decode_log(pred)
         pred_pop = np.expm1(pred_log).sum(axis=1)
         abs_err = np.abs(pred_pop - population)
@@ -158,10 +163,10 @@ def run_rounds(
         new = np.zeros(n, bool)
         if marking:
             eligible = abs_err >= settings.min_error
-            new = mark_lossy(loss, kept, rank_groups, settings.cut, settings.drop, settings.z, eligible)
+            new = mark_lossy(score, kept, rank_groups, settings.cut, settings.drop, settings.z, eligible)
             lossy |= new
             kept &= ~new
-            decisive_loss = loss.copy()
+            decisive_loss = score.copy()
             if progress is not None:
                 progress({"stage": "round", "round": r, "done": state["done"], "total": total[0],
                           "lossy": lossy_by_embryo(lossy, groups, names, frame_index)})
@@ -172,6 +177,7 @@ def run_rounds(
                 "fit_seeds": [settings.seed * 1000 + 100 * r + f for f in range(k)],
                 "n_train": int(len(kept_idx)),
                 "loss": loss,
+                "neighbour_loss": rel_loss,
                 "pred_population": pred_pop.astype(np.float32),
                 "abs_error": abs_err.astype(np.float32),
                 "marked": new,

@@ -16,6 +16,7 @@ TARGETS = ("auto", "lineages", "population")
 SCOPES = ("embryo", "project")
 CHANNELS = ("green", "gray")
 PRECISIONS = ("float32", "bf16")
+SCORES = ("loss", "neighbours")
 
 
 @dataclass
@@ -29,6 +30,9 @@ class TrainSettings:
     size: int = 96              # frames are downsampled to size x size pixels
     method: str = "oof"         # "oof" (out-of-fold) or "train" (plain training loss, the 2020 way)
     cut: str = "top"            # "top" (top `drop` share) or "zscore" (robust z-score above `z`)
+    score: str = "neighbours"   # rank by "neighbours": the residual minus the median residual of the
+                                # frame's temporal neighbours, or by plain "loss" (docs/TRAINING.md)
+    neighbours: int = 3         # score="neighbours": frames on each side
     z: float = 3.0
     min_error: float = 1.0      # a frame is only marked when its predicted population is this many cells off
     scope: str = "embryo"       # rank within each embryo or across the whole project
@@ -55,6 +59,10 @@ class TrainSettings:
             bad(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
         if self.cut not in CUTS:
             bad(f"cut must be one of {', '.join(CUTS)}, not {self.cut!r}")
+        if self.score not in SCORES:
+            bad(f"score must be one of {', '.join(SCORES)}, not {self.score!r}")
+        if int(self.neighbours) < 1:
+            bad("neighbours must be at least 1")
         if self.targets not in TARGETS:
             bad(f"targets must be one of {', '.join(TARGETS)}, not {self.targets!r}")
         if self.scope not in SCOPES:
@@ -102,7 +110,8 @@ class EmbryoTraining:
 
     name: str
     lossy: np.ndarray            # bool (T,)
-    loss: np.ndarray             # float32 (T,), NaN where not scored (the loss that decided the marking)
+    loss: np.ndarray             # float32 (T,), NaN where not scored: the score that decided the marking
+                                 # (settings.score: neighbour-relative loss or plain loss)
     rounds: list[dict] = field(default_factory=list)  # per round: settings, seed, loss (T,), errors
 
 

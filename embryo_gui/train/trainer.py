@@ -120,6 +120,7 @@ def train_project(
                 "targets": targets,
                 "n_train": rd["n_train"],
                 "loss": full(rd["loss"], np.nan, np.float32),
+                "neighbour_loss": full(rd["neighbour_loss"], np.nan, np.float32),
                 "pred_population": full(rd["pred_population"], np.nan, np.float32),
                 "marked": full(rd["marked"], False, bool),
                 "val_error": float(np.mean(err[ev])) if ev.any() else float("nan"),
