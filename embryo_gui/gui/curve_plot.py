@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .curve_items import CLIFF_STYLES, CliffBands, PyramidCurve, cliff_span, cliff_status  # noqa: F401
-from .items import RunsItem, XGridItem, cache_axes
+from .items import RunsItem, XGridItem, cache_axes, show_selection
 from .view_model import detections_at, unannotated_mask
 
 COLUMNS = ("A", "E", "M", "P", "C", "D", "Z", "population")
@@ -224,11 +224,7 @@ class CurvePlot(pg.PlotWidget):
             self._setting_cursor = False
 
     def set_selection(self, sel: tuple[int, int] | None) -> None:
-        if sel is None:
-            self.selection_item.hide()
-        else:
-            self.selection_item.setRegion((sel[0] - 0.5, sel[1] + 0.5))
-            self.selection_item.show()
+        show_selection(self.selection_item, sel)
 
     def data_to_widget(self, x: float, y: float) -> QtCore.QPoint:
         return self.mapFromScene(self._vb.mapViewToScene(QtCore.QPointF(x, y)))

@@ -162,3 +162,12 @@ class XGridItem(pg.GraphicsObject):
             xs = [round(v * t.m11() + t.m31()) + 0.5 for v in ticks]
             p.drawLines([QtCore.QLineF(x, 0.0, x, h) for x in xs])
         p.restore()
+
+
+def show_selection(region, sel: tuple[int, int] | None) -> None:
+    """Show the inclusive frame range ``sel`` on a LinearRegionItem (hide it for ``None``)."""
+    if sel is None:
+        region.hide()
+    else:
+        region.setRegion((sel[0] - 0.5, sel[1] + 0.5))
+        region.show()

@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from .items import RunsItem, cache_axes
+from .items import RunsItem, cache_axes, show_selection
 from .view_model import FLAG_COLOURS, FLAG_KINDS
 
 #: frames without an annotation: a hatched band behind all rows (colour, alpha, pattern)
@@ -118,11 +118,7 @@ class TimelinePlot(pg.PlotWidget):
         self.cursor_line.setValue(int(i))
 
     def set_selection(self, sel: tuple[int, int] | None) -> None:
-        if sel is None:
-            self.selection_item.hide()
-        else:
-            self.selection_item.setRegion((sel[0] - 0.5, sel[1] + 0.5))
-            self.selection_item.show()
+        show_selection(self.selection_item, sel)
 
     # -- geometry helpers (tests click at computed positions) ---------------------------------
     def frame_to_widget(self, frame: float, row: float = 0.4) -> QtCore.QPoint:
