@@ -89,4 +89,5 @@ def detection_summary(embryo) -> dict:
                     "status": c.get("status", "pending")}
                    for c in embryo.detections.get("cliffs") or []],
         "spikes": np.flatnonzero(embryo.flags.mask("spike")).tolist(),
+        "reasons": dict((embryo.detections.get("corrupt") or {}).get("reasons") or {}),
     }

@@ -159,6 +159,13 @@ def test_autoclean_one_undo_step_per_embryo(qtbot, win):
     assert np.array_equal(win.project.embryos[0].current, before[0], equal_nan=True)
     win.undo.stack.redo()
     assert win.project.embryos[0].flags.mask("black").sum() == win.last_summary[0]["black"]
+    # the banner over a corrupt frame names the detector's reason
+    e0 = win.project.embryos[0]
+    reasons = e0.detections["corrupt"]["reasons"]
+    assert reasons, "the demo injects corrupt frames"
+    frame, reason = next(iter(reasons.items()))
+    win.cursor.seek(int(frame))
+    qtbot.waitUntil(lambda: reason in win.video.banner.text(), timeout=2000)
 
 
 def _tiny_training(win):

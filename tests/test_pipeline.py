@@ -51,6 +51,8 @@ def test_detect_json_schema_and_flags_stored(demo_path, tmp_path, capsys):
             assert e.flags.mask("cliff")[c["start"]:c["stop"]].all()
         assert e.history.entries[-1].label == "run detectors"
         assert rec["spikes"] == np.flatnonzero(e.flags.mask("spike")).tolist()
+        flagged = set().union(*map(set, rec["corrupt_frames"].values()))
+        assert {int(k) for k in rec["reasons"]} <= flagged and all(rec["reasons"].values())
 
 
 def test_autoclean_is_one_step_idempotent_and_undoable(demo_path, tmp_path, capsys):

@@ -93,7 +93,8 @@ class EmbryoDisplayMixin:
         flags = [k for k in FLAG_KINDS if self._masks.get(k) is not None and self._masks[k][i]]
         frame = self.frame_cache.get(i) if self.frame_cache is not None else e.frames[i]
         self._last_shown = i
-        self.video.show_frame(frame, [f for f in flags if f not in ("edited",)])
+        reason = ((e.detections.get("corrupt") or {}).get("reasons") or {}).get(str(i), "")
+        self.video.show_frame(frame, [f for f in flags if f not in ("edited",)], reason)
         self.timeline.set_cursor(i)
         self.curve.set_cursor(i)
         if not self.status_timer.isActive():

@@ -87,8 +87,8 @@ class VideoView(QtWidgets.QWidget):
             self._push(self._raw)
         self.channelChanged.emit(channel)
 
-    def show_frame(self, frame: np.ndarray | None, flags: Sequence[str] = ()) -> None:
-        """Display a frame (uint8 RGB) and its flags; ``None`` clears the view."""
+    def show_frame(self, frame: np.ndarray | None, flags: Sequence[str] = (), reason: str = "") -> None:
+        """Display a frame (uint8 RGB), its flags and the detector's reason; ``None`` clears the view."""
         if frame is None:
             self._raw = None
             self.image.clear()
@@ -99,11 +99,12 @@ class VideoView(QtWidgets.QWidget):
         if tuple(frame.shape) != self._shape:
             self._shape = tuple(frame.shape)
             self.fit()
-        self.set_banner(flags)
+        self.set_banner(flags, reason)
 
-    def set_banner(self, flags: Sequence[str]) -> None:
+    def set_banner(self, flags: Sequence[str], reason: str = "") -> None:
         if flags:
-            self.banner.setText("  ·  ".join(f.replace("_", " ").upper() for f in flags))
+            text = "  ·  ".join(f.replace("_", " ").upper() for f in flags)
+            self.banner.setText(text + (f"  —  {reason}" if reason else ""))
             self.banner.adjustSize()
             self.banner.show()
             self.banner.raise_()
