@@ -28,9 +28,13 @@ def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=
     Cliffs keep the status (accepted / rejected) a matching earlier detection had, so running the
     detectors again never undoes a decision.  Notes say e.g. that cliff detection was skipped.
     """
-    from .detect import detect_cliffs
+    from .detect import CliffSettings, detect_cliffs
+    from .detect._settings import resolve
     from .detect.corrupt import detect_corrupt
     from .detect.spikes import SpikeSettings, detect_spikes
+
+    cliff_settings = resolve(CliffSettings, cliff_settings)
+    spike_settings = resolve(SpikeSettings, spike_settings)
 
     notes: list[str] = []
     n = embryo.n_frames
@@ -60,20 +64,17 @@ def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=
             if prev and "repair" in prev:
                 d["repair"] = prev["repair"]
             cliffs.append(d)
-        from .detect.cliffs import CliffSettings
-        detections["cliff_settings"] = (cliff_settings or CliffSettings()).to_dict() \
-            if not isinstance(cliff_settings, dict) else cliff_settings
+        detections["cliff_settings"] = cliff_settings.to_dict()
     detections["cliffs"] = cliffs
     cmask = np.zeros(n, bool)
     for c in cliffs:
         if c["status"] != "rejected":
             cmask[max(0, c["start"]):min(n, c["stop"])] = True
     masks["cliff"] = cmask
-    spike_settings = SpikeSettings.from_dict(spike_settings) if isinstance(spike_settings, dict) else spike_settings
     smask, sscore, by_column = detect_spikes(embryo.original, spike_settings, skip=cmask)
     masks["spike"] = smask
     scores["spike_score"] = sscore
-    detections["spikes"] = {"settings": (spike_settings or SpikeSettings()).to_dict(), "by_column": by_column}
+    detections["spikes"] = {"settings": spike_settings.to_dict(), "by_column": by_column}
     return SetFlags(masks, scores=scores, detections=detections, label="run detectors"), notes
 
 

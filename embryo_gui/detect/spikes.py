@@ -13,12 +13,13 @@ and programmed cell deaths stay under it, a frame off by a quarter of the embryo
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import median_filter
 
 from ..lineages import COLUMNS, POPULATION
+from ._settings import settings_from_dict, settings_to_dict
 
 
 @dataclass
@@ -29,11 +30,11 @@ class SpikeSettings:
     k: float = 6.0           # tolerance in units of the curve's own robust noise
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return settings_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "SpikeSettings":
-        return cls(**(d or {}))
+        return settings_from_dict(cls, d)
 
 
 def detect_spikes_1d(y: np.ndarray, settings: SpikeSettings | None = None,
