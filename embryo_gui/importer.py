@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 
 from .errors import EmbryoError
 from .model.project import Project
@@ -81,9 +80,3 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
                 os.unlink(frames_path)
         raise
     return embryo, messages
-
-
-def annotated_summary(counts: np.ndarray) -> str:
-    n = len(counts)
-    k = int(np.isfinite(counts[:, -1]).sum())
-    return f"{k}/{n} frames annotated"

@@ -11,7 +11,8 @@ import pytest  # noqa: E402
 from PySide6 import QtCore, QtTest  # noqa: E402
 
 from embryo_gui.gui import view_model as vm  # noqa: E402
-from embryo_gui.gui.curve_plot import CurvePlot, cliff_span, cliff_status  # noqa: E402
+from embryo_gui.gui.curve_items import cliff_span, cliff_status  # noqa: E402
+from embryo_gui.gui.curve_plot import CurvePlot  # noqa: E402
 from embryo_gui.gui.timeline import Timeline  # noqa: E402
 from embryo_gui.gui.trainer_panel import TrainerPanel, fraction_above, top_fraction_threshold  # noqa: E402
 from embryo_gui.gui.video_view import VideoView, channel_view  # noqa: E402

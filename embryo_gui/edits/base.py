@@ -99,13 +99,6 @@ class Edit:
         d = self.delta or {}
         return not any(d.get(k) for k in ("rows", "bits", "scores", "detections", "training"))
 
-    def frames_changed(self) -> np.ndarray:
-        d = self.delta or {}
-        parts = [d["rows"]["idx"]] if d.get("rows") else []
-        if d.get("bits"):
-            parts.append(d["bits"]["idx"])
-        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
-
     # --- persistence ---------------------------------------------------------------------------
     def to_json(self) -> str:
         if self._json is None:

@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from .curve_items import CLIFF_STYLES, CliffBands, PyramidCurve, cliff_span, cliff_status  # noqa: F401
+from .curve_items import CliffBands, PyramidCurve, cliff_span, cliff_status
 from .items import RunsItem, XGridItem, cache_axes, show_selection
 from .view_model import detections_at, unannotated_mask
 

@@ -11,7 +11,7 @@ from PySide6 import QtWidgets
 from .. import edits
 from ..errors import EmbryoError
 from ..lineages import COLUMNS
-from .curve_plot import cliff_span, cliff_status
+from .curve_items import cliff_span, cliff_status
 
 
 class EditCommandsMixin:

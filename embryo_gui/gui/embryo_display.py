@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .frame_cache import FrameCache
-from .view_model import FLAG_KINDS, unannotated_mask
+from .view_model import FLAG_KINDS, flags_at, unannotated_mask
 
 
 class EmbryoDisplayMixin:
@@ -90,7 +90,7 @@ class EmbryoDisplayMixin:
 
     def _show_frame(self, i: int) -> None:
         e = self.embryo
-        flags = [k for k in FLAG_KINDS if self._masks.get(k) is not None and self._masks[k][i]]
+        flags = flags_at(self._masks, i)
         frame = self.frame_cache.get(i) if self.frame_cache is not None else e.frames[i]
         self._last_shown = i
         reason = ((e.detections.get("corrupt") or {}).get("reasons") or {}).get(str(i), "")

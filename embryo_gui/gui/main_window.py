@@ -28,8 +28,7 @@ from ..model import Project
 from . import workers
 from .edit_commands import EditCommandsMixin
 from .embryo_display import EmbryoDisplayMixin
-from .file_ops import (ANNOTATION_SUFFIXES, AUTOSAVE_MS, MAX_RECENT, PROJECT_SUFFIXES,  # noqa: F401
-                       VIDEO_SUFFIXES, FileOpsMixin, _default_recovery_dir, _kind_of)
+from .file_ops import AUTOSAVE_MS, FileOpsMixin, _default_recovery_dir
 from .frame_cache import FrameCache
 from .icons import app_icon
 from .key_guard import TypingKeyGuard, guard_typing

@@ -7,7 +7,7 @@ from PySide6 import QtCore, QtWidgets
 
 from .. import __version__
 from ..lineages import COLUMNS
-from .view_model import FLAG_KINDS, status_text
+from .view_model import flags_at, status_text
 
 
 class StatusMixin:
@@ -19,7 +19,7 @@ class StatusMixin:
             return
         i = self.cursor.index
         fps = float(e.source.get("fps") or 0.0) if isinstance(e.source, dict) else 0.0
-        flags = [k for k in FLAG_KINDS if self._masks.get(k) is not None and self._masks[k][i]]
+        flags = flags_at(self._masks, i)
         self.status_label.setText(f"{e.name}   |   " + status_text(i, e.n_frames, fps or None, e.current,
                                                                       COLUMNS, flags))
 

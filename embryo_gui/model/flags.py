@@ -59,10 +59,3 @@ class Flags:
 
     def counts(self) -> dict[str, int]:
         return {k: int(self.mask(k).sum()) for k in FLAG_KINDS}
-
-    def kinds_at(self, frame: int) -> list[str]:
-        v = int(self.bits[frame])
-        return [k for k in FLAG_KINDS if v & int(_BIT[k])]
-
-    def copy(self) -> "Flags":
-        return Flags(self.n_frames, self.bits, {k: v.copy() for k, v in self.scores.items()})

@@ -87,10 +87,6 @@ class Project:
             raise EmbryoError(f"damaged project file ({_first_line(exc)})", path) from None
 
     @classmethod
-    def open_or_create(cls, path: "str | os.PathLike[str]") -> "Project":
-        return cls.open(path) if Path(path).exists() else cls.create(path)
-
-    @classmethod
     def _read(cls, path: Path, f: h5py.File) -> "Project":
         fmt = f.attrs.get("format")
         if isinstance(fmt, bytes):
@@ -160,12 +156,6 @@ class Project:
     @property
     def names(self) -> list[str]:
         return [e.name for e in self.embryos]
-
-    def unique_name(self, base: str) -> str:
-        name, k = base, 2
-        while name in self.names:
-            name, k = f"{base}-{k}", k + 1
-        return name
 
     def write_frames(self, frames: Iterable[np.ndarray], frame_shape, expected_frames=None, truth=None,
                      progress=None, cancel=None) -> tuple[Path, int]:
