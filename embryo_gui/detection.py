@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .edits import SetFlags
+from .edits.flag_edits import active_cliffs_mask
 from .progress import check
 
 
@@ -66,11 +67,7 @@ def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=
             cliffs.append(d)
         detections["cliff_settings"] = cliff_settings.to_dict()
     detections["cliffs"] = cliffs
-    cmask = np.zeros(n, bool)
-    for c in cliffs:
-        if c["status"] != "rejected":
-            cmask[max(0, c["start"]):min(n, c["stop"])] = True
-    masks["cliff"] = cmask
+    masks["cliff"] = cmask = active_cliffs_mask(cliffs, n)
     smask, sscore, by_column = detect_spikes(embryo.original, spike_settings, skip=cmask)
     masks["spike"] = smask
     scores["spike_score"] = sscore

@@ -93,13 +93,18 @@ def _cliff(embryo, index: int) -> dict:
     return cliffs[index]
 
 
-def cliff_mask(embryo, exclude_index: int | None = None) -> np.ndarray:
-    """Frames inside any cliff detection that is not rejected."""
-    m = np.zeros(embryo.n_frames, bool)
-    for i, c in enumerate(embryo.detections.get("cliffs") or []):
-        if i != exclude_index and c.get("status") != "rejected":
-            m[max(0, c["start"]):min(embryo.n_frames, c["stop"])] = True
+def active_cliffs_mask(cliffs, n_frames: int) -> np.ndarray:
+    """Frames inside any of the cliff detections (dicts) that is not rejected."""
+    m = np.zeros(n_frames, bool)
+    for c in cliffs or []:
+        if c.get("status") != "rejected":
+            m[max(0, c["start"]):min(n_frames, c["stop"])] = True
     return m
+
+
+def cliff_mask(embryo) -> np.ndarray:
+    """Frames inside any of the embryo's cliff detections that is not rejected."""
+    return active_cliffs_mask(embryo.detections.get("cliffs"), embryo.n_frames)
 
 
 class AcceptDetection(Edit):
