@@ -52,7 +52,7 @@ def test_export_drops_lossy_frames_and_says_so(tiny_project, tmp_path, capsys):
 
 
 def test_lossy_frame_cleared_by_a_person_is_exported(tiny_project, tmp_path):
-    from embryo_gui.export import export_dataset
+    from embryo_gui.app.exporting import export_dataset
     p = tiny_project
     e = _lossy(p, "emb0", [3, 4])
     e.history.push(edits.ReviewFrames("lossy", [4], "rejected"))
@@ -66,7 +66,7 @@ def test_lossy_frame_cleared_by_a_person_is_exported(tiny_project, tmp_path):
 
 
 def test_export_reports_unreviewed_flags_it_keeps(tiny_project, tmp_path):
-    from embryo_gui.export import export_dataset, plan_export
+    from embryo_gui.app.exporting import export_dataset, plan_export
     p = tiny_project
     e = p.embryo("emb1")
     m = np.zeros(e.n_frames, bool)
@@ -165,7 +165,7 @@ def test_setting_a_lineage_re_derives_the_population(tiny_project):
 
 
 def test_exported_rows_are_consistent_after_point_edits(tiny_project, tmp_path):
-    from embryo_gui.export import export_dataset
+    from embryo_gui.app.exporting import export_dataset
     p = tiny_project
     e = p.embryos[0]
     e.history.push(edits.SetValues([3], 51.0, columns=["population"]))

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..edits import AcceptDetection, RejectDetection, ReviewFrames
 from ..edits.review_edits import review_of, reviewed_count
-from ..model.flags import PROBLEM_KINDS
+from ..policy import PROBLEM_KINDS
 
 #: per-frame score array of each kind (default ``<kind>_score``)
 SCORE_NAMES = {"lossy": "loss"}

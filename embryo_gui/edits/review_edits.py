@@ -22,9 +22,9 @@ import copy
 
 import numpy as np
 
-from ..model.flags import FLAG_KINDS, PROBLEM_KINDS
+from ..policy import FLAG_KINDS, PROBLEM_KINDS
 from .annotation_edits import Interpolate, _mark
-from .base import Edit, frames_array
+from ..model.edit import Edit, frames_array
 
 REVIEW_KEY = "review"
 DECISIONS = ("accepted", "rejected")

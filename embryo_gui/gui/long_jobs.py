@@ -95,7 +95,7 @@ class LongJobsMixin:
     def autoclean(self) -> workers.Worker | None:
         if self.project is None:
             return None
-        from ..autoclean import autoclean_project
+        from ..app.autoclean import autoclean_project
         before = self._positions()
 
         def done(summary) -> None:
@@ -173,7 +173,7 @@ class LongJobsMixin:
     def export_dialog(self) -> None:
         if self.project is None:
             return
-        from ..export import plan_export
+        from ..app.exporting import plan_export
         from .dialogs.export import ExportDialog
         dlg = ExportDialog(self.project.path.with_name(self.project.path.stem + "_dataset"), self,
                            plan=plan_export(self.project), ask=self.ask)
@@ -186,7 +186,7 @@ class LongJobsMixin:
         existing output file is replaced only with ``overwrite`` (the dialog asks first)."""
         if self.project is None:
             return None
-        from ..export import export_dataset
+        from ..app.exporting import export_dataset
 
         def done(result) -> None:
             self.last_result = result
@@ -201,7 +201,7 @@ class LongJobsMixin:
                      frames_per_timepoint: float = 1.0, frame_base=None) -> workers.Worker | None:
         """Add an embryo from a video (+ annotations) to the open project, or to a new one at
         ``project_path``; decoding runs in a worker."""
-        from ..importer import import_embryo
+        from ..app.importing import import_embryo
         project_path = Path(project_path)
         if self.project is None or Path(self.project.path).resolve() != project_path.resolve():
             if not self.maybe_save():

@@ -1,11 +1,13 @@
 """Export options: output folder, frame size, grey, CSV; what the export drops (the policy of
-:mod:`embryo_gui.export` in words) and a confirmation before replacing existing files."""
+:mod:`embryo_gui.app.exporting` in words) and a confirmation before replacing existing files."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6 import QtWidgets
+
+from ...app.exporting import describe_plan, existing_outputs
 
 
 def confirm_overwrite(parent, paths, ask: bool = True) -> bool:
@@ -24,7 +26,7 @@ def confirm_overwrite(parent, paths, ask: bool = True) -> bool:
 
 
 class ExportDialog(QtWidgets.QDialog):
-    """``plan`` (from :func:`embryo_gui.export.plan_export`) is shown as what will be dropped."""
+    """``plan`` (from :func:`embryo_gui.app.exporting.plan_export`) is shown as what will be dropped."""
 
     def __init__(self, default_out: Path, parent: QtWidgets.QWidget | None = None, plan: dict | None = None,
                  ask: bool = True) -> None:
@@ -79,13 +81,11 @@ class ExportDialog(QtWidgets.QDialog):
     def _plan_text(plan: dict | None) -> str:
         if not plan:
             return ""
-        from ...export import describe_plan
         return f"keeps {plan['n_frames']} frames; " + "; ".join(describe_plan(plan))
 
     def accept(self) -> None:  # noqa: D401 - Qt API
         """Ask before replacing existing files; stay open when the user says no."""
         v = self.values()
-        from ...export import existing_outputs
         existing = existing_outputs(v["out_path"], v["csv_path"])
         if existing:
             if not confirm_overwrite(self, existing, self.ask):

@@ -3,7 +3,7 @@
 Policy (what is left out, each reason counted in the report's ``dropped``):
 - ``excluded``: frames excluded by hand, by auto-clean or by an accepted detection;
 - ``lossy``: frames the trainer marked lossy (their label is suspect), unless a person cleared
-  them (rejected the lossy mark in the triage queue); :data:`DROPPED_UNLESS_CLEARED`;
+  them (rejected the lossy mark in the triage queue); :data:`~embryo_gui.policy.EXPORT_DROPPED_UNLESS_CLEARED`;
 - ``unannotated``: frames without a population count;
 - ``unusable_embryo``: every frame of an embryo auto-clean called unusable (unless asked otherwise).
 Frames still flagged by a detector (corrupt, cliff, spike) that nobody excluded or cleared are
@@ -26,18 +26,16 @@ from typing import Optional
 import h5py
 import numpy as np
 
-from . import __version__
-from .errors import EmbryoError
-from .lineages import LINEAGES, POPULATION
-from .model.atomic import atomic_target, check_writable_dir
-from .model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION, FORMAT_NAME, FRAMES_FORMAT_NAME
-from .progress import Throttle, check
+from .. import __version__
+from ..edits.review_edits import rejected_mask
+from ..errors import EmbryoError
+from ..lineages import LINEAGES, POPULATION
+from ..model.atomic import atomic_target, check_writable_dir
+from ..model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION, FORMAT_NAME, FRAMES_FORMAT_NAME
+from ..policy import EXPORT_DROPPED_UNLESS_CLEARED, EXPORT_REPORTED_KINDS, EXPORT_UNREVIEWED_KINDS
+from ..progress import Throttle, check
 
 _BATCH = 32
-#: flag kinds whose frames an export leaves out even when not excluded, unless a person cleared them
-DROPPED_UNLESS_CLEARED: tuple[str, ...] = ("lossy",)
-#: detector kinds whose frames are exported when nobody excluded them; counted as ``unreviewed``
-UNREVIEWED_KINDS: tuple[str, ...] = ("black", "red_artifact", "outlier", "cliff", "spike")
 #: words for the report's reasons (the CLI, the dialog and the message use them)
 REASON_TEXT = {"excluded": "excluded", "lossy": "lossy (trainer), not cleared", "unannotated": "unannotated",
                "unusable_embryo": "in unusable embryos"}
@@ -47,11 +45,9 @@ def kept_frames(embryo, include_unusable: bool = False) -> tuple[np.ndarray, dic
     """Indices of the frames an export keeps, and the counts of those dropped, by reason (each
     dropped frame counted once, in the first reason that applies: excluded, lossy, unannotated,
     unusable embryo; ``excluded_<kind>`` break the excluded frames down by flag)."""
-    from .edits.review_edits import rejected_mask
-
     excluded = embryo.flags.mask("excluded")
     suspect = np.zeros(embryo.n_frames, bool)
-    for kind in DROPPED_UNLESS_CLEARED:
+    for kind in EXPORT_DROPPED_UNLESS_CLEARED:
         suspect |= embryo.flags.mask(kind) & ~rejected_mask(embryo, kind)
     suspect &= ~excluded
     unannotated = ~np.isfinite(embryo.current[:, POPULATION]) & ~excluded & ~suspect
@@ -63,7 +59,7 @@ def kept_frames(embryo, include_unusable: bool = False) -> tuple[np.ndarray, dic
         "unannotated": int(unannotated.sum()),
         "unusable_embryo": int((~excluded & ~suspect & ~unannotated).sum()) if unusable else 0,
     }
-    for kind in ("black", "red_artifact", "outlier", "cliff", "lossy"):
+    for kind in EXPORT_REPORTED_KINDS:
         dropped[f"excluded_{kind}"] = int((excluded & embryo.flags.mask(kind)).sum())
     return np.flatnonzero(keep), dropped
 
@@ -71,7 +67,7 @@ def kept_frames(embryo, include_unusable: bool = False) -> tuple[np.ndarray, dic
 def unreviewed_kept(embryo, keep: np.ndarray) -> dict[str, int]:
     """Kept frames still flagged by a detector (nobody excluded, repaired or cleared them), by kind."""
     handled = embryo.flags.mask("repaired")
-    return {k: int((embryo.flags.mask(k)[keep] & ~handled[keep]).sum()) for k in UNREVIEWED_KINDS}
+    return {k: int((embryo.flags.mask(k)[keep] & ~handled[keep]).sum()) for k in EXPORT_UNREVIEWED_KINDS}
 
 
 def plan_export(project, include_unusable: bool = False) -> dict:
@@ -97,7 +93,7 @@ def describe_plan(plan: dict) -> list[str]:
     lines = ["drops " + (", ".join(parts) if parts else "nothing")]
     if d.get("excluded"):
         why = ", ".join(f"{d[f'excluded_{k}']} {k.replace('_', ' ')}" for k in
-                        ("black", "red_artifact", "outlier", "cliff", "lossy") if d.get(f"excluded_{k}"))
+                        EXPORT_REPORTED_KINDS if d.get(f"excluded_{k}"))
         if why:
             lines[0] += f" (excluded frames flagged: {why})"
     u = {k: v for k, v in plan.get("unreviewed", {}).items() if v}

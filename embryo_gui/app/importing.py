@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Optional
 
 
-from .errors import EmbryoError
-from .model.project import Project
+from ..errors import EmbryoError
+from ..io import Alignment, align_annotations, open_frame_source, read_annotations
+from ..io.annotations import resolve_frame_base
+from ..model.project import Project
 
 
 def source_fingerprint(path: Path) -> dict:
@@ -41,9 +43,6 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
     leaves every file as it was.  ``frame_base`` (0 or 1) says what a per-frame CSV calls the first
     video frame; None detects it when the file makes that unambiguous (else EmbryoError asks).
     """
-    from .io import Alignment, align_annotations, open_frame_source, read_annotations
-    from .io.annotations import resolve_frame_base
-
     source_path = Path(source_path)
     messages: list[str] = []
     ann = read_annotations(annotations_path) if annotations_path is not None else None
