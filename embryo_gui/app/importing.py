@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 
+from ..detect.frame_features import frame_features
 from ..errors import EmbryoError
 from ..io import Alignment, align_annotations, open_frame_source, read_annotations
 from ..model.project import Project
@@ -37,7 +38,6 @@ def detector_features(frame, small) -> dict:
     detection need not read the full frames again.  Today: :func:`embryo_gui.detect.frame_features.
     frame_features` at its default settings, the scalars and the maps that need full resolution
     (the area-pooled red and green maps are the small copy's channels 0 and 1)."""
-    from .detect.frame_features import frame_features
     ff = frame_features(frame)
     out = {"bright": float(ff.bright), "red_score": float(ff.red_score), "red_kind": ff.red_kind,
            "red_reason": ff.red_reason, "thumb": ff.thumb, "line_map": ff.line_map}
