@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtWidgets
 from ..lineages import COLUMNS
 from .curve_plot import LINEAGE_COLOURS, CurvePlot
 from .embryo_list import EmbryoList
-from .timeline import Timeline, _swatch
+from .timeline import Timeline, _swatch, link_x
 from .trainer_panel import TrainerPanel
 from .video_view import VideoView
 
@@ -21,6 +21,7 @@ class LayoutMixin:
         self.video = VideoView()
         self.timeline = Timeline()
         self.curve = CurvePlot()
+        link_x(self.timeline, self.curve)  # one x axis: frame k at the same pixel column in both
         self.timeline.frameRequested.connect(self.cursor.seek)
         self.curve.frameRequested.connect(self.cursor.seek)
         self.timeline.rangeSelected.connect(self.select_range)
