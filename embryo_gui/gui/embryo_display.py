@@ -30,7 +30,7 @@ class EmbryoDisplayMixin:
                             e.detections.get("cliffs", []))
         self.clear_selection()
         loss = e.flags.scores.get("loss")
-        self.trainer.set_frame_loss(loss)
+        self.trainer.set_frame_loss(loss, lossy=e.flags.mask("lossy"))
         self._show_frame(self.cursor.index)
         self.embryo_list.select_name(name)
 
@@ -70,7 +70,7 @@ class EmbryoDisplayMixin:
             self.curve.set_data(e.current, e.original, self._masks.get("excluded"),
                                 e.detections.get("cliffs", []), keep_view=True)
             if "loss" in e.flags.scores:
-                self.trainer.set_frame_loss(e.flags.scores["loss"])
+                self.trainer.set_frame_loss(e.flags.scores["loss"], lossy=e.flags.mask("lossy"))
             self._show_frame(self.cursor.index)
         self._update_title()
 

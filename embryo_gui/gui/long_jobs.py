@@ -12,6 +12,7 @@ from PySide6 import QtWidgets
 from ..errors import EmbryoError
 from ..model import Project
 from . import workers
+from .trainer_panel import error_text
 
 
 class LongJobsMixin:
@@ -156,10 +157,11 @@ class LongJobsMixin:
             self._record_new_entries(before)
             self._refresh_embryo_list()
             if self.embryo is not None and "loss" in self.embryo.flags.scores:
-                self.trainer.set_frame_loss(self.embryo.flags.scores["loss"], ts.drop)
+                self.trainer.set_frame_loss(self.embryo.flags.scores["loss"], ts.drop,
+                                            lossy=self.embryo.flags.mask("lossy"))
             fps = result.timing.get("train_frames_per_s", 0.0)
-            self.trainer.finish(f"done: {result.n_lossy} lossy frames; population error "
-                                f"{result.val_error_before:.2f} -> {result.val_error_after:.2f} cells"
+            self.trainer.finish(f"done: {result.n_lossy} lossy frames; "
+                                + error_text(result.val_error_before, result.val_error_after)
                                 + (f"; {fps:.0f} frames/s" if fps else ""))
 
         w = self._run("train", train_in_subprocess, copy, ts.to_dict(), remove_dir=tmp,
