@@ -199,15 +199,15 @@ def test_training_to_completion_and_cancelled(qtbot, win):
     # then one undo step per embryo with lossy flags and per-frame losses
     live = []
 
-    def on_progress(info):
+    def on_progress(kind, info):
         if "lossy" in info:
             item = win.timeline.plot.kind_items["lossy"]
             live.append((dict(info["lossy"]), win._busy, win.undo.stack.count(),
                          [list(p) for p in zip(item.starts.tolist(), item.stops.tolist())]))
 
+    win.jobProgress.connect(on_progress)  # emitted after the window's own handling
     with qtbot.waitSignal(win.workFinished, timeout=120000) as sig:
         w = win.start_training(settings)
-        w.progress.connect(on_progress)  # connected after the window's own handler
     assert sig.args == ["train"], win.last_error
     r = win.last_result
     e = win.embryo

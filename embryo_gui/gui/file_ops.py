@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..errors import EmbryoError
 from ..model import Project
-from . import recovery, workers
+from . import recovery
 
 PROJECT_SUFFIXES = (".h5", ".hdf5")
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".tif", ".tiff", ".m4v", ".wmv")
@@ -127,7 +127,7 @@ class FileOpsMixin:
             ev.ignore()
             return
         self.stop_play()
-        workers.wait_all(15000)
+        self.jobs.wait_all(15.0)
         if self.project is not None:
             recovery.discard(self.recovery_dir, self.project.path)
         self.save_layout()

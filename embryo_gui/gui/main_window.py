@@ -25,12 +25,12 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from ..model import Project
-from . import workers
 from .edit_commands import EditCommandsMixin
 from .embryo_display import EmbryoDisplayMixin
 from .file_ops import AUTOSAVE_MS, FileOpsMixin, _default_recovery_dir
 from .frame_cache import FrameCache
 from .icons import app_icon
+from .job_runner import JobHandle, JobRunner
 from .key_guard import TypingKeyGuard, guard_typing
 from .long_jobs import LongJobsMixin
 from .navigation import NavigationMixin
@@ -49,6 +49,7 @@ class MainWindow(LayoutMixin, ActionsMixin, FileOpsMixin, EmbryoDisplayMixin, Na
     projectChanged = QtCore.Signal()
     frameShown = QtCore.Signal(int)
     workFinished = QtCore.Signal(str)  # "train", "train-cancelled", "autoclean", "export", "import", "...-failed"
+    jobProgress = QtCore.Signal(str, object)  # (job kind, progress dict), after the window's own handling
 
     def __init__(self, settings: QtCore.QSettings | None = None, recovery_dir: Path | None = None,
                  autosave_ms: int = AUTOSAVE_MS, ask: bool = True) -> None:
@@ -67,7 +68,8 @@ class MainWindow(LayoutMixin, ActionsMixin, FileOpsMixin, EmbryoDisplayMixin, Na
         self._masks: dict[str, np.ndarray] = {}
         self._restored_dirty = False
         self._busy: str | None = None
-        self.worker: workers.Worker | None = None
+        self.jobs = JobRunner(self)
+        self.worker: JobHandle | None = None
         self.last_result: Any = None
         self.last_summary: list | None = None
         self.last_error: str | None = None
