@@ -53,7 +53,7 @@ def test_status_text_and_state():
     counts = np.full((5, 8), np.nan)
     counts[2] = [10, 2, 3, 1, 4, 0, 2, 22]
     s = vm.status_text(2, 5, 7.0, counts, ("A", "E", "M", "P", "C", "D", "Z", "population"), ["black"])
-    assert "frame 3 / 5" in s and "population 22" in s and "A 10" in s and "flags: black" in s
+    assert "frame 2 of 0-4" in s and "population 22" in s and "A 10" in s and "flags: black" in s
     assert "t = 0:00.29" in s
     assert "not annotated" in vm.status_text(0, 5, None, counts, ("A",) * 7 + ("population",), [])
     assert "population" not in vm.status_text(0, 5, None, counts, ("A",) * 7 + ("population",), [])

@@ -29,6 +29,7 @@ from .edit_commands import EditCommandsMixin
 from .embryo_display import EmbryoDisplayMixin
 from .file_ops import AUTOSAVE_MS, FileOpsMixin, _default_recovery_dir
 from .frame_cache import FrameCache
+from . import gc_guard
 from .icons import app_icon
 from .job_runner import JobHandle, JobRunner
 from .key_guard import TypingKeyGuard, guard_typing
@@ -54,6 +55,10 @@ class MainWindow(LayoutMixin, ActionsMixin, FileOpsMixin, EmbryoDisplayMixin, Na
     def __init__(self, settings: QtCore.QSettings | None = None, recovery_dir: Path | None = None,
                  autosave_ms: int = AUTOSAVE_MS, ask: bool = True) -> None:
         super().__init__()
+        # the frame cache's read-ahead thread and the job threads must never run the cyclic
+        # collector (it would destroy Qt objects there): collect in this thread while the window lives
+        gc_guard.hold()
+        self._gc_held = True
         self.settings = settings if settings is not None else QtCore.QSettings("embryo-gui", "embryo-gui")
         self.recovery_dir = Path(recovery_dir) if recovery_dir is not None else _default_recovery_dir()
         self.ask = ask  # False in tests: never block on a modal question
