@@ -9,11 +9,11 @@ attributes (set up here):
 * :mod:`.embryo_display`  the current embryo's frame, marks, curves, embryo list
 * :mod:`.navigation`      selection, flag jumps, go to, playback
 * :mod:`.edit_commands`   edits on the selection, cliff decisions, lossy threshold
-* :mod:`.long_jobs`       auto-clean, training, export, import workers
+* :mod:`.long_jobs`       auto-clean, training, export, import jobs (:mod:`.job_runner`)
 * :mod:`.status_bar`      status-bar line, title, errors
 
 It holds no repair logic.  Every change to an embryo is one core edit pushed through
-:class:`~embryo_gui.gui.undo.UndoController`; long work runs in :mod:`~embryo_gui.gui.workers`.
+:class:`~embryo_gui.gui.undo.UndoController`; long work runs in :mod:`~embryo_gui.gui.job_runner`.
 """
 
 from __future__ import annotations
