@@ -185,5 +185,8 @@ def test_training_back_to_back_in_both_modes(qtbot, tmp_path, demo_dir):
     gc.collect()
     assert outcomes == ["train"] * 3, win.last_error
     assert len(where) == 60 and set(where) == {gui}
-    assert gc_guard.held() == 0 and gc.isenabled()
     assert np.isfinite(win.embryo.flags.scores["loss"]).any()
+    assert not win.jobs.busy()
+    win.ask = False
+    win.close()  # the window held the GUI-thread collection while it lived; the runner's hold is gone too
+    assert gc_guard.held() == 0 and gc.isenabled()
