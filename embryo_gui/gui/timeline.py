@@ -15,6 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from .flow_layout import FlowLayout
 from .items import RunsItem, screen_geometry, cache_axes, show_selection
 from .theme import flag_colour
 from .view_model import FLAG_KINDS
@@ -210,7 +211,7 @@ class Timeline(QtWidgets.QWidget):
         self.plot = TimelinePlot(self)
         self.plot.frameRequested.connect(self.frameRequested)
         self.plot.rangeSelected.connect(self.rangeSelected)
-        legend = QtWidgets.QHBoxLayout()
+        legend = FlowLayout()  # wraps in a narrow window instead of widening it
         legend.setContentsMargins(4, 0, 4, 0)
         legend.setSpacing(10)
         self.toggles: dict[str, QtWidgets.QCheckBox] = {}
