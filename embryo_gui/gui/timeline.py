@@ -86,7 +86,7 @@ class TimelinePlot(pg.PlotWidget):
                        []])
         left.setStyle(tickLength=0, tickFont=_small_font())
         cache_axes(pi)
-        self.setMinimumHeight(110)
+        self.setMinimumHeight(90)
         self.setMaximumHeight(170)
         self.kind_items: dict[str, RunsItem] = {}
         for row, kind in enumerate(FLAG_KINDS):

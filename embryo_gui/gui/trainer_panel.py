@@ -147,13 +147,13 @@ class TrainerPanel(QtWidgets.QWidget):
         self.frame_plot.addItem(self.threshold_line, ignoreBounds=True)
         self.threshold_line.sigPositionChanged.connect(self._threshold_moved)
         self.threshold_label = QtWidgets.QLabel("")
-        self.apply_threshold = QtWidgets.QPushButton("Mark frames above the line as lossy")
+        self.apply_threshold = QtWidgets.QPushButton("Mark frames above the line lossy")
         self.apply_threshold.setEnabled(False)
         self.apply_threshold.clicked.connect(lambda: self.thresholdApplied.emit(float(self.threshold_line.value())))
         self.frame_loss: np.ndarray | None = None
         self.lossy: np.ndarray | None = None
         self._rounds = 1
-        self.save_loss_button = QtWidgets.QPushButton("Save loss plot...")
+        self.save_loss_button = QtWidgets.QPushButton("Save plot...")
         self.save_loss_button.setToolTip("Save the per-frame loss plot as PNG or SVG")
         self.save_loss_button.clicked.connect(lambda: self._save_dialog(self.frame_plot, "frame_loss"))
 
@@ -166,8 +166,10 @@ class TrainerPanel(QtWidgets.QWidget):
         lay.addWidget(self.frame_plot, 1)
         lay.addWidget(self.threshold_label)
         self.threshold_label.setWordWrap(True)
-        lay.addWidget(self.apply_threshold)
-        lay.addWidget(self.save_loss_button)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.apply_threshold, 1)
+        row.addWidget(self.save_loss_button)
+        lay.addLayout(row)
 
     def settings(self) -> dict:
         return {"epochs": self.epochs.value(), "drop": self.drop.value() / 100.0,
