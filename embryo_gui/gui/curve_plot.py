@@ -151,6 +151,14 @@ class CurvePlot(pg.PlotWidget):
             if col != "population":
                 cur.hide()
                 orig.hide()
+        # an auto-clean draft: the planned population curve (dashed) and the frames it would exclude
+        self.draft_curve = PyramidCurve(pen=pg.mkPen((230, 120, 0), width=1, style=QtCore.Qt.PenStyle.DashLine),
+                                        connect="finite", name="auto-clean draft")
+        self.draft_curve.setZValue(6)
+        self.addItem(self.draft_curve)
+        self.draft_excluded = RunsItem((230, 120, 0), -1e6, 1e6, alpha=70, pattern=QtCore.Qt.BrushStyle.Dense6Pattern)
+        self.draft_excluded.setZValue(-19)
+        self.addItem(self.draft_excluded, ignoreBounds=True)
         self.drag_marker = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(255, 200, 0), pen=pg.mkPen("k"))
         self.drag_marker.setZValue(20)
         self.addItem(self.drag_marker, ignoreBounds=True)
@@ -197,6 +205,16 @@ class CurvePlot(pg.PlotWidget):
         self.unannotated_item.set_mask(unannotated_mask(current))
         if excluded is not None:
             self.excluded_item.set_mask(excluded)
+
+    def set_draft(self, current: np.ndarray | None, excluded: np.ndarray | None = None) -> None:
+        """Show an auto-clean draft: its planned counts (population, dashed, where they differ
+        from now) and the frames it would exclude (hatched); ``None`` clears it."""
+        if current is None or self.current is None:
+            self.draft_curve.set_series(None)
+            self.draft_excluded.set_mask(None)
+            return
+        self.draft_curve.set_series(original_where_changed(current[:, -1], self.current[:, -1]))
+        self.draft_excluded.set_mask(excluded)
 
     def set_cliffs(self, cliffs: Sequence[dict]) -> None:
         self.cliffs = [dict(c) for c in cliffs]

@@ -27,6 +27,8 @@ LEFT_AXIS_WIDTH = 78
 UNANNOTATED_STYLE = ((110, 140, 200), 140, QtCore.Qt.BrushStyle.FDiagPattern)
 
 ROW_HEIGHT = 0.8
+#: rows on which an auto-clean draft is shown (what it would do), hatched
+DRAFT_KINDS = ("excluded", "repaired")
 
 
 class _TimelineViewBox(pg.ViewBox):
@@ -95,6 +97,15 @@ class TimelinePlot(pg.PlotWidget):
             item.setZValue(5)
             self.addItem(item)
             self.kind_items[kind] = item
+        # an auto-clean draft: what it would exclude / repair, hatched over those rows
+        self.draft_items: dict[str, RunsItem] = {}
+        for kind in DRAFT_KINDS:
+            y0 = n - 1 - FLAG_KINDS.index(kind)
+            item = RunsItem(flag_colour(kind), y0 - 0.05, y0 + ROW_HEIGHT + 0.05, alpha=255,
+                            pattern=QtCore.Qt.BrushStyle.Dense4Pattern)
+            item.setZValue(6)
+            self.addItem(item)
+            self.draft_items[kind] = item
         rgb, alpha, pattern = UNANNOTATED_STYLE
         self.unannotated_item = RunsItem(rgb, -0.2, n, alpha=alpha, pattern=pattern)
         self.unannotated_item.setZValue(0)
@@ -129,6 +140,11 @@ class TimelinePlot(pg.PlotWidget):
 
     def set_kind_visible(self, kind: str, visible: bool) -> None:
         self.kind_items[kind].setVisible(bool(visible))
+
+    def set_draft(self, masks: Mapping[str, np.ndarray] | None) -> None:
+        """Show an auto-clean draft (``{"excluded": mask, "repaired": mask}``; None clears it)."""
+        for kind, item in self.draft_items.items():
+            item.set_mask(None if masks is None else masks.get(kind))
 
     def set_cursor(self, i: int) -> None:
         self.cursor_line.setValue(int(i))
@@ -252,6 +268,9 @@ class Timeline(QtWidgets.QWidget):
 
     def set_selection(self, sel) -> None:
         self.plot.set_selection(sel)
+
+    def set_draft(self, masks) -> None:
+        self.plot.set_draft(masks)
 
     def visible_kinds(self) -> list[str]:
         return [k for k, cb in self.toggles.items() if cb.isChecked()]

@@ -1,10 +1,10 @@
 """The triage queue dock: every pending detection and lossy frame of the current embryo, ranked
 by score (:mod:`embryo_gui.app.triage`), filterable by kind.
 
-Keys (while the dock has the focus): Space / Shift+Space go to the next / previous item (the
+Keys (while the queue has the focus): Space / Shift+Space go to the next / previous item (the
 video, plot and timeline follow: the session's frame moves), A accepts it (the detector is
 right: the frame is excluded, a spike or cliff repaired), R rejects it (the frame is fine: the
-flag is cleared), Ctrl+Z undoes.  Every decision is one undo step of the session.
+flag is cleared); the window's Ctrl+Z undoes.  Every decision is one undo step of the session.
 
 The dock takes the :class:`~embryo_gui.app.session.Session` in its constructor, holds no copy of
 its state (only the queue view of the current embryo, rebuilt when its history changes), and
@@ -18,7 +18,7 @@ from typing import Optional
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..app.detecting import needs_detection
+from ..app.detecting import detection_edit, needs_detection
 from ..app.triage import TRIAGE_KINDS, TriageQueue, review_state
 from ..errors import EmbryoError
 from .theme import readable_on_background
@@ -89,23 +89,30 @@ class TriageDock(QtWidgets.QDockWidget):
         lay.addLayout(row)
         self.setWidget(body)
 
-        ctx = QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut
-        self.shortcuts = {}
-        for name, seq, slot in (("next", QtGui.QKeySequence(K.Key_Space), self.next),
-                                ("previous", QtGui.QKeySequence(QtCore.Qt.KeyboardModifier.ShiftModifier | K.Key_Space),
-                                 self.previous),
-                                ("accept", QtGui.QKeySequence(K.Key_A), lambda: self.decide(True)),
-                                ("reject", QtGui.QKeySequence(K.Key_R), lambda: self.decide(False)),
-                                ("undo", QtGui.QKeySequence.StandardKey.Undo, self.undo)):
-            sc = QtGui.QShortcut(seq, self, context=ctx)
-            sc.activated.connect(slot)
-            self.shortcuts[name] = sc
+        # the keys are claimed while the queue has the focus (ShortcutOverride), so the window's
+        # own Space (Play) and letter shortcuts do not fire there; Ctrl+Z stays the window's Undo
+        self.keys = {(K.Key_Space, False): self.next, (K.Key_Space, True): self.previous,
+                     (K.Key_A, False): lambda: self.decide(True), (K.Key_R, False): lambda: self.decide(False)}
+        self.list.installEventFilter(self)
 
         ev = session.events
         ev.project_changed.connect(self._on_project)
         ev.embryo_changed.connect(self._on_embryo)
         ev.history_changed.connect(self._on_history)
         self._on_embryo(None)
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt API)
+        t = ev.type()
+        if t in (QtCore.QEvent.Type.ShortcutOverride, QtCore.QEvent.Type.KeyPress):
+            mods = ev.modifiers() & ~QtCore.Qt.KeyboardModifier.KeypadModifier
+            if mods in (QtCore.Qt.KeyboardModifier.NoModifier, QtCore.Qt.KeyboardModifier.ShiftModifier):
+                fn = self.keys.get((ev.key(), mods == QtCore.Qt.KeyboardModifier.ShiftModifier))
+                if fn is not None:
+                    ev.accept()
+                    if t == QtCore.QEvent.Type.KeyPress:
+                        fn()
+                    return True
+        return super().eventFilter(obj, ev)
 
     # -- session events ------------------------------------------------------------------------------
     def _on_project(self, _payload=None) -> None:
@@ -133,10 +140,8 @@ class TriageDock(QtWidgets.QDockWidget):
         if not names:
             return False
         job = s.detect_job(names)
-        if self.run_job is not None:
-            self.run_job(job)
-        else:
-            s.start_job(job)
+        run = self.run_job or getattr(s, "run_job", None)
+        run(job)
         self.state_label.setText(f"detecting on {len(names)} embryo{'s' if len(names) != 1 else ''}...")
         return True
 
@@ -218,6 +223,96 @@ class TriageDock(QtWidgets.QDockWidget):
     def undo(self) -> None:
         if self.session.can_undo:
             self.session.undo()
+
+
+class _Signal:
+    def __init__(self) -> None:
+        self._slots: list = []
+
+    def connect(self, fn) -> None:
+        self._slots.append(fn)
+
+    def emit(self, payload=None) -> None:
+        for fn in list(self._slots):
+            fn(payload)
+
+
+class _Events:
+    def __init__(self) -> None:
+        self.project_changed, self.embryo_changed, self.history_changed = _Signal(), _Signal(), _Signal()
+
+
+class _Changed:
+    def __init__(self, embryo: str) -> None:
+        self.embryo = embryo
+
+
+class _DetectJob:
+    """Compute the detectors' edits off the GUI thread (reads frames and the original annotations
+    only); ``apply`` pushes each as one "run detectors" step, in the GUI thread."""
+
+    name = "detect"
+
+    def __init__(self, embryos) -> None:
+        self.embryos = list(embryos)
+
+    def compute(self, progress, cancel):
+        return [(e, *detection_edit(e, progress=progress, cancel=cancel)) for e in self.embryos]
+
+
+class WindowSession:
+    """The part of the :class:`~embryo_gui.app.session.Session` interface the dock uses, over the
+    main window as it is today (its undo stack, cursor and job runner).  A bridge: once the window
+    is built on the Session, the dock is given the Session itself."""
+
+    def __init__(self, win) -> None:
+        self._win = win
+        self.events = _Events()
+        win.projectChanged.connect(lambda: self.events.project_changed.emit(None))
+        win.embryoChanged.connect(lambda name: self.events.embryo_changed.emit(name))
+        win.undo.changed.connect(lambda name: self.events.history_changed.emit(_Changed(name)))
+        self.job = None
+
+    @property
+    def project(self):
+        return self._win.project
+
+    @property
+    def embryo(self):
+        return self._win.embryo
+
+    def set_frame(self, i: int) -> int:
+        return self._win.cursor.seek(int(i))
+
+    def push(self, edit, embryo=None) -> bool:
+        return self._win.undo.push(embryo if embryo is not None else self._win.embryo, edit)
+
+    @property
+    def can_undo(self) -> bool:
+        return self._win.undo.stack.canUndo()
+
+    def undo(self) -> None:
+        self._win.undo.stack.undo()
+
+    def detect_job(self, names) -> _DetectJob:
+        return _DetectJob([self._win.project.embryo(n) for n in names])
+
+    def run_job(self, job: _DetectJob) -> None:
+        """Run the detectors in the window's job runner; their edits are pushed when they end."""
+        self.job = job
+
+        def done(results) -> None:
+            self.job = None
+            for e, edit, _notes in results:
+                if self._win.project is not None and e in self._win.project.embryos and needs_detection(e):
+                    self._win.undo.push(e, edit)
+            self._win._refresh_embryo_list()
+            self._win.detectionFinished.emit(len(results))
+
+        def ended(*_a) -> None:
+            self.job = None
+
+        self._win.jobs.start(job, on_done=done, on_failed=ended, on_cancelled=ended)
 
 
 def _readable(rgb) -> tuple[int, int, int]:

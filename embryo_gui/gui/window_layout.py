@@ -11,6 +11,7 @@ from .embryo_list import EmbryoList
 from .flow_layout import FlowLayout
 from .timeline import Timeline, _swatch, link_x
 from .trainer_panel import TrainerPanel
+from .triage_dock import TriageDock, WindowSession
 from .video_view import VideoView
 
 
@@ -67,6 +68,10 @@ class LayoutMixin:
         self.undo_view.setEmptyLabel("<opened>")
         self.history_dock = self._dock("History", self.undo_view, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.trainer_dock, self.history_dock)
+        # the triage queue: every pending detection, ranked (Space / Shift+Space, A / R)
+        self.triage = TriageDock(WindowSession(self), self, auto_detect=self.auto_detect)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.triage)
+        self.tabifyDockWidget(self.history_dock, self.triage)
         self.trainer_dock.raise_()
 
         self.status_label = QtWidgets.QLabel("no project")
