@@ -160,6 +160,7 @@ def cmd_export(args) -> int:
     project = _open(args.project)
     with progress_bar("export") as bar:
         report = export_dataset(project, args.out, size=args.size, gray=args.gray, csv_path=args.csv,
+                                compression=args.compression,
                                 include_unusable=args.include_unusable, progress=bar)
     print(report["message"])
     return 0

@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--gray", action="store_true", help="one grayscale channel instead of RGB")
     s.add_argument("--csv", metavar="OUT.csv", help="also write the labels as CSV")
     s.add_argument("--include-unusable", action="store_true", help="keep frames of embryos auto-clean called unusable")
+    s.add_argument("--compression", choices=("blosc", "lzf", "none"), default="blosc",
+                   help="frame compression: blosc (default; fastest, readers need `import hdf5plugin`), "
+                        "lzf or none (readable by any h5py)")
+    s.add_argument("--portable", dest="compression", action="store_const", const="lzf",
+                   help="same as --compression lzf")
 
     s = sub.add_parser("train", help="rank frames by CNN loss and flag the lossy ones")
     s.add_argument("project", metavar="PROJECT.h5")

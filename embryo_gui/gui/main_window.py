@@ -48,6 +48,7 @@ class MainWindow(LayoutMixin, ActionsMixin, FileOpsMixin, EmbryoDisplayMixin, Na
 
     projectChanged = QtCore.Signal()
     frameShown = QtCore.Signal(int)
+    importPreviewShown = QtCore.Signal(int)  # frame of an import in progress shown (gui/long_jobs.py)
     workFinished = QtCore.Signal(str)  # "train", "train-cancelled", "autoclean", "export", "import", "...-failed"
 
     def __init__(self, settings: QtCore.QSettings | None = None, recovery_dir: Path | None = None,
