@@ -105,3 +105,35 @@ def test_export_cli_portable_and_default(tmp_path):
         assert a["frames"].attrs["compression"] == "blosc"
     e = p.embryo("e0")
     assert np.array_equal(e.frames.read_small([4])[0], small_frame(frames[4]))
+
+
+def test_project_with_version1_frame_file_opens_exports_and_trains_input(tmp_path):
+    """An existing project whose frame file was written by version 1 (Blosc LZ4-5 + bit-shuffle
+    through h5py's filter, no small copy): opened, read, exported (its chunks copied), small copies
+    computed on demand."""
+    from embryo_gui.app.exporting import export_dataset
+    from embryo_gui.model.format import FRAMES_FORMAT_NAME
+    from embryo_gui.train.preprocess import downsample_full, embryo_tensors
+    import hdf5plugin
+    frames = frames_of(10, shape=(64, 96, 3))
+    p = Project.create(tmp_path / "p.h5")
+    e = p.add_embryo("e0", iter(frames), 10, frames[0].shape, np.ones((10, 8)))
+    p.save()
+    path = e.frames.path
+    e.frames.close()
+    path.unlink()
+    with h5py.File(path, "w") as f:  # what version 1 wrote
+        f.attrs["format"] = FRAMES_FORMAT_NAME
+        f.attrs["format_version"] = 1
+        f.attrs["n_frames"] = 10
+        f.create_dataset("frames", data=np.stack(frames), chunks=(1, 64, 96, 3),
+                         **hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.BITSHUFFLE))
+    p = Project.open(tmp_path / "p.h5")
+    e = p.embryo("e0")
+    assert np.array_equal(e.frames[3], frames[3]) and not e.frames.has_small and e.frames.version == 1
+    assert np.array_equal(e.frames.read_small([2])[0], small_frame(frames[2]))
+    x = embryo_tensors(e, np.arange(10), 16)
+    assert np.array_equal(x, downsample_full(frames, 16))
+    export_dataset(p, tmp_path / "out.h5")
+    with h5py.File(tmp_path / "out.h5", "r") as f:
+        assert np.array_equal(f["frames"][()], np.stack(frames))

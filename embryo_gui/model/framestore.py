@@ -34,8 +34,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-import blosc
-import cv2
 import h5py
 import hdf5plugin  # noqa: F401  (registers the Blosc filter with HDF5)
 import numpy as np
@@ -45,8 +43,20 @@ from ..progress import CancelToken, Throttle, check
 from .atomic import atomic_target
 from .format import FRAMES_FORMAT_NAME, FRAMES_FORMAT_VERSION
 
-blosc.set_releasegil(True)   # compression / decompression run outside the GIL (the pool needs it)
-blosc.set_nthreads(1)        # parallelism comes from our pool, one frame per thread
+_blosc_module = None
+
+
+def _blosc():
+    """python-blosc, imported on first use (it and OpenCV are a fifth of a second of start-up that
+    opening and saving a project do not need), set to release the GIL (the pool needs it) and to
+    one internal thread (parallelism comes from our pool, one frame per thread)."""
+    global _blosc_module
+    if _blosc_module is None:
+        import blosc
+        blosc.set_releasegil(True)
+        blosc.set_nthreads(1)
+        _blosc_module = blosc
+    return _blosc_module
 
 BLOSC_FILTER_ID = 32001
 SMALL_FACTOR = 4
@@ -65,6 +75,7 @@ FeatureFunction = Callable[[np.ndarray, np.ndarray], dict]
 def small_frame(frame: np.ndarray) -> np.ndarray:
     """The 1/4-size copy of a frame stored at import: ``cv2.resize(frame, (w//4, h//4), INTER_AREA)``
     (at least 1 pixel each way, for tiny test frames)."""
+    import cv2
     h, w = frame.shape[:2]
     return cv2.resize(np.ascontiguousarray(frame), small_size(w, h), interpolation=cv2.INTER_AREA)
 
@@ -84,13 +95,13 @@ def compress_chunk(arr: np.ndarray, codec: Optional[dict] = None) -> bytes:
     """One chunk compressed as the Blosc HDF5 filter would (readable with ``write_direct_chunk``)."""
     c = dict(CODEC, **(codec or {}))
     a = np.ascontiguousarray(arr)
-    return blosc.compress_ptr(a.__array_interface__["data"][0], a.size, typesize=a.itemsize,
+    return _blosc().compress_ptr(a.__array_interface__["data"][0], a.size, typesize=a.itemsize,
                               clevel=int(c["clevel"]), shuffle=int(c["shuffle"]), cname=c["cname"])
 
 
 def decompress_into(data, out: np.ndarray) -> None:
     """Decompress one Blosc chunk into the contiguous array ``out`` (no intermediate copy)."""
-    n = blosc.decompress_ptr(data, out.__array_interface__["data"][0])
+    n = _blosc().decompress_ptr(data, out.__array_interface__["data"][0])
     if n != out.nbytes:
         raise ValueError(f"chunk holds {n} bytes, expected {out.nbytes}")
 
@@ -340,6 +351,7 @@ def copy_frames(ds, start: int, reader: "FrameReader", indices, size: Optional[t
     transformed and compressed in a pool of threads with the same codec and written in order
     (LZF goes through h5py's own filter on this thread: the portable option is the slow one).
     ``on_frames(k)`` is called as frames are written (k since the last call)."""
+    import cv2
     idx = np.asarray(indices, dtype=np.int64).ravel()
     reader._open()
     src = reader._full
