@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-offset", type=int, default=0, metavar="K",
                    help="frame of the first annotation timepoint (default 0)")
     s.add_argument("--frames-per-timepoint", type=float, default=1.0, metavar="R")
+    s.add_argument("--frame-base", type=int, choices=(0, 1), default=None,
+                   help="what a per-frame CSV calls the first video frame (0 or 1; default: detect "
+                        "from the file when unambiguous, else refuse and ask)")
 
     s = sub.add_parser("info", help="embryos, frame counts, annotation coverage, flags")
     s.add_argument("project", metavar="PROJECT.h5")
@@ -88,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "lzf or none (readable by any h5py)")
     s.add_argument("--portable", dest="compression", action="store_const", const="lzf",
                    help="same as --compression lzf")
+    s.add_argument("--force", action="store_true", help="replace OUT.h5 / OUT.csv if they exist")
+    s.add_argument("--json", action="store_true", help="the report (kept, dropped per reason) as JSON")
 
     s = sub.add_parser("train", help="rank frames by CNN loss and flag the lossy ones")
     s.add_argument("project", metavar="PROJECT.h5")
