@@ -20,8 +20,9 @@ from ..progress import CancelToken
 from ._settings import resolve, settings_from_dict, settings_to_dict
 from .frame_features import FrameFeatures, frame_features
 from .novelty import BlotchPass, blotch_pass, prepare
+from .order import out_of_order
 
-KINDS = ("black", "red_artifact", "outlier")
+KINDS = ("black", "red_artifact", "outlier", "out_of_order")
 # settings of the first version's blotch shape test, ignored when loading saved settings
 LEGACY_KEYS = frozenset({"red_strong", "blotch_min_area", "blotch_min_flat", "blotch_min_fill",
                          "blotch_window", "blotch_min_contrast"})
@@ -38,6 +39,8 @@ class CorruptSettings:
     black_abs: float = 24.0          # brightness below this: black whatever the neighbours
     black_rel: float = 0.35          # ...or below this fraction of the neighbours' median brightness
     black_window: int = 15           # frames on each side forming the neighbours' median
+    black_nucleus_snr: float = 4.0   # ...unless it holds a nucleus: a LoG blob this many noise sigmas up
+    black_nucleus_level: float = 10.0  # ...and this many grey levels of LoG response (a nucleus of ~30 over the floor)
     # red artifacts: bands and lines (shape, one frame)
     red_threshold: int = 45          # red excess R - G (max-pooled) marking a red pixel
     red_low: int = 25                # hysteresis: red regions grow down to this excess
@@ -74,6 +77,9 @@ class CorruptSettings:
     outlier_min_diff: float = 4.0    # ...and a mean absolute difference (grey levels) at least this
     outlier_window: int = 15         # frames on each side for the robust z (local median / MAD)
     outlier_skip_ratio: float = 1.5  # ...and >= this x the difference between the two neighbours
+    # out-of-order frames (order.py): resembles a distant frame far more than its neighbours
+    order_ratio: float = 0.5         # distance to the distant match <= this x distance to the neighbours
+    order_jump: float = 4.0          # ...neighbours >= this x the median frame-to-frame step away, match within it
     check_every: int = 4             # frames between progress / cancel checks
     workers: int = 2                 # threads computing per-frame features (results do not depend on it)
 
@@ -160,7 +166,8 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
                    if (~dark).any() else s.black_abs)
     ratio = bright / np.maximum(ref, 1.0)
     black_score = np.maximum(s.black_abs / np.maximum(bright, 1.0), s.black_rel / np.maximum(ratio, 1e-6))
-    black = (dark | (ratio < s.black_rel)) & (black_score >= 1.0)
+    nuclei = np.array([f.nuclei for f in feats], dtype=np.int64)
+    black = (dark | (ratio < s.black_rel)) & (black_score >= 1.0) & ~(nuclei > 0)
 
     # red: bands and lines are told by shape alone; a blotch must be transient (novelty.py) and
     # larger than a fraction of a nucleus (radius measured on the green channel of this video)
@@ -218,6 +225,15 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
         z = np.zeros(T)
         out_v = np.zeros(T, dtype=bool)
 
+    # out of time order (a poster frame): like a distant frame, unlike its neighbours
+    if T >= 3:
+        thumbs = np.stack([f.thumb[..., 0] for f in feats])
+        order_v, order_s, _, order_r = out_of_order(thumbs, skip=black, ratio=s.order_ratio, jump=s.order_jump)
+        order_v &= ~black
+    else:
+        order_v, order_s, order_r = np.zeros(T, dtype=bool), np.zeros(T), [""] * T
+    out_v = out_v & ~order_v
+
     reasons = []
     for t, f in enumerate(feats):
         parts = []
@@ -234,11 +250,14 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
                              f"not in the neighbouring frames")
         if out_v[t]:
             parts.append(f"unlike both neighbours (z={z[t]:.0f})")
+        if order_v[t]:
+            parts.append(order_r[t])
         reasons.append("; ".join(parts))
     return CorruptResult(
         scores={"black": black_score.astype(np.float32), "red_artifact": red.astype(np.float32),
-                "outlier": np.clip(z, -1e6, 1e6).astype(np.float32)},
-        verdicts={"black": black, "red_artifact": red_v, "outlier": out_v},
+                "outlier": np.clip(z, -1e6, 1e6).astype(np.float32),
+                "out_of_order": np.asarray(order_s, dtype=np.float32)},
+        verdicts={"black": black, "red_artifact": red_v, "outlier": out_v, "out_of_order": order_v},
         reasons=reasons, settings=s.to_dict(),
         red_kinds=[(f.red_kind if shape_v[t] else "line" if tline_v[t] else "blotch" if blot_v[t]
                     else f.red_kind)
