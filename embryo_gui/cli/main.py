@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-offset", type=int, default=0, metavar="K",
                    help="frame of the first annotation timepoint (default 0)")
     s.add_argument("--frames-per-timepoint", type=float, default=1.0, metavar="R")
+    s.add_argument("--json", action="store_true",
+                   help="print the import report (alignment and its check against the pixels) as JSON")
 
     s = sub.add_parser("info", help="embryos, frame counts, annotation coverage, flags")
     s.add_argument("project", metavar="PROJECT.h5")

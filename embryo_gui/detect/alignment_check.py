@@ -225,3 +225,55 @@ def check_alignment(estimated: np.ndarray, index: Sequence[int], population: Seq
     return AlignmentCheck(int(offset_used), float(fpt_used), int(best[0]), float(best[1]),
                           float(cost_used), float(cost_best), float(cost_next), counts_n[best], agrees,
                           msg, steps=steps, offset_costs=offset_costs, counts=est)
+
+
+def small_frame(frame: np.ndarray) -> np.ndarray:
+    """The 1/4-size copy of a frame (``embryo_gui.model.framestore.small_frame`` when the frame
+    store provides it: INTER_AREA to (w // 4, h // 4))."""
+    try:
+        from ..model.framestore import small_frame as store_small
+    except ImportError:
+        h, w = frame.shape[:2]
+        return cv2.resize(frame, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    return store_small(frame)
+
+
+def small_frames(reader, chunk: int = 32):
+    """Yield the 1/4-size frames of a frame reader: its stored small copy (``read_small``) when it
+    has one, else each full frame downscaled by :func:`small_frame`."""
+    n = len(reader)
+    read_small = getattr(reader, "read_small", None)
+    for lo in range(0, n, chunk):
+        idx = np.arange(lo, min(n, lo + chunk))
+        block = None
+        if read_small is not None:
+            try:
+                block = read_small(idx)
+            except Exception:      # an old frame file without the copy
+                block = None
+        if block is None:
+            block = [small_frame(reader[int(i)]) for i in idx]
+        yield from block
+
+
+def check_frames(small: Iterable[np.ndarray], index: Sequence[int], population: Sequence[float],
+                 offset_used: int = 0, fpt_used: float = 1.0, exclude: Optional[np.ndarray] = None,
+                 **kw) -> AlignmentCheck:
+    """The alignment check from 1/4-size frames: nucleus counts, out-of-order frames (left out of
+    the fit, with ``exclude``), then :func:`check_alignment`."""
+    from .order import out_of_order
+    counts, thumbs = [], []
+    for f in small:
+        f = np.asarray(f)
+        counts.append(count_nuclei(f))
+        g = f[..., 1] if f.ndim == 3 else f
+        h, w = g.shape
+        thumbs.append(cv2.resize(g, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA))
+    est = np.asarray(counts, dtype=np.float64)
+    skip = est <= 0
+    ooo = out_of_order(np.stack(thumbs), skip=skip)[0] if len(thumbs) >= 8 else np.zeros(est.size, bool)
+    ex = ooo | (np.zeros(est.size, bool) if exclude is None else np.asarray(exclude, bool))
+    res = check_alignment(est, index, population, offset_used, fpt_used, exclude=ex, **kw)
+    if ooo.any():
+        res.message += f"; out-of-order frame{'s' if ooo.sum() > 1 else ''} {', '.join(map(str, np.flatnonzero(ooo)))} left out"
+    return res
