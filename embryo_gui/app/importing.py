@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Optional
 
 
-from ..detect.frame_features import frame_features
 from ..errors import EmbryoError
 from ..io import Alignment, align_annotations, open_frame_source, read_annotations
 from ..io.annotations import resolve_frame_base
@@ -40,6 +39,9 @@ def detector_features(frame, small) -> dict:
     detection need not read the full frames again.  Today: :func:`embryo_gui.detect.frame_features.
     frame_features` at its default settings, the scalars and the maps that need full resolution
     (the area-pooled red and green maps are the small copy's channels 0 and 1)."""
+    # deferred: importing the detect package costs 1-2 s; here it happens in the import's compression
+    # pool, after the first frames are on screen, not before (not a cycle: app sits above detect)
+    from ..detect.frame_features import frame_features
     ff = frame_features(frame)
     out = {"bright": float(ff.bright), "red_score": float(ff.red_score), "red_kind": ff.red_kind,
            "red_reason": ff.red_reason, "thumb": ff.thumb, "line_map": ff.line_map}
@@ -56,7 +58,7 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
     and add the embryo (in memory: the caller saves).  Returns ``(embryo, messages)``.
 
     ``features(frame, small)`` computes the per-frame values stored beside the frames (None: none);
-    ``on_frame(i, frame, small)`` sees each frame as it is written (a live preview,
+    ``on_frame(i, frame)`` sees each frame as it is decoded (a live preview,
     :class:`embryo_gui.model.framestore.LiveFrames`).
 
     Annotations are read and checked before any frame is decoded, so a bad CSV costs nothing and

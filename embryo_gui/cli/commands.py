@@ -166,6 +166,7 @@ def cmd_export(args) -> int:
     project = _open(args.project)
     with progress_bar("export") as bar:
         report = export_dataset(project, args.out, size=args.size, gray=args.gray, csv_path=args.csv,
+                                compression=args.compression,
                                 include_unusable=args.include_unusable, progress=bar, overwrite=args.force)
     if args.json:
         _print_json({k: report[k] for k in ("path", "csv_path", "n_frames", "kept", "dropped", "unreviewed",

@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--gray", action="store_true", help="one grayscale channel instead of RGB")
     s.add_argument("--csv", metavar="OUT.csv", help="also write the labels as CSV")
     s.add_argument("--include-unusable", action="store_true", help="keep frames of embryos auto-clean called unusable")
+    s.add_argument("--compression", choices=("blosc", "lzf", "none"), default="blosc",
+                   help="frame compression: blosc (default; fastest, readers need `import hdf5plugin`), "
+                        "lzf or none (readable by any h5py)")
+    s.add_argument("--portable", dest="compression", action="store_const", const="lzf",
+                   help="same as --compression lzf")
     s.add_argument("--force", action="store_true", help="replace OUT.h5 / OUT.csv if they exist")
     s.add_argument("--json", action="store_true", help="the report (kept, dropped per reason) as JSON")
 
