@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-offset", type=int, default=0, metavar="K",
                    help="frame of the first annotation timepoint (default 0)")
     s.add_argument("--frames-per-timepoint", type=float, default=1.0, metavar="R")
+    s.add_argument("--json", action="store_true",
+                   help="print the import report (alignment and its check against the pixels) as JSON")
     s.add_argument("--frame-base", type=int, choices=(0, 1), default=None,
                    help="what a per-frame CSV calls the first video frame (0 or 1; default: detect "
                         "from the file when unambiguous, else refuse and ask)")
