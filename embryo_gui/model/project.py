@@ -29,6 +29,7 @@ from ..jsoncodec import dumps, loads
 from .format import FORMAT_NAME, FORMAT_VERSION
 from .framestore import write_frame_file
 from .history import History
+from .undo import UndoStack
 
 
 def frames_dir_for(path: Path) -> Path:
@@ -45,6 +46,8 @@ class Project:
         # absolute, so that frame files are still found if the process changes directory
         self.frames_dir = (Path(frames_dir) if frames_dir is not None else frames_dir_for(self.path)).absolute()
         self.embryos: list[Embryo] = []
+        #: the one undo order across embryos (saved in the file; see model/undo.py)
+        self.undo_stack = UndoStack()
         self.created = _now()
         self._saved_positions: dict[str, tuple[Optional[Edit], int]] = {}
         self._structure_dirty = False
@@ -144,6 +147,8 @@ class Project:
                 check_delta(x.delta, n)
             e.history = History(e, entries, meta.get("history_position", len(entries)))
             p.embryos.append(e)
+            p.undo_stack.attach(e)
+        p.undo_stack.restore(loads(f["undo_order"][()]) if "undo_order" in f else None)
         p._mark_saved()
         return p
 
@@ -201,6 +206,7 @@ class Project:
         e = Embryo(name, Path(frames_path).stem, n_frames, frame_shape, counts, Path(frames_path),
                    source=source, alignment=alignment)
         self.embryos.append(e)
+        self.undo_stack.attach(e)
         self._pending_frames.discard(Path(frames_path).name)
         self._structure_dirty = True
         return e
@@ -209,6 +215,7 @@ class Project:
         """Remove an embryo from the project (its frame file is deleted at the next save)."""
         e = self.embryo(name)
         self.embryos.remove(e)
+        self.undo_stack.detach(e)
         e.frames.close()
         self._removed_frames.add(e.frames.path.name)
         self._structure_dirty = True
@@ -288,6 +295,7 @@ class Project:
                         dtype=object), dtype=str_t)
                     f.create_dataset("training", data=np.array([dumps(e.training) for e in self.embryos],
                                                                dtype=object), dtype=str_t)
+                    f.create_dataset("undo_order", data=dumps(self.undo_stack.to_dict()))
         except EmbryoError:
             raise
         except OSError as exc:
