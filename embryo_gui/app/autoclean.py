@@ -33,7 +33,7 @@ from ..errors import EmbryoError
 from ..model.detections import AutocleanRecord
 from ..policy import CORRUPT_KINDS, DIP_REPAIRS, LOST_KINDS, UNUSABLE_FRACTION
 from ..progress import check
-from .detecting import DetectionResult, EmbryoInput, compute_detections, detection_apply
+from .detecting import DetectionResult, EmbryoInput, compute_detections, detection_apply, redecide
 from .jobs import Job
 
 
@@ -79,11 +79,11 @@ class AutocleanPlan:
     notes: list = field(default_factory=list)
 
 
-def plan_autoclean(scratch, detected: DetectionResult, policy: AutocleanPolicy) -> AutocleanPlan:
+def plan_autoclean(scratch, detected: DetectionResult, policy: AutocleanPolicy, token: tuple = ()) -> AutocleanPlan:
     """Plan the policy on ``scratch`` (an ``Embryo.snapshot()``; it is changed) given the detector
-    results; cheap (no detector runs)."""
+    results; cheap (no detector runs).  ``token``: the live embryo's ``state_token()`` when the
+    snapshot was taken."""
     p = policy
-    token = detected.token
     steps: list[Edit] = []
 
     def do(edit: Edit) -> Edit:
@@ -136,30 +136,31 @@ def plan_autoclean(scratch, detected: DetectionResult, policy: AutocleanPolicy) 
         "state": scratch.state(),
         "notes": list(detected.notes),
     }
-    return AutocleanPlan(scratch.name, steps, summary, detected, token, list(detected.notes))
+    return AutocleanPlan(scratch.name, steps, summary, detected, tuple(token), list(detected.notes))
 
 
 def compute_autoclean(scratch, policy: Optional[AutocleanPolicy] = None, progress=None,
-                      cancel=None) -> AutocleanPlan:
-    """Detect and plan on ``scratch`` (an ``Embryo.snapshot()``): pure as far as the project goes."""
+                      cancel=None, token: tuple = ()) -> AutocleanPlan:
+    """Detect and plan on ``scratch`` (an ``Embryo.snapshot()``): pure as far as the project goes.
+    ``token``: the live embryo's ``state_token()`` when the snapshot was taken."""
     policy = policy or AutocleanPolicy()
     detected = compute_detections(EmbryoInput.of(scratch), progress=progress, cancel=cancel)
     check(cancel)
-    return plan_autoclean(scratch, detected, policy)
+    return plan_autoclean(scratch, detected, policy, token)
 
 
 def autoclean_apply(embryo, plan: AutocleanPlan, policy: AutocleanPolicy) -> tuple[Autoclean, dict]:
     """The edit to push for ``plan`` (re-planned on the embryo's current state if it changed
     since the snapshot) and the summary."""
     if plan.token and embryo.state_token() != plan.token:
-        plan = plan_autoclean(embryo.snapshot(), plan.detections, policy)
+        plan = plan_autoclean(embryo.snapshot(), redecide(plan.detections, embryo), policy, embryo.state_token())
     return Autoclean(plan.edits, policy), dict(plan.summary)
 
 
 def autoclean_embryo(embryo, policy: AutocleanPolicy | None = None, progress=None, cancel=None) -> dict:
     """Auto-clean one embryo on this thread (one history step); returns its summary."""
     policy = policy or AutocleanPolicy()
-    plan = compute_autoclean(embryo.snapshot(), policy, progress, cancel)
+    plan = compute_autoclean(embryo.snapshot(), policy, progress, cancel, embryo.state_token())
     edit, s = autoclean_apply(embryo, plan, policy)
     embryo.history.push(edit)
     s["changed"] = not edit.is_empty
@@ -190,15 +191,15 @@ def autoclean_job(project, policy: AutocleanPolicy | None = None, embryos=None) 
     (off-thread); apply: one ``Autoclean`` step per embryo.  Outcome: the summaries.
     Cancelled, it changes nothing."""
     policy = policy or AutocleanPolicy()
-    scratch = [e.snapshot() for e in project.embryos if embryos is None or e.name in embryos]
+    scratch = [(e.snapshot(), e.state_token()) for e in project.embryos if embryos is None or e.name in embryos]
 
     def compute(progress, cancel) -> list[AutocleanPlan]:
         plans = []
-        for k, s in enumerate(scratch):
+        for k, (s, token) in enumerate(scratch):
             check(cancel)
             if progress is not None:
                 progress({"stage": "autoclean", "done": k, "total": len(scratch), "embryo": s.name})
-            plans.append(compute_autoclean(s, policy, progress, cancel))
+            plans.append(compute_autoclean(s, policy, progress, cancel, token))
         if progress is not None:
             progress({"stage": "autoclean", "done": len(scratch), "total": len(scratch)})
         return plans

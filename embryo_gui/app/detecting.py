@@ -113,13 +113,19 @@ def _detect_curves(result: DetectionResult, original: np.ndarray, previous_cliff
     result.spikes = {"settings": result.spike_settings_used.to_dict(), "by_column": by_column}
 
 
+def redecide(result: DetectionResult, embryo) -> DetectionResult:
+    """Take the embryo's current cliff decisions into ``result`` (cheap: the curve part is redone)."""
+    _detect_curves(result, np.asarray(embryo.original), embryo.cliffs)
+    result.token = embryo.state_token()
+    return result
+
+
 def detection_apply(result: DetectionResult, embryo=None) -> SetFlags:
     """The edit that records a detection result (push it on the embryo's history).  With
     ``embryo``: if it changed since the snapshot (a cliff accepted meanwhile), the cheap curve
     part is redone against its current decisions first."""
     if embryo is not None and result.token and embryo.state_token() != result.token:
-        _detect_curves(result, np.asarray(embryo.original), embryo.cliffs)
-        result.token = embryo.state_token()
+        redecide(result, embryo)
     return SetFlags(result.masks, scores=result.scores, detections=result.detections(), label="run detectors")
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import h5py
 import numpy as np
@@ -23,6 +24,7 @@ from ..model.atomic import atomic_target, check_writable_dir
 from ..model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION, FORMAT_NAME, FRAMES_FORMAT_NAME
 from ..policy import EXPORT_REPORTED_KINDS
 from ..progress import Throttle, check
+from .jobs import Job
 
 _BATCH = 32
 
@@ -65,11 +67,31 @@ def check_output(project, target: Path) -> None:
                               "file; choose another output file", target)
 
 
-def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
-                   csv_path=None, include_unusable: bool = False, progress=None, cancel=None) -> dict:
-    """Write the cleaned dataset; returns a report with a one-line ``message``."""
-    import cv2
+@dataclass(frozen=True)
+class ExportItem:
+    """One embryo's share of an export, copied on the caller's thread."""
+    name: str
+    frames: Any             # the embryo's FrameReader (read-only frame file)
+    frame_shape: tuple
+    index: np.ndarray       # kept frames
+    counts: np.ndarray      # (len(index), 8) copy of the current counts of those frames
 
+
+@dataclass(frozen=True)
+class ExportPlan:
+    out_path: Path
+    csv_path: Optional[Path]
+    items: tuple
+    dropped: dict
+    size: tuple             # (width, height)
+    gray: bool
+    include_unusable: bool
+    project_path: str
+
+
+def plan_export(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
+                csv_path=None, include_unusable: bool = False) -> ExportPlan:
+    """Check the outputs and take what the export needs from the project (caller's thread, cheap)."""
     out_path = Path(out_path)
     check_output(project, out_path)
     if csv_path is not None:
@@ -78,26 +100,39 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
         if csv_path.resolve() == out_path.resolve():
             raise EmbryoError("the CSV and the dataset cannot be the same file", csv_path)
         check_writable_dir(csv_path)
-    plan = []
+    items = []
     dropped_total: dict[str, int] = {}
     for e in project.embryos:
         idx, dropped = kept_frames(e, include_unusable)
-        plan.append((e, idx))
+        items.append(ExportItem(e.name, e.frames, tuple(e.frame_shape), idx, np.array(e.current[idx])))
         for k, v in dropped.items():
             dropped_total[k] = dropped_total.get(k, 0) + v
-    n_total = sum(len(i) for _, i in plan)
+    n_total = sum(len(it.index) for it in items)
     if n_total == 0:
         raise EmbryoError("nothing to export: every frame is excluded, unannotated or in an unusable embryo",
                           project.path)
-    shapes = {e.frame_shape for e, i in plan if len(i)}
+    shapes = {it.frame_shape for it in items if len(it.index)}
     if size is None and len(shapes) > 1:
         raise EmbryoError("embryos have different frame sizes "
                           f"({', '.join(f'{s[1]}x{s[0]}' for s in sorted(shapes))}); pass --size WxH",
                           project.path)
     h, w = (size[1], size[0]) if size else next(iter(shapes))[:2]
+    return ExportPlan(out_path, csv_path, tuple(items), dropped_total, (int(w), int(h)), bool(gray),
+                      bool(include_unusable), str(Path(project.path).resolve()))
+
+
+def write_export(plan: ExportPlan, progress=None, cancel=None) -> dict:
+    """Write the planned dataset atomically (any thread: reads only frame files and the plan);
+    returns a report with a one-line ``message``."""
+    import cv2
+
+    out_path, csv_path, gray, include_unusable = plan.out_path, plan.csv_path, plan.gray, plan.include_unusable
+    dropped_total = plan.dropped
+    w, h = plan.size
+    n_total = sum(len(it.index) for it in plan.items)
     fshape = (h, w) if gray else (h, w, 3)
     throttle = Throttle(progress)
-    names = [e.name for e, _ in plan]
+    names = [it.name for it in plan.items]
     policy = {"kept": "not excluded, population annotated" + ("" if include_unusable else
                                                                 ", embryo not unusable"),
               "size": [w, h], "gray": bool(gray)}
@@ -106,7 +141,7 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
             f.attrs["format"] = EXPORT_FORMAT_NAME
             f.attrs["format_version"] = EXPORT_FORMAT_VERSION
             f.attrs["tool_version"] = __version__
-            f.attrs["source_project"] = str(Path(project.path).resolve())
+            f.attrs["source_project"] = plan.project_path
             f.attrs["policy"] = json.dumps(policy)
             f.attrs["dropped"] = json.dumps(dropped_total)
             f.attrs["n_frames"] = n_total
@@ -117,11 +152,12 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
             embryo_idx = np.empty(n_total, np.int32)
             source_frame = np.empty(n_total, np.int32)
             pos = 0
-            for ei, (e, idx) in enumerate(plan):
+            for ei, it in enumerate(plan.items):
+                idx = it.index
                 for a in range(0, len(idx), _BATCH):
                     check(cancel)
                     sel = idx[a:a + _BATCH]
-                    batch = e.frames.read(sel)
+                    batch = it.frames.read(sel)
                     out = np.empty((len(sel),) + fshape, np.uint8)
                     for j, fr in enumerate(batch):
                         if (fr.shape[0], fr.shape[1]) != (h, w):
@@ -132,8 +168,8 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
                     throttle({"stage": "export", "done": pos, "total": n_total})
                 k = len(idx)
                 start = pos - k
-                population[start:pos] = e.current[idx, POPULATION]
-                lineages[start:pos] = e.current[idx, :POPULATION]
+                population[start:pos] = it.counts[:, POPULATION]
+                lineages[start:pos] = it.counts[:, :POPULATION]
                 embryo_idx[start:pos] = ei
                 source_frame[start:pos] = idx
             f.create_dataset("population", data=population)
@@ -144,12 +180,26 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
             f.create_dataset("source_frame", data=source_frame)
     if csv_path is not None:
         _write_csv(Path(csv_path), names, embryo_idx, source_frame, population, lineages)
-    kept_by = {n: int(len(i)) for n, (_, i) in zip(names, plan)}
+    kept_by = {it.name: int(len(it.index)) for it in plan.items}
     msg = (f"exported {n_total} frames of {sum(1 for v in kept_by.values() if v)} embryos to {out_path} "
            f"({w}x{h}{' gray' if gray else ''}); dropped: "
            + ", ".join(f"{k} {v}" for k, v in dropped_total.items() if v and not k.startswith("excluded_")))
     return {"path": str(out_path), "n_frames": n_total, "kept": kept_by, "dropped": dropped_total,
             "message": msg.rstrip("; dropped: ")}
+
+
+def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
+                   csv_path=None, include_unusable: bool = False, progress=None, cancel=None) -> dict:
+    """Write the cleaned dataset (on this thread); returns a report with a one-line ``message``."""
+    return write_export(plan_export(project, out_path, size, gray, csv_path, include_unusable), progress, cancel)
+
+
+def export_job(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
+               csv_path=None, include_unusable: bool = False) -> Job:
+    """A job exporting the dataset: planned now (caller's thread), written off-thread; it changes
+    no embryo, so there is nothing to apply (outcome: the report)."""
+    plan = plan_export(project, out_path, size, gray, csv_path, include_unusable)
+    return Job("export", lambda progress, cancel: write_export(plan, progress, cancel), None, label="export")
 
 
 def _write_csv(path: Path, names, embryo_idx, source_frame, population, lineages) -> None:

@@ -1,18 +1,27 @@
-"""Import one embryo (video / TIFF stack / image folder + optional annotations) into a project."""
+"""Import one embryo (video / TIFF stack / image folder + optional annotations) into a project.
+
+prepare (caller's thread: checks, reserves the frame file) -> :func:`compute_import` (any thread:
+decodes into that file, reads and aligns the annotations; the project is not touched) ->
+:func:`import_apply` (caller's thread: adds the embryo).  :func:`import_job` wraps them for the
+Session; :func:`import_embryo` does all three on the caller's thread."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 
 from ..detect.frame_features import frame_features
 from ..errors import EmbryoError
-from ..io import Alignment, align_annotations, open_frame_source, read_annotations
+from ..io import Alignment, Annotations, align_annotations, open_frame_source, read_annotations
+from ..model.framestore import write_frame_file
 from ..model.project import Project
+from .jobs import Job
 
 
 def source_fingerprint(path: Path) -> dict:
@@ -47,6 +56,86 @@ def detector_features(frame, small) -> dict:
     return out
 
 
+@dataclass(frozen=True)
+class ImportRequest:
+    """What to import, checked on the caller's thread (:func:`prepare_import`)."""
+    source_path: Path
+    annotations_path: Optional[Path]
+    name: str
+    time_offset: int
+    frames_per_timepoint: float
+    frames_path: Path                 # reserved in the project's frames folder
+    annotations: Optional[Annotations] = None   # read and checked before any frame is decoded
+
+
+@dataclass
+class ImportResult:
+    """A decoded embryo, its frame file written, not yet in the project."""
+    name: str
+    frames_path: Path
+    n_frames: int
+    frame_shape: tuple
+    counts: Optional[np.ndarray]
+    source: dict
+    alignment: dict
+    messages: list = field(default_factory=list)
+
+
+def prepare_import(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
+                   time_offset: int = 0, frames_per_timepoint: float = 1.0) -> ImportRequest:
+    """Read and check the annotations, check the request against the project and reserve the new
+    frame file (caller's thread): a bad CSV costs nothing and leaves every file as it was."""
+    source_path = Path(source_path)
+    ann = read_annotations(annotations_path) if annotations_path is not None else None
+    if frames_per_timepoint <= 0:
+        raise EmbryoError(f"frames per timepoint must be positive, got {frames_per_timepoint}", annotations_path)
+    name = name or source_path.stem
+    if name in project.names:
+        raise EmbryoError(f"the project already has an embryo named {name!r}; choose another --name", project.path)
+    return ImportRequest(source_path, None if annotations_path is None else Path(annotations_path), name,
+                         int(time_offset), float(frames_per_timepoint), project.new_frames_path(), ann)
+
+
+def compute_import(req: ImportRequest, progress=None, cancel=None, features=detector_features,
+                   on_frame=None) -> ImportResult:
+    """Decode the frames once into ``req.frames_path`` and align the annotations (any thread; the
+    project is not touched).  On failure the frame file is removed."""
+    messages: list[str] = []
+    ann = req.annotations
+    src = open_frame_source(req.source_path)
+    try:
+        try:
+            n = write_frame_file(req.frames_path, iter(src), src.frame_shape, src.declared_frames, progress,
+                                 cancel, features=features, on_frame=on_frame)
+            report = src.report()
+            info = {"kind": src.kind, "fps": src.fps, "declared_frames": src.declared_frames,
+                    "decoded_frames": n, **source_fingerprint(req.source_path)}
+        finally:
+            src.close()
+        if report:
+            messages.append(f"{req.source_path}: {report}")
+        alignment: dict = {"offset": req.time_offset, "frames_per_timepoint": req.frames_per_timepoint}
+        counts = None
+        if ann is not None:
+            counts, rep = align_annotations(ann, n, Alignment(req.time_offset, req.frames_per_timepoint))
+            alignment.update(rep)
+            alignment["annotations"] = str(req.annotations_path.resolve())
+            if rep.get("message"):
+                messages.append(f"{req.annotations_path}: {rep['message']}")
+    except BaseException:
+        # whatever failed after the frames were written (hashing, alignment, Ctrl-C): no orphan
+        with contextlib.suppress(OSError):
+            os.unlink(req.frames_path)
+        raise
+    return ImportResult(req.name, req.frames_path, n, tuple(src.frame_shape), counts, info, alignment, messages)
+
+
+def import_apply(project: Project, result: ImportResult):
+    """Add the decoded embryo to the project (caller's thread; in memory: the caller saves)."""
+    return project.attach_embryo(result.name, result.frames_path, result.n_frames, result.frame_shape,
+                                 result.counts, source=result.source, alignment=result.alignment)
+
+
 def import_embryo(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
                   time_offset: int = 0, frames_per_timepoint: float = 1.0, progress=None, cancel=None,
                   features=detector_features, on_frame=None):
@@ -55,48 +144,32 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
 
     ``features(frame, small)`` computes the per-frame values stored beside the frames (None: none);
     ``on_frame(i, frame, small)`` sees each frame as it is written (a live preview,
-    :class:`embryo_gui.model.framestore.LiveFrames`).
-
-    Annotations are read and checked before any frame is decoded, so a bad CSV costs nothing and
-    leaves every file as it was.
+    :class:`embryo_gui.model.framestore.LiveFrames`).  Leaves no frame file behind on failure.
     """
-    source_path = Path(source_path)
-    messages: list[str] = []
-    ann = read_annotations(annotations_path) if annotations_path is not None else None
-    if frames_per_timepoint <= 0:
-        raise EmbryoError(f"frames per timepoint must be positive, got {frames_per_timepoint}", annotations_path)
-    name = name or source_path.stem
-    if name in project.names:
-        raise EmbryoError(f"the project already has an embryo named {name!r}; choose another --name", project.path)
-    src = open_frame_source(source_path)
-    frames_path: Optional[Path] = None
+    req = prepare_import(project, source_path, annotations_path, name, time_offset, frames_per_timepoint)
     try:
-        try:
-            frames_path, n = project.write_frames(iter(src), src.frame_shape, src.declared_frames,
-                                                  progress=progress, cancel=cancel, features=features,
-                                                  on_frame=on_frame)
-            report = src.report()
-            info = {"kind": src.kind, "fps": src.fps, "declared_frames": src.declared_frames,
-                    "decoded_frames": n, **source_fingerprint(source_path)}
-        finally:
-            src.close()
-        if report:
-            messages.append(f"{source_path}: {report}")
-        alignment: dict = {"offset": int(time_offset), "frames_per_timepoint": float(frames_per_timepoint)}
-        counts = None
-        if ann is not None:
-            counts, rep = align_annotations(ann, n, Alignment(int(time_offset), float(frames_per_timepoint)))
-            alignment.update(rep)
-            alignment["annotations"] = str(Path(annotations_path).resolve())
-            if rep.get("message"):
-                messages.append(f"{annotations_path}: {rep['message']}")
-        embryo = project.attach_embryo(name, frames_path, n, src.frame_shape, counts, source=info,
-                                       alignment=alignment)
+        result = compute_import(req, progress, cancel, features, on_frame)
+        embryo = import_apply(project, result)
     except BaseException:
-        # whatever failed after the frames were written (hashing, alignment, Ctrl-C): no orphan
-        if frames_path is not None:
-            project._pending_frames.discard(frames_path.name)
-            with contextlib.suppress(OSError):
-                os.unlink(frames_path)
+        project.discard_frames(req.frames_path)
         raise
-    return embryo, messages
+    return embryo, result.messages
+
+
+def import_job(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
+               time_offset: int = 0, frames_per_timepoint: float = 1.0, features=detector_features,
+               on_frame=None) -> Job:
+    """A job importing one embryo: compute decodes into a reserved frame file (off-thread), apply
+    adds the embryo (outcome ``(embryo, messages)``); a cancelled or failed job leaves no file."""
+    req = prepare_import(project, source_path, annotations_path, name, time_offset, frames_per_timepoint)
+
+    def compute(progress, cancel) -> ImportResult:
+        return compute_import(req, progress, cancel, features, on_frame)
+
+    def apply(result: ImportResult):
+        return import_apply(project, result), result.messages
+
+    def discard(_result) -> None:       # failed, cancelled, or apply refused: no orphan file
+        project.discard_frames(req.frames_path)
+
+    return Job("import", compute, apply, label=f"import {req.name}", discard=discard)

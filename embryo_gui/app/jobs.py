@@ -3,8 +3,8 @@
 ``compute(progress, cancel)`` is pure: it reads arrays / frame files and settings, returns a typed
 result and never changes the project (the model is only changed on the thread that owns it).
 ``apply(result)`` runs on the caller's thread (the GUI thread, or the CLI's) and pushes the edits
-the result asks for; ``discard(result)`` cleans up a result that will never be applied (a frame
-file written by an import that was cancelled).
+the result asks for; ``discard(result)`` (caller's thread too; result None when compute failed)
+cleans up after a job that applies nothing (a frame file written by an import that was cancelled).
 
 Runners: :meth:`embryo_gui.app.session.Session.run_job` / ``start_job`` (a plain thread pool, for
 the CLI and tests) and the GUI's Qt runner run the same Job objects::
@@ -75,17 +75,20 @@ class Job:
         except Exception as exc:  # noqa: BLE001 - a bug: kept with its traceback, shown to the user
             self._fail("failed", exc, f"{type(exc).__name__}: {exc}")
             self.traceback = traceback.format_exc()
+        except BaseException as exc:  # KeyboardInterrupt / SystemExit on this thread: re-raised by raise_for_state
+            self._fail("failed", exc, f"interrupted ({type(exc).__name__}); nothing was changed")
         else:
             self.state = "cancelled" if self.token.cancelled else "computed"
             if self.state == "cancelled":
                 self._fail("cancelled", CancelledError(), "cancelled; nothing was changed")
-                self._discard_result()
 
     def finish(self) -> Any:
         """Apply a computed result on this (the caller's) thread; returns apply's outcome.
-        A job that failed or was cancelled is left as it is (its result discarded)."""
+        A job that failed or was cancelled applies nothing; ``discard(result)`` (result may be
+        None) cleans up after it, here on the caller's thread."""
         if self.state == "computed" and self.token.cancelled:
             self._fail("cancelled", CancelledError(), "cancelled; nothing was changed")
+        if self.state in ("failed", "cancelled"):
             self._discard_result()
         if self.state != "computed":
             return None
@@ -113,9 +116,10 @@ class Job:
         self.state, self.exception, self.error = state, exc, message
 
     def _discard_result(self) -> None:
-        if self._discard is not None and self.result is not None:
+        discard, self._discard = self._discard, None   # once
+        if discard is not None:
             try:
-                self._discard(self.result)
+                discard(self.result)
             finally:
                 self.result = None
 
