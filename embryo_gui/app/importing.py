@@ -19,6 +19,7 @@ import numpy as np
 from ..detect.frame_features import frame_features
 from ..errors import EmbryoError
 from ..io import Alignment, Annotations, align_annotations, open_frame_source, read_annotations
+from ..io.annotations import resolve_frame_base
 from ..model.framestore import write_frame_file
 from ..model.project import Project
 from .jobs import Job
@@ -66,6 +67,7 @@ class ImportRequest:
     frames_per_timepoint: float
     frames_path: Path                 # reserved in the project's frames folder
     annotations: Optional[Annotations] = None   # read and checked before any frame is decoded
+    frame_base: Optional[int] = None             # 0 / 1, or None: detected (io.annotations.resolve_frame_base)
 
 
 @dataclass
@@ -82,7 +84,8 @@ class ImportResult:
 
 
 def prepare_import(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
-                   time_offset: int = 0, frames_per_timepoint: float = 1.0) -> ImportRequest:
+                   time_offset: int = 0, frames_per_timepoint: float = 1.0,
+                   frame_base: Optional[int] = None) -> ImportRequest:
     """Read and check the annotations, check the request against the project and reserve the new
     frame file (caller's thread): a bad CSV costs nothing and leaves every file as it was."""
     source_path = Path(source_path)
@@ -92,8 +95,11 @@ def prepare_import(project: Project, source_path, annotations_path=None, name: O
     name = name or source_path.stem
     if name in project.names:
         raise EmbryoError(f"the project already has an embryo named {name!r}; choose another --name", project.path)
+    if ann is not None and frame_base is not None:
+        resolve_frame_base(ann, None, frame_base)  # a base the file contradicts fails before decoding
     return ImportRequest(source_path, None if annotations_path is None else Path(annotations_path), name,
-                         int(time_offset), float(frames_per_timepoint), project.new_frames_path(), ann)
+                         int(time_offset), float(frames_per_timepoint), project.new_frames_path(), ann,
+                         frame_base)
 
 
 def compute_import(req: ImportRequest, progress=None, cancel=None, features=detector_features,
@@ -117,6 +123,10 @@ def compute_import(req: ImportRequest, progress=None, cancel=None, features=dete
         alignment: dict = {"offset": req.time_offset, "frames_per_timepoint": req.frames_per_timepoint}
         counts = None
         if ann is not None:
+            ann, base_report = resolve_frame_base(ann, n, req.frame_base)
+            if base_report:
+                messages.append(f"{req.annotations_path}: {base_report}")
+                alignment["frame_base"] = ann.frame_base
             counts, rep = align_annotations(ann, n, Alignment(req.time_offset, req.frames_per_timepoint))
             alignment.update(rep)
             alignment["annotations"] = str(req.annotations_path.resolve())
@@ -138,15 +148,20 @@ def import_apply(project: Project, result: ImportResult):
 
 def import_embryo(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
                   time_offset: int = 0, frames_per_timepoint: float = 1.0, progress=None, cancel=None,
-                  features=detector_features, on_frame=None):
+                  features=detector_features, on_frame=None, frame_base: Optional[int] = None):
     """Decode the frames once into the project's frame store, align the annotations explicitly,
     and add the embryo (in memory: the caller saves).  Returns ``(embryo, messages)``.
 
     ``features(frame, small)`` computes the per-frame values stored beside the frames (None: none);
     ``on_frame(i, frame, small)`` sees each frame as it is written (a live preview,
     :class:`embryo_gui.model.framestore.LiveFrames`).  Leaves no frame file behind on failure.
+
+    Annotations are read and checked before any frame is decoded, so a bad CSV costs nothing and
+    leaves every file as it was.  ``frame_base`` (0 or 1) says what a per-frame CSV calls the first
+    video frame; None detects it when the file makes that unambiguous (else EmbryoError asks).
     """
-    req = prepare_import(project, source_path, annotations_path, name, time_offset, frames_per_timepoint)
+    req = prepare_import(project, source_path, annotations_path, name, time_offset, frames_per_timepoint,
+                         frame_base)
     try:
         result = compute_import(req, progress, cancel, features, on_frame)
         embryo = import_apply(project, result)
@@ -158,10 +173,11 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
 
 def import_job(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
                time_offset: int = 0, frames_per_timepoint: float = 1.0, features=detector_features,
-               on_frame=None) -> Job:
+               on_frame=None, frame_base: Optional[int] = None) -> Job:
     """A job importing one embryo: compute decodes into a reserved frame file (off-thread), apply
     adds the embryo (outcome ``(embryo, messages)``); a cancelled or failed job leaves no file."""
-    req = prepare_import(project, source_path, annotations_path, name, time_offset, frames_per_timepoint)
+    req = prepare_import(project, source_path, annotations_path, name, time_offset, frames_per_timepoint,
+                         frame_base)
 
     def compute(progress, cancel) -> ImportResult:
         return compute_import(req, progress, cancel, features, on_frame)

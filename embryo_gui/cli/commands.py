@@ -92,7 +92,8 @@ def cmd_import(args) -> int:
         with _session(project) as s:
             embryo, messages = _run(s, s.import_job(args.source, args.annotations, name=args.name,
                                                     time_offset=args.time_offset,
-                                                    frames_per_timepoint=args.frames_per_timepoint), "import")
+                                                    frames_per_timepoint=args.frames_per_timepoint,
+                                                    frame_base=args.frame_base), "import")
             s.save()
     except BaseException:
         if new and not frames_dir_existed and project.frames_dir.exists():
@@ -174,8 +175,12 @@ def cmd_autoclean(args) -> int:
 def cmd_export(args) -> int:
     with _session(args.project) as s:
         report = _run(s, s.export_job(args.out, size=args.size, gray=args.gray, csv_path=args.csv,
-                                      include_unusable=args.include_unusable), "export")
-    print(report["message"])
+                                      include_unusable=args.include_unusable, overwrite=args.force), "export")
+    if args.json:
+        _print_json({k: report[k] for k in ("path", "csv_path", "n_frames", "kept", "dropped", "unreviewed",
+                                            "lines", "message")})
+    else:
+        print(report["message"])
     return 0
 
 
@@ -236,7 +241,7 @@ def cmd_showcase(args) -> int:
         print("2. auto-clean:")
         print(format_summary(summary))
         report = _run(s, s.export_job(out_dir / "cleaned_dataset.h5", size=(188, 128),
-                                      csv_path=out_dir / "cleaned_labels.csv"), "export")
+                                      csv_path=out_dir / "cleaned_labels.csv", overwrite=True), "export")
     print(f"3. {report['message']}")
     print(f"   labels as CSV: {out_dir / 'cleaned_labels.csv'}")
     print(f"   read it with: h5py.File({str(out_dir / 'cleaned_dataset.h5')!r})['frames'] (see docs/FORMAT.md)")
