@@ -212,16 +212,19 @@ def test_autoclean_job_computes_off_thread_without_touching_the_model(demo):
     assert seen and all(all(all(v) for v in snap.values()) for snap in seen)
     assert [x["name"] for x in summary] == s.embryos
     for n in s.embryos:
-        top = s.project.embryo(n).history.top
-        assert top.type == "autoclean" and isinstance(top, edits.Batch)
+        h = s.project.embryo(n).history
+        assert [x.label for x in h.entries] == ["run detectors", "auto-clean"]
+        assert h.top.type == "autoclean" and isinstance(h.top, edits.Batch)
         assert s.project.embryo(n).detections["autoclean"]["policy"]["unusable_fraction"] == 0.4
     # a second run changes nothing, and adds no step
     n_steps = len(s.steps())
     again = s.run_job(s.autoclean_job())
     assert not any(x["changed"] for x in again) and len(s.steps()) == n_steps
-    # one undo per embryo restores it
+    # undoing the auto-clean keeps the detections; undoing everything restores the embryos
     s.undo()
-    s.undo()
+    assert s.project.embryo(s.embryos[-1]).history.top.label == "run detectors"
+    while s.can_undo:
+        s.undo()
     for n in s.embryos:
         np.testing.assert_array_equal(s.project.embryo(n).current, before[n][0])
         np.testing.assert_array_equal(s.project.embryo(n).flags.bits, before[n][1])

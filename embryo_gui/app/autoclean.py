@@ -1,4 +1,7 @@
-"""One-click auto-clean: run every detector and apply the default policy, one history step per embryo.
+"""One-click auto-clean: run the detectors (when they have not run at the current settings) and
+apply the default policy.  Two history steps per embryo at most: "run detectors" (only when it ran)
+and "auto-clean" (the policy), so undoing an auto-clean never erases the detections.
+:mod:`embryo_gui.app.draft` computes the same thing as a reviewable draft first (off-thread).
 
 Policy (``AutocleanPolicy``):
 - corrupt frames (black, red artifact; outliers when ``exclude_outliers``) are excluded;
@@ -14,11 +17,11 @@ Policy (``AutocleanPolicy``):
   otherwise).
 Running it twice changes nothing the second time.
 
-Compute / apply (docs/ARCHITECTURE.md): :func:`compute_autoclean` runs the detectors and plans the
-policy on a snapshot of the embryo (off-thread, the project untouched) and returns an
-:class:`AutocleanPlan`: the list of edits and the summary.  :func:`autoclean_apply` (caller's
-thread) returns the :class:`Autoclean` edit to push: a batch of those edits, one undo step; no
-detector runs inside ``Edit.apply``.  If the embryo changed while the detectors ran, the (cheap)
+Compute / apply (docs/ARCHITECTURE.md): :func:`compute_autoclean` runs the detectors (if needed)
+and plans the policy on a snapshot of the embryo (off-thread, the project untouched) and returns an
+:class:`AutocleanPlan`.  :func:`autoclean_apply` (caller's thread) returns the edits to push: the
+detectors' ``SetFlags`` (if they ran) and the :class:`Autoclean` batch of the planned policy edits;
+no detector runs inside ``Edit.apply``.  If the embryo changed while the detectors ran, the (cheap)
 policy is planned again on its current state with the same detections.
 """
 
@@ -33,7 +36,8 @@ from ..errors import EmbryoError
 from ..model.detections import AutocleanRecord
 from ..policy import CORRUPT_KINDS, DIP_REPAIRS, LOST_KINDS, UNUSABLE_FRACTION
 from ..progress import check
-from .detecting import DetectionResult, EmbryoInput, compute_detections, detection_apply, redecide
+from .detecting import (DetectionResult, EmbryoInput, compute_detections, detection_apply, detection_edit,
+                        needs_detection, redecide)
 from .jobs import Job
 
 
@@ -59,8 +63,9 @@ class Autoclean(Batch):
 
     type = "autoclean"
 
-    def __init__(self, edits, policy: AutocleanPolicy, label: str = "auto-clean"):
+    def __init__(self, edits, policy: AutocleanPolicy, summary: Optional[dict] = None, label: str = "auto-clean"):
         self.policy = policy
+        self.summary: dict = dict(summary or {})
         super().__init__(edits, label)
 
     def params(self) -> dict:
@@ -69,20 +74,20 @@ class Autoclean(Batch):
 
 @dataclass
 class AutocleanPlan:
-    """What auto-clean will do to one embryo: ``edits`` (applied in order as one step) and the
+    """What auto-clean will do to one embryo: ``detections`` (None when the detectors had already
+    run at these settings), the policy's ``edits`` (applied in order as one step) and the
     ``summary`` of the embryo after them (see :func:`format_summary`)."""
     name: str
     edits: list
     summary: dict
-    detections: DetectionResult
+    detections: Optional[DetectionResult]
     token: tuple = ()
     notes: list = field(default_factory=list)
 
 
-def plan_autoclean(scratch, detected: DetectionResult, policy: AutocleanPolicy, token: tuple = ()) -> AutocleanPlan:
-    """Plan the policy on ``scratch`` (an ``Embryo.snapshot()``; it is changed) given the detector
-    results; cheap (no detector runs).  ``token``: the live embryo's ``state_token()`` when the
-    snapshot was taken."""
+def plan_policy(scratch, policy: AutocleanPolicy, notes=()) -> tuple[list[Edit], dict]:
+    """Plan the policy on ``scratch`` (an ``Embryo.snapshot()`` holding the detections; it is
+    changed); cheap (no detector runs).  Returns the edits and the summary."""
     p = policy
     steps: list[Edit] = []
 
@@ -91,7 +96,6 @@ def plan_autoclean(scratch, detected: DetectionResult, policy: AutocleanPolicy, 
         steps.append(edit)
         return edit
 
-    do(detection_apply(detected))
     kinds = [k for k in CORRUPT_KINDS if k in LOST_KINDS or p.exclude_outliers]
     corrupt = scratch.flags.any_of(kinds)
     if corrupt.any():
@@ -134,37 +138,89 @@ def plan_autoclean(scratch, detected: DetectionResult, policy: AutocleanPolicy, 
         "repaired": int(scratch.flags.mask("repaired").sum()),
         "lost_fraction": round(frac, 4), "unusable": bool(unusable),
         "state": scratch.state(),
-        "notes": list(detected.notes),
+        "notes": list(notes),
     }
-    return AutocleanPlan(scratch.name, steps, summary, detected, tuple(token), list(detected.notes))
+    return steps, summary
+
+
+def _edits_on(embryo, policy: AutocleanPolicy, detection=None) -> list[Edit]:
+    """[the detection edit, if given] + the policy planned on a snapshot of ``embryo`` after it."""
+    out: list[Edit] = []
+    notes: list[str] = []
+    scratch = embryo.snapshot()
+    if detection is not None:
+        edit, notes = detection
+        edit._forward(scratch)
+        out.append(edit)
+    steps, summary = plan_policy(scratch, policy, notes)
+    out.append(Autoclean(steps, policy, summary))
+    return out
+
+
+def autoclean_edits(embryo, policy: AutocleanPolicy | None = None, progress=None, cancel=None,
+                    detection=None) -> list[Edit]:
+    """The edits an auto-clean pushes, in order: the detectors' (when they have not run at the
+    current settings; ``detection`` = an already computed ``(edit, notes)``; else they run here)
+    and the policy's :class:`Autoclean` batch (its ``summary`` says what it does)."""
+    if detection is None and needs_detection(embryo):
+        detection = detection_edit(embryo, progress=progress, cancel=cancel)
+    return _edits_on(embryo, policy or AutocleanPolicy(), detection)
 
 
 def compute_autoclean(scratch, policy: Optional[AutocleanPolicy] = None, progress=None,
                       cancel=None, token: tuple = ()) -> AutocleanPlan:
-    """Detect and plan on ``scratch`` (an ``Embryo.snapshot()``): pure as far as the project goes.
-    ``token``: the live embryo's ``state_token()`` when the snapshot was taken."""
+    """Detect (if needed) and plan on ``scratch`` (an ``Embryo.snapshot()``, changed): pure as far
+    as the project goes.  ``token``: the live embryo's ``state_token()`` when the snapshot was taken."""
     policy = policy or AutocleanPolicy()
-    detected = compute_detections(EmbryoInput.of(scratch), progress=progress, cancel=cancel)
+    detected = None
+    if needs_detection(scratch):
+        detected = compute_detections(EmbryoInput.of(scratch), progress=progress, cancel=cancel)
+        detection_apply(detected, scratch)._forward(scratch)
     check(cancel)
-    return plan_autoclean(scratch, detected, policy, token)
+    notes = [] if detected is None else list(detected.notes)
+    steps, summary = plan_policy(scratch, policy, notes)
+    return AutocleanPlan(scratch.name, steps, summary, detected, tuple(token), notes)
 
 
-def autoclean_apply(embryo, plan: AutocleanPlan, policy: AutocleanPolicy) -> tuple[Autoclean, dict]:
-    """The edit to push for ``plan`` (re-planned on the embryo's current state if it changed
-    since the snapshot) and the summary."""
+def autoclean_apply(embryo, plan: AutocleanPlan, policy: AutocleanPolicy) -> list[Edit]:
+    """The edits to push for ``plan`` (the policy re-planned on the embryo's current state if it
+    changed since the snapshot; the detectors are not run again)."""
     if plan.token and embryo.state_token() != plan.token:
-        plan = plan_autoclean(embryo.snapshot(), redecide(plan.detections, embryo), policy, embryo.state_token())
-    return Autoclean(plan.edits, policy), dict(plan.summary)
+        det = None
+        if plan.detections is not None:
+            d = redecide(plan.detections, embryo)
+            det = (detection_apply(d, embryo), list(d.notes))
+        return _edits_on(embryo, policy, det)
+    out: list[Edit] = []
+    if plan.detections is not None:
+        out.append(detection_apply(plan.detections, embryo))
+    out.append(Autoclean(plan.edits, policy, plan.summary))
+    return out
+
+
+def push_autoclean(embryo, edits: list[Edit], cancel=None) -> dict:
+    """Push auto-clean's edits on ``embryo`` (caller's thread); returns the summary (``changed``:
+    whether the policy changed anything, ``detected``: whether the detectors ran)."""
+    before = embryo.history.position
+    try:
+        for e in edits:
+            check(cancel)
+            embryo.history.push(e)
+    except BaseException:
+        while embryo.history.position > before:  # cancelled inside an embryo: leave it as it was
+            embryo.history.undo()
+        embryo.history.drop_redo()
+        raise
+    s = dict(edits[-1].summary)
+    s["changed"] = not edits[-1].is_empty
+    s["detected"] = len(edits) > 1
+    return s
 
 
 def autoclean_embryo(embryo, policy: AutocleanPolicy | None = None, progress=None, cancel=None) -> dict:
-    """Auto-clean one embryo on this thread (one history step); returns its summary."""
-    policy = policy or AutocleanPolicy()
-    plan = compute_autoclean(embryo.snapshot(), policy, progress, cancel, embryo.state_token())
-    edit, s = autoclean_apply(embryo, plan, policy)
-    embryo.history.push(edit)
-    s["changed"] = not edit.is_empty
-    return s
+    """Detect if needed, then apply the policy: each its own undo step (on this thread).  Returns
+    the summary."""
+    return push_autoclean(embryo, autoclean_edits(embryo, policy, progress, cancel), cancel)
 
 
 def autoclean_project(project, policy: AutocleanPolicy | None = None, progress=None, cancel=None,
@@ -187,8 +243,9 @@ def autoclean_project(project, policy: AutocleanPolicy | None = None, progress=N
 
 
 def autoclean_job(project, policy: AutocleanPolicy | None = None, embryos=None) -> Job:
-    """A job auto-cleaning every embryo (or those named).  compute: detectors + plans on snapshots
-    (off-thread); apply: one ``Autoclean`` step per embryo.  Outcome: the summaries.
+    """A job auto-cleaning every embryo (or those named).  compute: detectors (if needed) + plans
+    on snapshots (off-thread); apply: "run detectors" (if they ran) and one ``Autoclean`` step per
+    embryo.  Outcome: the summaries.
     Cancelled, it changes nothing."""
     policy = policy or AutocleanPolicy()
     scratch = [(e.snapshot(), e.state_token()) for e in project.embryos if embryos is None or e.name in embryos]
@@ -208,10 +265,7 @@ def autoclean_job(project, policy: AutocleanPolicy | None = None, embryos=None) 
         out = []
         for plan in plans:
             e = project.embryo(plan.name)
-            edit, s = autoclean_apply(e, plan, policy)
-            e.history.push(edit)
-            s["changed"] = not edit.is_empty
-            out.append(s)
+            out.append(push_autoclean(e, autoclean_apply(e, plan, policy)))
         return out
 
     return Job("autoclean", compute, apply, label="auto-clean")

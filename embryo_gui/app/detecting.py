@@ -9,20 +9,44 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 
-from ..detect import CliffSettings, detect_cliffs
+from ..detect import CliffSettings, CorruptSettings, detect_cliffs
 from ..detect._settings import resolve
 from ..detect.corrupt import detect_corrupt
 from ..detect.spikes import SpikeSettings, detect_spikes
 from ..edits import SetFlags
+from ..edits.review_edits import rejected_mask
 from ..model.detections import CliffDetection, CorruptFrames, active_cliffs_mask, cliffs_to_json
 from ..policy import CORRUPT_KINDS
 from ..progress import check
 from .jobs import Job
+
+
+#: bump when a detector changes what it finds at the same settings (forces detection on open)
+DETECTORS_VERSION = 1
+
+
+def detector_key(corrupt_settings=None, cliff_settings=None, spike_settings=None) -> str:
+    """A short fingerprint of the detectors' settings (resolved) and :data:`DETECTORS_VERSION`;
+    stored as ``detections["detected_with"]`` by :func:`detection_apply`."""
+    d = {"v": DETECTORS_VERSION,
+         "corrupt": resolve(CorruptSettings, corrupt_settings).to_dict(),
+         "cliff": resolve(CliffSettings, cliff_settings).to_dict(),
+         "spike": resolve(SpikeSettings, spike_settings).to_dict()}
+    return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def needs_detection(embryo, corrupt_settings=None, cliff_settings=None, spike_settings=None) -> bool:
+    """True unless the detectors already ran on ``embryo`` with these settings (the default ones
+    when None): a project opened or imported runs them once, off the GUI thread."""
+    return embryo.detections.get("detected_with") != detector_key(corrupt_settings, cliff_settings,
+                                                                  spike_settings)
 
 
 @dataclass(frozen=True)
@@ -56,11 +80,12 @@ class DetectionResult:
     token: tuple = ()              # the embryo's state token when its snapshot was taken
     cliff_settings_used: Any = None
     spike_settings_used: Any = None
+    detected_with: str = ""        # detector_key() of the settings used
 
     def detections(self) -> dict:
         """The keys merged into ``embryo.detections``."""
         return {"corrupt": self.corrupt.to_dict(), "cliff_settings": self.cliff_settings,
-                "cliffs": cliffs_to_json(self.cliffs), "spikes": self.spikes}
+                "cliffs": cliffs_to_json(self.cliffs), "spikes": self.spikes, "detected_with": self.detected_with}
 
 
 def compute_detections(inp: EmbryoInput, corrupt_settings=None, cliff_settings=None, progress=None,
@@ -88,7 +113,8 @@ def compute_detections(inp: EmbryoInput, corrupt_settings=None, cliff_settings=N
     corrupt = CorruptFrames(settings=res.settings, reasons={i: r for i, r in enumerate(res.reasons) if r})
 
     result = DetectionResult(inp.name, masks, scores, [], corrupt, None, {}, notes, token=inp.token,
-                             cliff_settings_used=cliff_settings, spike_settings_used=spike_settings)
+                             cliff_settings_used=cliff_settings, spike_settings_used=spike_settings,
+                             detected_with=detector_key(corrupt_settings, cliff_settings, spike_settings))
     _detect_curves(result, inp.original, inp.previous_cliffs)
     return result
 
@@ -123,10 +149,17 @@ def redecide(result: DetectionResult, embryo) -> DetectionResult:
 def detection_apply(result: DetectionResult, embryo=None) -> SetFlags:
     """The edit that records a detection result (push it on the embryo's history).  With
     ``embryo``: if it changed since the snapshot (a cliff accepted meanwhile), the cheap curve
-    part is redone against its current decisions first."""
-    if embryo is not None and result.token and embryo.state_token() != result.token:
-        redecide(result, embryo)
-    return SetFlags(result.masks, scores=result.scores, detections=result.detections(), label="run detectors")
+    part is redone against its current decisions first, and a frame a person cleared of a kind
+    stays cleared (like a rejected cliff)."""
+    masks = dict(result.masks)
+    if embryo is not None:
+        if result.token and embryo.state_token() != result.token:
+            redecide(result, embryo)
+            masks = dict(result.masks)
+        for kind in list(masks):
+            if kind != "cliff":
+                masks[kind] = masks[kind] & ~rejected_mask(embryo, kind)
+    return SetFlags(masks, scores=result.scores, detections=result.detections(), label="run detectors")
 
 
 def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=None, cancel=None,
@@ -134,7 +167,7 @@ def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=
     """Compute the detections of one embryo and return ``(SetFlags edit, notes)`` without applying it."""
     r = compute_detections(EmbryoInput.of(embryo), corrupt_settings, cliff_settings, progress, cancel,
                            spike_settings)
-    return detection_apply(r), r.notes
+    return detection_apply(r, embryo), r.notes
 
 
 def detect_embryo(embryo, corrupt_settings=None, cliff_settings=None, progress=None, cancel=None,

@@ -76,6 +76,8 @@ class History:
         this when a step on another embryo ends the redo tail of the whole project."""
         dropped = self.entries[self.position:]
         del self.entries[self.position:]
+        if dropped:
+            self._notify("drop", dropped[-1])
         return dropped
 
     @property

@@ -127,6 +127,9 @@ class UndoStack:
             i = min(k for k in range(self.position, len(self.order)) if self.order[k] == uid)
             self.order.insert(self.position, self.order.pop(i))
             self.position += 1
+        elif what == "drop":   # the embryo forgot its undone steps
+            self.order = self.order[:self.position] + [u for u in self.order[self.position:] if u != uid]
+            return
         else:
             return
         embryo = self._embryos[uid]
