@@ -18,7 +18,7 @@ import numpy as np
 
 from ..detect import CliffSettings, CorruptSettings, detect_cliffs
 from ..detect._settings import resolve
-from ..detect.corrupt import detect_corrupt
+from ..detect.corrupt import detect_corrupt_frames
 from ..detect.spikes import SpikeSettings, detect_spikes
 from ..edits import SetFlags
 from ..edits.review_edits import rejected_mask
@@ -106,7 +106,7 @@ def compute_detections(inp: EmbryoInput, corrupt_settings=None, cliff_settings=N
         if progress is not None:
             progress({**info, "embryo": inp.name})
 
-    res = detect_corrupt(iter(inp.frames), n, corrupt_settings, progress=prog, cancel=cancel)
+    res = detect_corrupt_frames(inp.frames, n, corrupt_settings, progress=prog, cancel=cancel)
     check(cancel)
     masks = {k: np.asarray(res.verdicts[k], bool) for k in CORRUPT_KINDS}
     scores = {f"{k}_score": np.asarray(v, np.float32) for k, v in res.scores.items()}

@@ -33,11 +33,11 @@ from ..errors import EmbryoError
 from ..lineages import LINEAGES, POPULATION
 from ..model.atomic import atomic_target, check_writable_dir
 from ..model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION, FORMAT_NAME, FRAMES_FORMAT_NAME
+from ..model.framestore import EXPORT_COMPRESSIONS, copy_frames, create_frames_dataset
 from ..policy import EXPORT_DROPPED_UNLESS_CLEARED, EXPORT_REPORTED_KINDS, EXPORT_UNREVIEWED_KINDS
-from ..progress import Throttle, check
+from ..progress import Throttle
 from .jobs import Job
 
-_BATCH = 32
 #: words for the report's reasons (the CLI, the dialog and the message use them)
 REASON_TEXT = {"excluded": "excluded", "lossy": "lossy (trainer), not cleared", "unannotated": "unannotated",
                "unusable_embryo": "in unusable embryos"}
@@ -152,14 +152,23 @@ class ExportPlan:
     unreviewed: dict
     size: tuple             # (width, height)
     gray: bool
+    compression: str
     include_unusable: bool
     project_path: str
 
 
 def prepare_export(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
-                csv_path=None, include_unusable: bool = False, overwrite: bool = False) -> ExportPlan:
+                   csv_path=None, include_unusable: bool = False, overwrite: bool = False,
+                   compression: str = "blosc") -> ExportPlan:
     """Check the outputs and take what the export needs from the project (caller's thread, cheap).
-    An existing output file is refused unless ``overwrite``."""
+    An existing output file is refused unless ``overwrite``.
+
+    ``compression``: ``blosc`` (the frame store's codec: at full size the stored chunks are copied as
+    they are; readers need ``import hdf5plugin``), or the portable ``lzf`` / ``none`` (any h5py)."""
+    if compression not in EXPORT_COMPRESSIONS:
+        raise EmbryoError(f"unknown compression {compression!r}; choose one of {', '.join(EXPORT_COMPRESSIONS)}",
+                          out_path)
+
     out_path = Path(out_path)
     check_output(project, out_path)
     if csv_path is not None:
@@ -192,17 +201,15 @@ def prepare_export(project, out_path, size: Optional[tuple[int, int]] = None, gr
                           project.path)
     h, w = (size[1], size[0]) if size else next(iter(shapes))[:2]
     return ExportPlan(out_path, csv_path, tuple(items), dropped_total, unreviewed, (int(w), int(h)), bool(gray),
-                      bool(include_unusable), str(Path(project.path).resolve()))
+                      compression, bool(include_unusable), str(Path(project.path).resolve()))
 
 
 def write_export(plan: ExportPlan, progress=None, cancel=None) -> dict:
     """Write the planned dataset atomically (any thread: reads only frame files and the plan).
     Returns a report with a one-line ``message``, ``dropped`` (by reason), ``unreviewed`` (kept
     frames still flagged, by kind) and ``lines`` (the policy in words)."""
-    import cv2
-
     out_path, csv_path, gray, include_unusable = plan.out_path, plan.csv_path, plan.gray, plan.include_unusable
-    dropped_total, unreviewed = plan.dropped, plan.unreviewed
+    dropped_total, unreviewed, compression = plan.dropped, plan.unreviewed, plan.compression
     w, h = plan.size
     n_total = sum(len(it.index) for it in plan.items)
     fshape = (h, w) if gray else (h, w, 3)
@@ -210,7 +217,7 @@ def write_export(plan: ExportPlan, progress=None, cancel=None) -> dict:
     names = [it.name for it in plan.items]
     policy = {"kept": "not excluded, not lossy unless cleared, population annotated"
                       + ("" if include_unusable else ", embryo not unusable"),
-              "size": [w, h], "gray": bool(gray)}
+              "size": [w, h], "gray": bool(gray), "compression": compression}
     with atomic_target(out_path) as tmp:
         with h5py.File(tmp, "w", libver="latest") as f:
             f.attrs["format"] = EXPORT_FORMAT_NAME
@@ -220,8 +227,7 @@ def write_export(plan: ExportPlan, progress=None, cancel=None) -> dict:
             f.attrs["policy"] = json.dumps(policy)
             f.attrs["dropped"] = json.dumps(dropped_total)
             f.attrs["n_frames"] = n_total
-            frames = f.create_dataset("frames", shape=(n_total,) + fshape, dtype=np.uint8,
-                                      chunks=(1,) + fshape, compression="lzf")
+            frames = create_frames_dataset(f, "frames", n_total, fshape, compression)
             population = np.empty(n_total, np.float32)
             lineages = np.empty((n_total, len(LINEAGES)), np.float32)
             embryo_idx = np.empty(n_total, np.int32)
@@ -229,18 +235,12 @@ def write_export(plan: ExportPlan, progress=None, cancel=None) -> dict:
             pos = 0
             for ei, it in enumerate(plan.items):
                 idx = it.index
-                for a in range(0, len(idx), _BATCH):
-                    check(cancel)
-                    sel = idx[a:a + _BATCH]
-                    batch = it.frames.read(sel)
-                    out = np.empty((len(sel),) + fshape, np.uint8)
-                    for j, fr in enumerate(batch):
-                        if (fr.shape[0], fr.shape[1]) != (h, w):
-                            fr = cv2.resize(fr, (w, h), interpolation=cv2.INTER_AREA)
-                        out[j] = cv2.cvtColor(fr, cv2.COLOR_RGB2GRAY) if gray else fr
-                    frames[pos:pos + len(sel)] = out
-                    pos += len(sel)
-                    throttle({"stage": "export", "done": pos, "total": n_total})
+
+                def advance(k: int) -> None:
+                    advance.done += k
+                    throttle({"stage": "export", "done": advance.done, "total": n_total})
+                advance.done = pos
+                pos = copy_frames(frames, pos, it.frames, idx, (w, h), gray, cancel=cancel, on_frames=advance)
                 k = len(idx)
                 start = pos - k
                 population[start:pos] = it.counts[:, POPULATION]
@@ -266,17 +266,18 @@ def write_export(plan: ExportPlan, progress=None, cancel=None) -> dict:
 
 def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
                    csv_path=None, include_unusable: bool = False, progress=None, cancel=None,
-                   overwrite: bool = False) -> dict:
+                   overwrite: bool = False, compression: str = "blosc") -> dict:
     """Plan and write the cleaned dataset on this thread (see :func:`prepare_export`, :func:`write_export`)."""
-    return write_export(prepare_export(project, out_path, size, gray, csv_path, include_unusable, overwrite),
-                        progress, cancel)
+    return write_export(prepare_export(project, out_path, size, gray, csv_path, include_unusable, overwrite,
+                                       compression), progress, cancel)
 
 
 def export_job(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
-               csv_path=None, include_unusable: bool = False, overwrite: bool = False) -> Job:
+               csv_path=None, include_unusable: bool = False, overwrite: bool = False,
+               compression: str = "blosc") -> Job:
     """A job exporting the dataset: planned now (caller's thread), written off-thread; it changes
     no embryo, so there is nothing to apply (outcome: the report)."""
-    plan = prepare_export(project, out_path, size, gray, csv_path, include_unusable, overwrite)
+    plan = prepare_export(project, out_path, size, gray, csv_path, include_unusable, overwrite, compression)
     return Job("export", lambda progress, cancel: write_export(plan, progress, cancel), None, label="export")
 
 

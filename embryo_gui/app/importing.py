@@ -16,11 +16,10 @@ from typing import Optional
 
 import numpy as np
 
-from ..detect.frame_features import frame_features
 from ..errors import EmbryoError
 from ..io import Alignment, Annotations, align_annotations, open_frame_source, read_annotations
 from ..io.annotations import resolve_frame_base
-from ..model.framestore import write_frame_file
+from ..model.framestore import FrameReader, write_frame_file
 from ..model.project import Project
 from .jobs import Job
 
@@ -48,6 +47,9 @@ def detector_features(frame, small) -> dict:
     detection need not read the full frames again.  Today: :func:`embryo_gui.detect.frame_features.
     frame_features` at its default settings, the scalars and the maps that need full resolution
     (the area-pooled red and green maps are the small copy's channels 0 and 1)."""
+    # deferred: importing the detect package costs 1-2 s; here it happens in the import's compression
+    # pool, after the first frames are on screen, not before (not a cycle: app sits above detect)
+    from ..detect.frame_features import frame_features
     ff = frame_features(frame)
     out = {"bright": float(ff.bright), "red_score": float(ff.red_score), "red_kind": ff.red_kind,
            "red_reason": ff.red_reason, "thumb": ff.thumb, "line_map": ff.line_map}
@@ -132,6 +134,16 @@ def compute_import(req: ImportRequest, progress=None, cancel=None, features=dete
             alignment["annotations"] = str(req.annotations_path.resolve())
             if rep.get("message"):
                 messages.append(f"{req.annotations_path}: {rep['message']}")
+        if ann is not None:
+            # check the mapping against the pixels (nuclei counted on the small frames)
+            reader = FrameReader(req.frames_path, n, src.frame_shape)
+            try:
+                chk = alignment_check(reader, ann, req.time_offset, req.frames_per_timepoint)
+            finally:
+                reader.close()
+            if chk is not None:
+                alignment["check"] = chk.to_dict()
+                messages.append(f"{req.annotations_path}: {chk.message}")
     except BaseException:
         # whatever failed after the frames were written (hashing, alignment, Ctrl-C): no orphan
         with contextlib.suppress(OSError):
@@ -153,7 +165,7 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
     and add the embryo (in memory: the caller saves).  Returns ``(embryo, messages)``.
 
     ``features(frame, small)`` computes the per-frame values stored beside the frames (None: none);
-    ``on_frame(i, frame, small)`` sees each frame as it is written (a live preview,
+    ``on_frame(i, frame)`` sees each frame as it is decoded (a live preview,
     :class:`embryo_gui.model.framestore.LiveFrames`).  Leaves no frame file behind on failure.
 
     Annotations are read and checked before any frame is decoded, so a bad CSV costs nothing and
@@ -189,3 +201,22 @@ def import_job(project: Project, source_path, annotations_path=None, name: Optio
         project.discard_frames(req.frames_path)
 
     return Job("import", compute, apply, label=f"import {req.name}", discard=discard)
+
+
+def alignment_check(frames, ann, offset: int, fpt: float):
+    """:class:`~embryo_gui.detect.alignment_check.AlignmentCheck` of an embryo's frames (a
+    FrameReader: ``embryo.frames``) against its annotations (``io.read_annotations``; None without
+    a population curve), for the mapping ``offset`` / ``fpt``.  For the import dialog and
+    ``import --json``."""
+    import numpy as np
+
+    from ..detect.alignment_check import check_frames, small_frames
+    from ..lineages import POPULATION
+
+    pop = np.asarray(ann.counts[:, POPULATION], dtype=np.float64)
+    if not np.isfinite(pop).any():
+        return None
+    index = np.asarray(ann.index, dtype=np.float64)
+    if ann.kind == "frames":          # frame f is "timepoint" f + 1 at one frame per timepoint
+        return check_frames(small_frames(frames), index + 1.0, pop, offset, 1.0, fpts=(1.0,))
+    return check_frames(small_frames(frames), index, pop, offset, fpt)
