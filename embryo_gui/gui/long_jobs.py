@@ -100,6 +100,7 @@ class LongJobsMixin:
         self.auto_detect = self.autoclean_draft = bool(on)
         self.triage.auto_detect = bool(on)
         if on:
+            self.triage.raise_()  # the first view says what was found
             self.triage.maybe_detect()
 
     def autoclean_preview(self) -> JobHandle | None:

@@ -165,9 +165,12 @@ class TriageDock(QtWidgets.QDockWidget):
                 self.list.setCurrentRow(q.position)
         finally:
             self._filling = False
-        has = q.current is not None
+        self._buttons()
+
+    def _buttons(self) -> None:
+        q = self.queue
         for b in (self.accept_button, self.reject_button):
-            b.setEnabled(has)
+            b.setEnabled(q.current is not None)
         for b in (self.prev_button, self.next_button):
             b.setEnabled(len(q) > 0)
 
@@ -191,6 +194,7 @@ class TriageDock(QtWidgets.QDockWidget):
         finally:
             self._filling = False
         self.list.scrollToItem(self.list.currentItem())
+        self._buttons()
         self.session.set_frame(it.frame)
         self.itemShown.emit(it.frame)
 
