@@ -132,12 +132,12 @@ def detections_run(embryo) -> bool:
     return "corrupt" in embryo.detections or "cliffs" in embryo.detections
 
 
-def review_state(embryo) -> str:
+def review_state(embryo, pending: Optional[dict] = None) -> str:
     """One phrase for the embryo list: ``not yet detected``, ``nothing found``, ``not yet reviewed``
     (detections pending and no decision made), ``N to review`` or ``reviewed``."""
     if not detections_run(embryo) and not embryo.flags.mask("lossy").any():
         return "not yet detected"
-    pending = sum(pending_counts(embryo).values())
+    pending = sum((pending_counts(embryo) if pending is None else pending).values())
     decided = reviewed_count(embryo)
     if pending == 0:
         return "reviewed" if decided else "nothing found"

@@ -70,8 +70,9 @@ class EmbryoList(QtWidgets.QListWidget):
 def list_row(e) -> tuple:
     """(name, state, frames, annotated frames, review state, pending detections per kind) of an
     embryo for the list."""
-    return (e.name, e.state(), e.n_frames, int(np.isfinite(e.current[:, -1]).sum()), review_state(e),
-            pending_counts(e))
+    pending = pending_counts(e)
+    return (e.name, e.state(), e.n_frames, int(np.isfinite(e.current[:, -1]).sum()), review_state(e, pending),
+            pending)
 
 
 def _short(kind: str) -> str:

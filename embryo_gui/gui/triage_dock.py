@@ -27,6 +27,48 @@ from .view_model import FLAG_COLOURS
 K = QtCore.Qt.Key
 
 
+class _QueueModel(QtCore.QAbstractListModel):
+    """The queue's items for a list view: rows are produced only when the view shows them, so a
+    queue of thousands of detections costs nothing per decision but a model reset."""
+
+    def __init__(self, queue: TriageQueue) -> None:
+        super().__init__()
+        self.queue = queue
+        self._colours: dict[str, QtGui.QBrush] = {}
+
+    def rowCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: N802 (Qt API)
+        return 0 if parent.isValid() else len(self.queue.items)
+
+    def data(self, index, role=QtCore.Qt.ItemDataRole.DisplayRole):  # noqa: D102 (Qt API)
+        if not index.isValid() or not 0 <= index.row() < len(self.queue.items):
+            return None
+        it = self.queue.items[index.row()]
+        if role == QtCore.Qt.ItemDataRole.DisplayRole:
+            return it.describe()
+        if role == QtCore.Qt.ItemDataRole.ForegroundRole:
+            b = self._colours.get(it.kind)
+            if b is None:
+                b = self._colours[it.kind] = QtGui.QBrush(QtGui.QColor(
+                    *_readable(FLAG_COLOURS.get(it.kind, (128, 128, 128)))))
+            return b
+        return None
+
+    def reset(self) -> None:
+        self.beginResetModel()
+        self.endResetModel()
+
+
+class _QueueView(QtWidgets.QListView):
+    def count(self) -> int:
+        return self.model().rowCount()
+
+    def setCurrentRow(self, row: int) -> None:  # noqa: N802 (QListWidget's name)
+        self.setCurrentIndex(self.model().index(row, 0))
+
+    def currentRow(self) -> int:  # noqa: N802
+        return self.currentIndex().row()
+
+
 class TriageDock(QtWidgets.QDockWidget):
     """A dock over ``session``; ``run_job(job)`` (optional) runs a session job the GUI's way."""
 
@@ -42,6 +84,7 @@ class TriageDock(QtWidgets.QDockWidget):
         self.auto_detect = auto_detect
         self.queue = TriageQueue()
         self._filling = False
+        self._fills = 0
         self.last_error: str | None = None
 
         body = QtWidgets.QWidget()
@@ -65,10 +108,13 @@ class TriageDock(QtWidgets.QDockWidget):
             grid.addWidget(cb, i // 3, i % 3)
             self.kind_boxes[kind] = cb
         lay.addLayout(grid)
-        self.list = QtWidgets.QListWidget()
+        self.model = _QueueModel(self.queue)
+        self.list = _QueueView()
         self.list.setObjectName("triageList")
         self.list.setUniformItemSizes(True)
-        self.list.currentRowChanged.connect(self._row_changed)
+        self.list.setModel(self.model)
+        self.list.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.list.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._row_changed(cur.row()))
         lay.addWidget(self.list, 1)
         row = QtWidgets.QHBoxLayout()
         self.prev_button = QtWidgets.QPushButton("Previous")
@@ -147,20 +193,17 @@ class TriageDock(QtWidgets.QDockWidget):
 
     # -- view ------------------------------------------------------------------------------------------
     def _fill(self) -> None:
+        self._fills += 1
         q = self.queue
         counts = q.counts()
         for kind, cb in self.kind_boxes.items():
             n = counts.get(kind, 0)
             cb.setText(f"{kind.replace('_', ' ')} ({n})")
         e = self.session.embryo
-        self.state_label.setText("no embryo" if e is None else f"{e.name}: {review_state(e)}")
+        self.state_label.setText("no embryo" if e is None else f"{e.name}: {review_state(e, counts)}")
         self._filling = True
         try:
-            self.list.clear()
-            for it in q.items:
-                item = QtWidgets.QListWidgetItem(it.describe())
-                item.setForeground(QtGui.QBrush(QtGui.QColor(*_readable(FLAG_COLOURS.get(it.kind, (128, 128, 128))))))
-                self.list.addItem(item)
+            self.model.reset()
             if q.current is not None:
                 self.list.setCurrentRow(q.position)
         finally:
@@ -193,7 +236,7 @@ class TriageDock(QtWidgets.QDockWidget):
             self.list.setCurrentRow(self.queue.position)
         finally:
             self._filling = False
-        self.list.scrollToItem(self.list.currentItem())
+        self.list.scrollTo(self.list.currentIndex())
         self._buttons()
         self.session.set_frame(it.frame)
         self.itemShown.emit(it.frame)
@@ -212,14 +255,16 @@ class TriageDock(QtWidgets.QDockWidget):
         edit = self.queue.decide(accept)
         if edit is None:
             return False
+        before = self._fills
         try:
             changed = self.session.push(edit)
         except (EmbryoError, ValueError, IndexError) as exc:
             self.last_error = str(exc)
             self.state_label.setText(f"error: {exc}")
             return False
-        self.queue.refresh()  # in case the session emitted nothing (an edit that changed nothing)
-        self._fill()
+        if self._fills == before:  # the session told nothing (an edit that changed nothing)
+            self.queue.refresh()
+            self._fill()
         self._show_current()
         self.decided.emit(edit.label)
         return bool(changed)
