@@ -20,7 +20,7 @@ from PySide6 import QtCore, QtWidgets
 
 from ..app.jobs import Job
 from ..errors import EmbryoError
-from .job_runner import JobHandle, JobRunner
+from .job_runner import JobHandle, JobRunner, function_job
 
 
 class LongJobs(QtCore.QObject):
@@ -30,13 +30,22 @@ class LongJobs(QtCore.QObject):
     jobProgress = QtCore.Signal(str, object)
     #: (frame) a frame of an import in progress was shown
     importPreviewShown = QtCore.Signal(int)
+    #: (number of embryos) the detectors ran (on open, through the triage dock)
+    detectionFinished = QtCore.Signal(int)
+    #: an auto-clean draft was computed, applied or discarded
+    draftChanged = QtCore.Signal()
 
     def __init__(self, session: Any, runner: JobRunner, notifier: Any, trainer: Any, timeline: Any,
                  video: Any, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.session, self.runner, self.notifier = session, runner, notifier
         self.trainer, self.timeline, self.video = trainer, timeline, video
+        self.curve: Any = None  # set by the window (the draft is drawn on it)
         self._import_timer: QtCore.QTimer | None = None
+        #: Auto-clean shows a draft first; pressing it again applies it (the app turns it on)
+        self.autoclean_draft = False
+        #: embryo name -> AutocleanDraft while a draft is shown (a proposal, not the model's state)
+        self.draft: dict | None = None
         self.parent_widget = parent
         self.handle: JobHandle | None = None
         self.last_result: Any = None
@@ -106,22 +115,104 @@ class LongJobs(QtCore.QObject):
 
     # -- the workflows --------------------------------------------------------------------------
     def autoclean(self) -> JobHandle | None:
+        """Auto-clean every embryo (one undo step each).  With the review workflow on, the first
+        press computes a draft shown on the curve and the timeline, the second applies it."""
         s = self.session
         if s.project is None:
             return None
+        if self.draft is not None:
+            self.apply_draft()
+            return None
+        if self.autoclean_draft:
+            return self.autoclean_preview()
         job = self._make(s.autoclean_job)
         if job is None:
             return None
 
         def done(summary) -> None:
             self.last_summary = summary
-            if self.notifier.ask:
-                from .dialogs.summary import SummaryDialog
-                SummaryDialog(summary, self.parent_widget).exec()
-            else:
-                self.notifier.message(f"auto-clean done on {len(summary)} embryos", 5000)
+            self._summary(summary)
 
         return self.run(job, on_done=done)
+
+    def _summary(self, summary: list) -> None:
+        if self.notifier.ask and summary:
+            from .dialogs.summary import SummaryDialog
+            SummaryDialog(summary, self.parent_widget).exec()
+        else:
+            self.notifier.message(f"auto-clean done on {len(summary)} embryos", 5000)
+
+    # -- auto-clean as a reviewable draft -------------------------------------------------------
+    def autoclean_preview(self) -> JobHandle | None:
+        """Compute what auto-clean would do (off the GUI thread, on snapshots) and show it on the
+        curve and the timeline; nothing changes until :meth:`apply_draft` (Auto-clean again)."""
+        from ..app.draft import compute_drafts
+        from ..app.training import ProjectSnapshot
+        p = self.session.project
+        if p is None:
+            return None
+        snap = ProjectSnapshot(p)  # taken here, read off-thread: the live project is never read there
+        job = self._make(lambda: function_job("autoclean-draft", compute_drafts, snap))
+        if job is None:
+            return None
+
+        def done(drafts) -> None:
+            self.draft = {d.name: d for d in drafts}
+            self.show_draft()
+            n = sum(d.n_changes for d in drafts)
+            self.notifier.message(
+                f"auto-clean draft: {n} frames would change on {sum(1 for d in drafts if d.n_changes)} "
+                "embryos (hatched); press Auto-clean again to apply it all, any edit discards it", 0)
+            self.draftChanged.emit()
+
+        return self.run(job, on_done=done)
+
+    def apply_draft(self) -> list[dict]:
+        """Apply the shown draft: per embryo "run detectors" (if the draft ran them) and
+        "auto-clean", each one undo step; returns the summaries."""
+        drafts, self.draft = self.draft or {}, None
+        summary = []
+        p = self.session.project
+        for e in p.embryos if p is not None else []:
+            d = drafts.get(e.name)
+            if d is None:
+                continue
+            edits_ = d.edits(e)
+            for x in edits_:
+                self.session.push(x, e)
+            s = dict(edits_[-1].summary)
+            s["changed"] = not edits_[-1].is_empty
+            summary.append(s)
+        self.show_draft()
+        self.last_summary = summary
+        self.draftChanged.emit()
+        self._summary(summary)
+        self.workFinished.emit("autoclean")
+        return summary
+
+    def discard_draft(self) -> None:
+        if self.draft is not None:
+            self.draft = None
+            self.show_draft()
+            self.notifier.window.statusBar().clearMessage()
+            self.draftChanged.emit()
+
+    def show_draft(self) -> None:
+        e = self.session.embryo
+        d = (self.draft or {}).get(e.name) if e is not None else None
+        if d is None:
+            if self.curve is not None:
+                self.curve.set_draft(None)
+            self.timeline.set_draft(None)
+        else:
+            if self.curve is not None:
+                self.curve.set_draft(d.current, d.newly_excluded)
+            self.timeline.set_draft({"excluded": d.newly_excluded, "repaired": d.repaired & ~d.newly_excluded})
+
+    def run_detection(self, job: Job) -> JobHandle | None:
+        """Run a detection job of the Session (the triage dock's detection on open)."""
+        n = len(self.session.embryos)
+        return self.run(job, on_done=lambda _notes: self.detectionFinished.emit(n))
 
     def detect(self) -> JobHandle | None:
         s = self.session

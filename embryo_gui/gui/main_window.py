@@ -38,6 +38,7 @@ from .long_jobs import LongJobs
 from .navigation import Navigation
 from .session_views import CurveView, EmbryoListView, HistoryView, TimelineView, TrainerView
 from .status_bar import BusyBar, Notifier, StatusView
+from .triage_dock import TriageDock
 from .view_model import Selection
 
 
@@ -49,6 +50,11 @@ class MainWindow(QtWidgets.QMainWindow):
     workFinished = QtCore.Signal(str)  # "train", "train-cancelled", "autoclean", "export", "import", "...-failed"
     jobProgress = QtCore.Signal(str, object)  # (job name, progress dict), after the window's own handling
     importPreviewShown = QtCore.Signal(int)  # frame of an import in progress shown (gui/long_jobs.py)
+    embryoChanged = QtCore.Signal(str)        # the embryo shown changed (its name)
+    detectionFinished = QtCore.Signal(int)    # the detectors ran on open (number of embryos)
+    draftChanged = QtCore.Signal()            # an auto-clean draft was computed, applied or discarded
+    #: run the detectors when a project is opened (off the GUI thread; the app turns it on)
+    auto_detect = False
 
     def __init__(self, settings: QtCore.QSettings | None = None, recovery_dir: Path | None = None,
                  autosave_ms: int = AUTOSAVE_MS, ask: bool = True, session: Session | None = None) -> None:
@@ -87,6 +93,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.work = LongJobs(s, self.jobs, self.notifier, self.trainer, self.timeline, self.video, self)
         self.work.workFinished.connect(self.workFinished)
         self.work.importPreviewShown.connect(self.importPreviewShown)
+        self.work.detectionFinished.connect(self.detectionFinished)
+        self.work.draftChanged.connect(self.draftChanged)
+        self.work.curve = self.curve
+        # the triage queue (g2's dock) over the same Session; its detections run as our jobs
+        self.triage = TriageDock(s, self, run_job=self.work.run_detection, auto_detect=self.auto_detect)
         self.work.jobProgress.connect(self.jobProgress)
         self.curve.pointDragged.connect(self.edits.point_dragged)
         self.curve.cliffDecision.connect(self.edits.decide_cliff)
@@ -106,7 +117,8 @@ class MainWindow(QtWidgets.QMainWindow):
         ev.project_changed.connect(self._on_project)
         ev.embryo_changed.connect(self._on_embryo)
         ev.modified_changed.connect(self._on_modified)
-        for sig in (ev.history_changed, ev.job_started, ev.job_finished):
+        ev.history_changed.connect(self._on_history)
+        for sig in (ev.job_started, ev.job_finished):
             sig.connect(self._on_state)
         self._update_title()
         window_actions.update_enabled(self)
@@ -123,9 +135,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self._on_state()
         self.projectChanged.emit()
 
-    def _on_embryo(self, _ev) -> None:
+    def _on_embryo(self, ev) -> None:
         self.nav.stop_play()
         self.selection.clear()
+        self.work.show_draft()
+        self._on_state()
+        if ev is not None and ev.name is not None:
+            self.embryoChanged.emit(ev.name)
+
+    def _on_history(self, _ev) -> None:
+        self.work.discard_draft()  # a shown auto-clean draft is stale after any edit
         self._on_state()
 
     def _on_modified(self, _m) -> None:
@@ -173,6 +192,29 @@ class MainWindow(QtWidgets.QMainWindow):
     @property
     def last_summary(self) -> list | None:
         return self.work.last_summary
+
+    @property
+    def draft(self) -> dict | None:
+        return self.work.draft
+
+    @property
+    def autoclean_draft(self) -> bool:
+        return self.work.autoclean_draft
+
+    def enable_review(self, on: bool = True) -> None:
+        """The review workflow of the app: the detectors run when a project is opened (off the GUI
+        thread, on the embryos not yet run at the current settings) and Auto-clean shows a draft
+        first.  Off by default so that scripted windows (tests) stay deterministic."""
+        self.auto_detect = self.work.autoclean_draft = bool(on)
+        self.triage.auto_detect = bool(on)
+        if on:
+            self.triage.maybe_detect()
+
+    def apply_draft(self) -> list[dict]:
+        return self.work.apply_draft()
+
+    def discard_draft(self) -> None:
+        self.work.discard_draft()
 
     @property
     def frame_cache(self):
@@ -368,7 +410,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.video.close_cache()
         for sig, fn in ((self.session.events.project_changed, self._on_project),
                         (self.session.events.embryo_changed, self._on_embryo),
-                        (self.session.events.history_changed, self._on_state),
+                        (self.session.events.history_changed, self._on_history),
                         (self.session.events.job_started, self._on_state),
                         (self.session.events.job_finished, self._on_state)):
             sig.disconnect(fn)

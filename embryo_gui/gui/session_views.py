@@ -18,7 +18,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .curve_plot import CurvePlot
-from .embryo_list import EmbryoList
+from .embryo_list import EmbryoList, list_row
 from .timeline import Timeline
 from .trainer_panel import TrainerPanel
 from .view_model import Selection, Subscriptions, flag_masks, unannotated_mask
@@ -117,11 +117,6 @@ class CurveView(CurvePlot):
         self.set_data(e.current, e.original, e.flags.mask("excluded"), _cliffs(e), keep_view=keep_view)
         self.set_selection(self.selection.range)
         self.set_cursor(self.session.frame)
-
-
-def list_row(e: Any) -> tuple[str, str, int, int]:
-    """(name, state, frames, annotated frames) of an embryo for the embryo list."""
-    return e.name, e.state(), e.n_frames, int((~unannotated_mask(e.current)).sum())
 
 
 class EmbryoListView(EmbryoList):
@@ -225,10 +220,8 @@ class TrainerView(TrainerPanel):
     def show_loss(self, drop: float | None = None) -> None:
         e = self.session.embryo
         loss = None if e is None else e.flags.scores.get("loss")
-        if drop is None:
-            self.set_frame_loss(loss)
-        else:
-            self.set_frame_loss(loss, drop)
+        lossy = None if e is None else e.flags.mask("lossy")
+        self.set_frame_loss(loss, drop, lossy=lossy)
 
 
-__all__ = ["bind", "TimelineView", "CurveView", "EmbryoListView", "HistoryView", "TrainerView", "list_row"]
+__all__ = ["bind", "TimelineView", "CurveView", "EmbryoListView", "HistoryView", "TrainerView"]

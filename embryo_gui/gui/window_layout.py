@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtWidgets
 from ..lineages import COLUMNS
 from .curve_plot import LINEAGE_COLOURS
 from .flow_layout import FlowLayout
-from .timeline import _swatch
+from .timeline import _swatch, link_x
 from .view_model import Selection
 
 
@@ -63,6 +63,7 @@ class EditBar(QtWidgets.QWidget):
 
 def build(win: Any) -> None:
     """Lay out the window's views (already created) in the central splitter and the docks."""
+    link_x(win.timeline, win.curve)  # one x axis: frame k at the same pixel column in both
     top = QtWidgets.QWidget()
     tl = QtWidgets.QVBoxLayout(top)
     tl.setContentsMargins(0, 0, 0, 0)
@@ -90,6 +91,9 @@ def build(win: Any) -> None:
     win.trainer_dock = dock(win, "Trainer", win.trainer, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
     win.history_dock = dock(win, "History", win.history, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
     win.tabifyDockWidget(win.trainer_dock, win.history_dock)
+    # the triage queue: every pending detection, ranked (Space / Shift+Space, A / R)
+    win.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, win.triage)
+    win.tabifyDockWidget(win.history_dock, win.triage)
     win.trainer_dock.raise_()
     win.statusBar().addPermanentWidget(win.status_label, 1)
     win.statusBar().addPermanentWidget(win.busy_bar)
