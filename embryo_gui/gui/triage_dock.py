@@ -18,7 +18,7 @@ from typing import Optional
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..app.detecting import detection_edit, needs_detection
+from ..app.detecting import needs_detection
 from ..app.triage import TRIAGE_KINDS, TriageQueue, review_state
 from ..errors import EmbryoError
 from .theme import readable_on_background
@@ -272,96 +272,6 @@ class TriageDock(QtWidgets.QDockWidget):
     def undo(self) -> None:
         if self.session.can_undo:
             self.session.undo()
-
-
-class _Signal:
-    def __init__(self) -> None:
-        self._slots: list = []
-
-    def connect(self, fn) -> None:
-        self._slots.append(fn)
-
-    def emit(self, payload=None) -> None:
-        for fn in list(self._slots):
-            fn(payload)
-
-
-class _Events:
-    def __init__(self) -> None:
-        self.project_changed, self.embryo_changed, self.history_changed = _Signal(), _Signal(), _Signal()
-
-
-class _Changed:
-    def __init__(self, embryo: str) -> None:
-        self.embryo = embryo
-
-
-class _DetectJob:
-    """Compute the detectors' edits off the GUI thread (reads frames and the original annotations
-    only); ``apply`` pushes each as one "run detectors" step, in the GUI thread."""
-
-    name = "detect"
-
-    def __init__(self, embryos) -> None:
-        self.embryos = list(embryos)
-
-    def compute(self, progress, cancel):
-        return [(e, *detection_edit(e, progress=progress, cancel=cancel)) for e in self.embryos]
-
-
-class WindowSession:
-    """The part of the :class:`~embryo_gui.app.session.Session` interface the dock uses, over the
-    main window as it is today (its undo stack, cursor and job runner).  A bridge: once the window
-    is built on the Session, the dock is given the Session itself."""
-
-    def __init__(self, win) -> None:
-        self._win = win
-        self.events = _Events()
-        win.projectChanged.connect(lambda: self.events.project_changed.emit(None))
-        win.embryoChanged.connect(lambda name: self.events.embryo_changed.emit(name))
-        win.undo.changed.connect(lambda name: self.events.history_changed.emit(_Changed(name)))
-        self.job = None
-
-    @property
-    def project(self):
-        return self._win.project
-
-    @property
-    def embryo(self):
-        return self._win.embryo
-
-    def set_frame(self, i: int) -> int:
-        return self._win.cursor.seek(int(i))
-
-    def push(self, edit, embryo=None) -> bool:
-        return self._win.undo.push(embryo if embryo is not None else self._win.embryo, edit)
-
-    @property
-    def can_undo(self) -> bool:
-        return self._win.undo.stack.canUndo()
-
-    def undo(self) -> None:
-        self._win.undo.stack.undo()
-
-    def detect_job(self, names) -> _DetectJob:
-        return _DetectJob([self._win.project.embryo(n) for n in names])
-
-    def run_job(self, job: _DetectJob) -> None:
-        """Run the detectors in the window's job runner; their edits are pushed when they end."""
-        self.job = job
-
-        def done(results) -> None:
-            self.job = None
-            for e, edit, _notes in results:
-                if self._win.project is not None and e in self._win.project.embryos and needs_detection(e):
-                    self._win.undo.push(e, edit)
-            self._win._refresh_embryo_list()
-            self._win.detectionFinished.emit(len(results))
-
-        def ended(*_a) -> None:
-            self.job = None
-
-        self._win.jobs.start(job, on_done=done, on_failed=ended, on_cancelled=ended)
 
 
 def _readable(rgb) -> tuple[int, int, int]:
