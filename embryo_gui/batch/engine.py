@@ -92,7 +92,8 @@ def write_failure(out_dir, job: EmbryoJob, index: int, n_jobs: int, input_dir, e
 
 def run_dask(jobs: Sequence[EmbryoJob], out_dir, settings: BatchSettings, workers: Optional[int] = None,
              scheduler: Optional[str] = None, input_dir=None, manifest=None, on_event: Optional[Callable[[dict], None]] = None,
-             task: Optional[Callable] = None, connect_timeout: float = 30.0) -> list[dict]:
+             task: Optional[Callable] = None, connect_timeout: float = 10.0,
+             worker_timeout: float = 60.0) -> list[dict]:
     """Run every job as one task; returns the compact summaries in job order.
 
     ``on_event`` (called on this thread) gets ``{"kind": "started", "workers": n, "dashboard": ...}``,
@@ -118,6 +119,12 @@ def run_dask(jobs: Sequence[EmbryoJob], out_dir, settings: BatchSettings, worker
                 except (OSError, TimeoutError) as exc:
                     raise EmbryoError(f"cannot connect to the Dask scheduler ({' '.join(str(exc).split())[:200]})",
                                       scheduler) from None
+                try:  # a scheduler without workers would wait for ever
+                    client.wait_for_workers(1, timeout=worker_timeout)
+                except (OSError, TimeoutError):
+                    client.close()
+                    raise EmbryoError(f"the Dask scheduler has no worker (waited {worker_timeout:g} s); "
+                                      "start workers with `dask worker ADDRESS`", scheduler) from None
             else:
                 n, mem = local_cluster_size(len(jobs), workers)
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, memory_limit=mem,
