@@ -235,3 +235,21 @@ def test_a_scheduler_nobody_runs_is_a_one_line_error(tmp_path):
                  scheduler="tcp://127.0.0.1:9", connect_timeout=1)
     assert "cannot connect to the Dask scheduler" in str(ei.value) and "\n" not in str(ei.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_batch_review_lists_the_projects_in_report_order(dask_run, tmp_path):
+    from embryo_gui.batch.review import BatchReview, is_batch_folder
+    out, _, _ = dask_run
+    assert is_batch_folder(out) and not is_batch_folder(out / "projects")
+    review = BatchReview(out)
+    report = json.loads((out / "report.json").read_text())
+    expected = [r["name"] for r in report["embryos"] if r["status"] == "ok"]
+    assert [e["name"] for e in review.entries] == expected == ["demo_00", "demo_01", "demo_02"]
+    assert review.current == out / "projects" / "demo_00.h5" and not review.has_previous
+    assert review.step(1) == out / "projects" / "demo_01.h5"
+    assert review.step(1) == out / "projects" / "demo_02.h5" and not review.has_next
+    assert review.step(1) is None and review.index == 2
+    assert review.position_text().startswith("batch project 3 of 3: demo_02")
+    (tmp_path / "report.json").write_text('{"format": "something else"}')
+    with pytest.raises(EmbryoError, match="not an embryo-gui batch report"):
+        BatchReview(tmp_path)

@@ -6,10 +6,10 @@ One place names them, so a batch embryo is processed exactly like ``embryo-repai
 
 from __future__ import annotations
 
-from ..autoclean import AutocleanPolicy, autoclean_project  # noqa: F401
-from ..detection import detection_summary  # noqa: F401
-from ..export import export_dataset, kept_frames  # noqa: F401
-from ..importer import import_embryo  # noqa: F401
+from ..app.autoclean import AutocleanPolicy, autoclean_project  # noqa: F401
+from ..app.detecting import detection_summary  # noqa: F401
+from ..app.exporting import export_dataset, kept_frames  # noqa: F401
+from ..app.importing import import_embryo  # noqa: F401
 
 
 def train_and_apply(project, settings, progress=None) -> None:
