@@ -230,13 +230,14 @@ def _commit(staging: Path, paths: dict) -> None:
 
 def embryo_row(embryo, clean: dict, messages: list[str], kept: np.ndarray, dropped: dict) -> dict:
     """The report row of one processed embryo (small JSON)."""
+    from ..policy import PROBLEM_KINDS
     from . import workflows as wf
     det = wf.detection_summary(embryo)
     flags = embryo.flags
     excluded = flags.mask("excluded")
     by_reason = {k[len("excluded_"):]: v for k, v in dropped.items() if k.startswith("excluded_")}
     by_reason["spike"] = int((excluded & flags.mask("spike")).sum())
-    other = excluded & ~flags.any_of(["black", "red_artifact", "outlier", "cliff", "lossy", "spike"])
+    other = excluded & ~flags.any_of(PROBLEM_KINDS)
     by_reason["other"] = int(other.sum())
     trained = bool(embryo.training)
     al = embryo.alignment or {}
