@@ -12,6 +12,7 @@ from typing import Optional
 from ..detect.frame_features import frame_features
 from ..errors import EmbryoError
 from ..io import Alignment, align_annotations, open_frame_source, read_annotations
+from ..io.annotations import resolve_frame_base
 from ..model.project import Project
 
 
@@ -49,7 +50,7 @@ def detector_features(frame, small) -> dict:
 
 def import_embryo(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
                   time_offset: int = 0, frames_per_timepoint: float = 1.0, progress=None, cancel=None,
-                  features=detector_features, on_frame=None):
+                  features=detector_features, on_frame=None, frame_base: Optional[int] = None):
     """Decode the frames once into the project's frame store, align the annotations explicitly,
     and add the embryo (in memory: the caller saves).  Returns ``(embryo, messages)``.
 
@@ -58,7 +59,8 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
     :class:`embryo_gui.model.framestore.LiveFrames`).
 
     Annotations are read and checked before any frame is decoded, so a bad CSV costs nothing and
-    leaves every file as it was.
+    leaves every file as it was.  ``frame_base`` (0 or 1) says what a per-frame CSV calls the first
+    video frame; None detects it when the file makes that unambiguous (else EmbryoError asks).
     """
     source_path = Path(source_path)
     messages: list[str] = []
@@ -68,6 +70,8 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
     name = name or source_path.stem
     if name in project.names:
         raise EmbryoError(f"the project already has an embryo named {name!r}; choose another --name", project.path)
+    if ann is not None and frame_base is not None:
+        resolve_frame_base(ann, None, frame_base)  # a base the file contradicts fails before decoding
     src = open_frame_source(source_path)
     frames_path: Optional[Path] = None
     try:
@@ -85,6 +89,10 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
         alignment: dict = {"offset": int(time_offset), "frames_per_timepoint": float(frames_per_timepoint)}
         counts = None
         if ann is not None:
+            ann, base_report = resolve_frame_base(ann, n, frame_base)
+            if base_report:
+                messages.append(f"{annotations_path}: {base_report}")
+                alignment["frame_base"] = ann.frame_base
             counts, rep = align_annotations(ann, n, Alignment(int(time_offset), float(frames_per_timepoint)))
             alignment.update(rep)
             alignment["annotations"] = str(Path(annotations_path).resolve())
