@@ -99,7 +99,8 @@ def merge(out_dir, jobs: Optional[Sequence[EmbryoJob]] = None, settings: Optiona
             raise EmbryoError("no usable embryo to merge (every embryo failed, is unusable or kept no frame)",
                               out_dir)
         batch = _Batch(out_dir / "projects", projects)
-        rep = wf.export_dataset(batch, target, size=settings.size, gray=settings.gray, progress=progress)
+        rep = wf.export_dataset(batch, target, size=settings.size, gray=settings.gray, progress=progress,
+                                overwrite=True)  # the batch's own output, rebuilt from its projects
         dataset.update({"n_frames": rep["n_frames"], "kept": rep["kept"], "dropped": rep["dropped"],
                         "message": rep["message"].replace(str(target), DATASET_NAME), "error": None})
     except EmbryoError as exc:

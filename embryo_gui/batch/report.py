@@ -113,6 +113,8 @@ def row_html(r: dict, out_dir: str) -> str:
     reasons = r.get("excluded_by_reason") or {}
     dropped = r.get("dropped") or {}
     bits = [f"{k.replace('_', ' ')} {v}" for k, v in reasons.items() if v]
+    if dropped.get("lossy"):
+        bits.append(f"lossy, not reviewed {dropped['lossy']}")
     if dropped.get("unannotated"):
         bits.append(f"unannotated {dropped['unannotated']}")
     if dropped.get("unusable_embryo"):

@@ -197,7 +197,7 @@ def _process(job: EmbryoJob, settings: BatchSettings, paths: dict, timings: dict
         export = None
         if len(kept):
             rep = wf.export_dataset(project, paths["export"], size=settings.size, gray=settings.gray,
-                                    progress=prog("export"))
+                                    progress=prog("export"), overwrite=True)  # this task's own output
             export = {"path": os.path.relpath(paths["export"], paths["summary"].parent.parent),
                       "n_frames": int(rep["n_frames"])}
         else:
