@@ -149,16 +149,21 @@ def test_autoclean_one_undo_step_per_embryo(qtbot, win):
         win.autoclean()
     assert sig.args == ["autoclean"]
     changed = [s for s in win.last_summary if s.get("changed", True)]
-    assert win.undo.stack.count() == len(changed) == 2
-    assert all("demo_0" in win.undo.stack.text(i) for i in range(2))
+    assert len(changed) == 2
+    # per embryo: "run detectors" then "auto-clean", so undoing the auto-clean keeps the detections
+    assert win.undo.stack.count() == 4
+    assert all("demo_0" in win.undo.stack.text(i) for i in range(4))
     e1 = win.project.embryos[1]
-    assert e1.flags.mask("black").sum() == win.last_summary[1]["black"]
+    black1 = e1.flags.mask("black").copy()
+    assert black1.sum() == win.last_summary[1]["black"]
     win.undo.stack.undo()
-    assert np.array_equal(e1.current, before[1], equal_nan=True) and not e1.flags.mask("black").any()
+    assert np.array_equal(e1.current, before[1], equal_nan=True) and np.array_equal(e1.flags.mask("black"), black1)
+    assert not e1.flags.mask("excluded").any()
+    win.undo.stack.undo()
     win.undo.stack.undo()
     assert np.array_equal(win.project.embryos[0].current, before[0], equal_nan=True)
+    assert win.project.embryos[0].flags.mask("black").sum() == win.last_summary[0]["black"]  # still detected
     win.undo.stack.redo()
-    assert win.project.embryos[0].flags.mask("black").sum() == win.last_summary[0]["black"]
     # the banner over a corrupt frame names the detector's reason
     e0 = win.project.embryos[0]
     reasons = e0.detections["corrupt"]["reasons"]
