@@ -63,7 +63,7 @@ def test_keyboard_navigation(qtbot, win):
     assert win.cursor.index == N_FRAMES - 11
     # the frame shown is the project's frame
     assert np.array_equal(win.video.displayed(), win.embryo.frames[win.cursor.index])
-    qtbot.waitUntil(lambda: f"frame {N_FRAMES - 10} / {N_FRAMES}" in win.status_label.text(), timeout=2000)
+    qtbot.waitUntil(lambda: f"frame {N_FRAMES - 11} of 0-{N_FRAMES - 1}" in win.status_label.text(), timeout=2000)
     # no single unmodified key edits anything
     for key in (K.Key_Delete, K.Key_Backspace, K.Key_E, K.Key_X, K.Key_I, K.Key_T):
         qtbot.keyClick(win, key)
@@ -204,15 +204,15 @@ def test_training_to_completion_and_cancelled(qtbot, win):
     # then one undo step per embryo with lossy flags and per-frame losses
     live = []
 
-    def on_progress(info):
+    def on_progress(kind, info):
         if "lossy" in info:
             item = win.timeline.plot.kind_items["lossy"]
             live.append((dict(info["lossy"]), win._busy, win.undo.stack.count(),
                          [list(p) for p in zip(item.starts.tolist(), item.stops.tolist())]))
 
+    win.jobProgress.connect(on_progress)  # emitted after the window's own handling
     with qtbot.waitSignal(win.workFinished, timeout=120000) as sig:
         w = win.start_training(settings)
-        w.progress.connect(on_progress)  # connected after the window's own handler
     assert sig.args == ["train"], win.last_error
     r = win.last_result
     e = win.embryo
