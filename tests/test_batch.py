@@ -42,10 +42,20 @@ def inputs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dask_run(inputs, tmp_path_factory):
     """The Dask run (LocalCluster, 2 workers) through the CLI, shared by the tests below."""
+    from embryo_gui.cli import batch_commands
     out = tmp_path_factory.mktemp("batch_dask")
-    t0 = time.perf_counter()
-    rc = main(["batch", str(inputs), str(out), "--workers", "2", "--json"])
-    return out, rc, time.perf_counter() - t0
+    events = []
+
+    class Recording(batch_commands._Display):
+        def __call__(self, ev):
+            events.append(ev)
+            super().__call__(ev)
+    batch_commands._Display, orig = Recording, batch_commands._Display
+    try:
+        rc = main(["batch", str(inputs), str(out), "--workers", "2", "--json"])
+    finally:
+        batch_commands._Display = orig
+    return out, rc, events
 
 
 # --- discovery ---------------------------------------------------------------------------------
@@ -121,6 +131,15 @@ def test_dask_run_with_a_bad_movie_among_good_ones(dask_run, inputs, capsys):
         assert r["kept"] == int(np.sum(~e.flags.mask("excluded") & np.isfinite(e.current[:, -1]))) or \
             r["state"] == "unusable"
         p.close()
+    # progress came back per embryo and stage; only small summaries came back through the scheduler
+    _, _, events = dask_run
+    stages = {(e["embryo"], e["stage"]) for e in events if e["kind"] == "progress"}
+    for r in good:
+        assert {(r["name"], s) for s in ("import", "autoclean", "export", "ok")} <= stages or \
+            r["state"] == "unusable" and (r["name"], "import") in stages
+    done = [e["row"] for e in events if e["kind"] == "done"]
+    assert len(done) == N_GOOD + 1 and max(len(json.dumps(d)) for d in done) < 4000
+    assert all("curve" not in d for d in done)
     usable = [r for r in good if r["state"] != "unusable" and r["kept"]]
     with h5py.File(out / "cleaned_dataset.h5", "r") as f:
         names = [n.decode() if isinstance(n, bytes) else n for n in f["embryo_names"][()]]

@@ -113,7 +113,7 @@ def run_task(job, out_dir, settings=None, index: Optional[int] = None, n_jobs: O
         old = current_summary(out_dir, job, settings)
         if old is not None:
             old = dict(old)
-            old["skipped"] = True
+            old.update(skipped=True, index=index, n_jobs=n_jobs)  # the set may have grown since
             if progress is not None:
                 progress({"embryo": job.name, "stage": "skipped", "done": 1, "total": 1})
             return old
