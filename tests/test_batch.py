@@ -39,22 +39,42 @@ def inputs(tmp_path_factory):
     return folder
 
 
+_RECORDING_CLI = """
+import json, sys
+from embryo_gui.cli import batch_commands
+from embryo_gui.cli.main import main
+events = []
+class Recording(batch_commands._Display):
+    def __call__(self, ev):
+        events.append(ev)
+        super().__call__(ev)
+batch_commands._Display = Recording
+rc = main(sys.argv[2:])
+with open(sys.argv[1], "w") as fh:
+    json.dump({"rc": rc, "events": events}, fh)
+"""
+
+
+def run_recording_cli(args, events_file, timeout=240):
+    """The CLI in a child process (Dask's threads never live in the test process, where they could
+    run the garbage collector on Qt objects of later GUI tests), recording the display's events."""
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, "-c", _RECORDING_CLI, str(events_file), *map(str, args)],
+                         capture_output=True, text=True, timeout=timeout)
+    assert events_file.exists(), res.stderr[-3000:]
+    d = json.loads(events_file.read_text())
+    return d["rc"], d["events"], res
+
+
 @pytest.fixture(scope="module")
 def dask_run(inputs, tmp_path_factory):
     """The Dask run (LocalCluster, 2 workers) through the CLI, shared by the tests below."""
-    from embryo_gui.cli import batch_commands
     out = tmp_path_factory.mktemp("batch_dask")
-    events = []
-
-    class Recording(batch_commands._Display):
-        def __call__(self, ev):
-            events.append(ev)
-            super().__call__(ev)
-    batch_commands._Display, orig = Recording, batch_commands._Display
-    try:
-        rc = main(["batch", str(inputs), str(out), "--workers", "2", "--json"])
-    finally:
-        batch_commands._Display = orig
+    rc, events, res = run_recording_cli(["batch", inputs, out, "--workers", "2", "--json"],
+                                        out.parent / "events.json")
+    json.loads(res.stdout)  # --json: stdout is JSON only (the per-embryo lines went to stderr)
+    assert "[4/4]" in res.stderr
     return out, rc, events
 
 
@@ -132,7 +152,7 @@ def test_dask_run_with_a_bad_movie_among_good_ones(dask_run, inputs, capsys):
             r["state"] == "unusable"
         p.close()
     # progress came back per embryo and stage; only small summaries came back through the scheduler
-    _, _, events = dask_run
+    events = dask_run[2]
     stages = {(e["embryo"], e["stage"]) for e in events if e["kind"] == "progress"}
     for r in good:
         assert {(r["name"], s) for s in ("import", "autoclean", "export", "ok")} <= stages or \
@@ -247,12 +267,20 @@ def test_the_desktop_app_does_not_import_distributed():
 
 
 def test_a_scheduler_nobody_runs_is_a_one_line_error(tmp_path):
-    from embryo_gui.batch.engine import run_dask
-    from embryo_gui.batch import EmbryoJob
-    with pytest.raises(EmbryoError) as ei:
-        run_dask([EmbryoJob("x", str(tmp_path / "x.mp4"))], tmp_path / "out", BatchSettings(),
-                 scheduler="tcp://127.0.0.1:9", connect_timeout=1)
-    assert "cannot connect to the Dask scheduler" in str(ei.value) and "\n" not in str(ei.value)
+    import subprocess
+    import sys
+    code = ("import sys\n"
+            "from embryo_gui.batch.engine import run_dask\n"
+            "from embryo_gui.batch import BatchSettings, EmbryoJob\n"
+            "from embryo_gui.errors import EmbryoError\n"
+            "try:\n"
+            f"    run_dask([EmbryoJob('x', 'x.mp4')], {str(tmp_path / 'out')!r}, BatchSettings(),\n"
+            "             scheduler='tcp://127.0.0.1:9', connect_timeout=1)\n"
+            "except EmbryoError as exc:\n"
+            "    print('ERROR', exc)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.stdout.startswith("ERROR tcp://127.0.0.1:9: cannot connect to the Dask scheduler"), res.stderr
+    assert len(res.stdout.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 
@@ -272,3 +300,10 @@ def test_batch_review_lists_the_projects_in_report_order(dask_run, tmp_path):
     (tmp_path / "report.json").write_text('{"format": "something else"}')
     with pytest.raises(EmbryoError, match="not an embryo-gui batch report"):
         BatchReview(tmp_path)
+
+
+def test_dask_never_ran_in_the_test_process():
+    """Dask's threads would outlive the tests and could free Qt objects of later GUI tests in the
+    wrong thread: every Dask run above is in a child process."""
+    import sys
+    assert "distributed" not in sys.modules
