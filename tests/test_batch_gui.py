@@ -55,15 +55,18 @@ def test_window_steps_through_the_batch_projects(qtbot, tmp_path, batch_dir):
     win.grab().save(str(tmp_path / "batch_review.png"))
 
 
-def test_unsaved_changes_cancel_keeps_the_current_project(qtbot, tmp_path, batch_dir, monkeypatch):
+def test_unsaved_changes_cancel_keeps_the_current_project(qtbot, tmp_path, batch_dir):
     from gui_helpers import open_window
 
     from embryo_gui.gui.batch_review import open_path, step_project
     win = open_window(qtbot, tmp_path)
     assert open_path(win, batch_dir)
-    monkeypatch.setattr(win, "maybe_save", lambda: False)  # the user pressed Cancel
-    assert not step_project(win, 1)
-    assert win.project.path.name == "demo_00.h5" and win.batch_review.index == 0
+    win.maybe_save = lambda: False  # the user pressed Cancel
+    try:
+        assert not step_project(win, 1)
+        assert win.project.path.name == "demo_00.h5" and win.batch_review.index == 0
+    finally:
+        del win.maybe_save  # so that the window closes at the end of the test
 
 
 def test_a_folder_without_a_usable_report_is_a_one_line_error(qtbot, tmp_path):
