@@ -61,12 +61,12 @@ def test_unsaved_changes_cancel_keeps_the_current_project(qtbot, tmp_path, batch
     from embryo_gui.gui.batch_review import open_path, step_project
     win = open_window(qtbot, tmp_path)
     assert open_path(win, batch_dir)
-    win.maybe_save = lambda: False  # the user pressed Cancel
+    win.files.maybe_save = lambda: False  # the user pressed Cancel
     try:
         assert not step_project(win, 1)
         assert win.project.path.name == "demo_00.h5" and win.batch_review.index == 0
     finally:
-        del win.maybe_save  # so that the window closes at the end of the test
+        del win.files.maybe_save  # so that the window closes at the end of the test
 
 
 def test_a_folder_without_a_usable_report_is_a_one_line_error(qtbot, tmp_path):
@@ -77,7 +77,7 @@ def test_a_folder_without_a_usable_report_is_a_one_line_error(qtbot, tmp_path):
     (tmp_path / "b" / "report.json").write_text("{broken")
     win = open_window(qtbot, tmp_path)
     errors = []
-    win._error = lambda msg, detail=None: errors.append(msg)
+    win.notifier.error = lambda msg, detail=None: errors.append(msg)
     assert not open_path(win, tmp_path / "b")
     assert len(errors) == 1 and "cannot read the batch report" in errors[0] and "report.json" in errors[0]
     assert win.project is None

@@ -23,7 +23,7 @@ def open_batch(win, out_dir) -> bool:
     try:
         review = BatchReview(out_dir)
     except EmbryoError as exc:
-        win._error(str(exc))
+        win.notifier.error(str(exc))
         return False
     if not win.open_project(review.current):
         return False
