@@ -220,7 +220,7 @@ def make_review(out_dir: "str | Path" = "docs", n_frames: int = 160, size=(1280,
     d = (win.draft or {}).get(win.embryo.name)
     if d is not None and d.n_changes:
         f = int(np.flatnonzero(d.newly_excluded | d.repaired)[0])
-        win.cursor.seek(f)
+        win.session.set_frame(f)
     _settle(app, 0.3)
     written.append(save_image(win.grab(), out_dir / "review_autoclean_draft.png", max_bytes=450_000))
     win.ask = False
