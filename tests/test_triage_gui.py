@@ -157,3 +157,26 @@ def test_dock_over_the_qt_free_session(qtbot, tmp_path, demo_dir):
     s.select_embryo(s.embryos[1])
     assert dock.queue.embryo is s.embryo
     s.close()
+
+
+def test_detectors_run_on_an_imported_embryo(qtbot, tmp_path, demo_dir):
+    import cv2
+
+    from conftest import make_frames
+    from embryo_gui.app.session import Session
+    from embryo_gui.gui.triage_dock import TriageDock
+    from embryo_gui.model import Project
+    s = Session(Project.open(copy_project(demo_dir, tmp_path)))
+    dock = TriageDock(s, run_job=s.run_job, auto_detect=True)
+    qtbot.addWidget(dock)
+    src = tmp_path / "imgs"
+    src.mkdir()
+    for i, f in enumerate(make_frames(12, shape=(64, 96, 3))):
+        cv2.imwrite(str(src / f"f{i:03d}.png"), f)
+    ann = tmp_path / "a.csv"
+    ann.write_text("frame,population\n" + "".join(f"{i},{4 + i // 3}\n" for i in range(1, 13)))
+    s.run_job(s.import_job(src, ann, name="new"))  # frames 1..12 of a 12-frame movie: 1-based, detected
+    e = s.project.embryo("new")
+    assert e.alignment.get("frame_base") == 1 and e.original[0, 7] == 4
+    assert e.history.entries and e.history.entries[-1].label == "run detectors"
+    s.close()
