@@ -46,7 +46,7 @@ def test_modified_is_not_fooled_by_a_recycled_edit_id(tiny_project):
 def test_import_interrupted_after_decoding_leaves_no_frame_file(tmp_path, monkeypatch):
     import cv2
 
-    import embryo_gui.importer as importer
+    import embryo_gui.app.importing as importer
 
     src = tmp_path / "imgs"
     src.mkdir()
@@ -67,7 +67,7 @@ def test_import_interrupted_after_decoding_leaves_no_frame_file(tmp_path, monkey
 def test_cli_import_failing_midway_keeps_existing_project(tmp_path, capsys, monkeypatch):
     import cv2
 
-    import embryo_gui.importer as importer
+    import embryo_gui.app.importing as importer
 
     proj = tmp_path / "p.h5"
     src = tmp_path / "imgs"
@@ -259,10 +259,15 @@ def test_export_csv_into_missing_folder_writes_nothing(tiny_project, tmp_path, c
     assert not out.exists()
 
 
-def test_export_over_previous_export_is_allowed(tiny_project, tmp_path, capsys):
+def test_export_over_previous_export_needs_force(tiny_project, tmp_path, capsys):
     out = tmp_path / "out.h5"
     assert main(["export", str(tiny_project.path), str(out)]) == 0
-    assert main(["export", str(tiny_project.path), str(out), "--gray"]) == 0
+    before = digest(out)
+    capsys.readouterr()
+    assert main(["export", str(tiny_project.path), str(out), "--gray"]) == 2
+    assert "--force" in one_line_error(capsys, out)
+    assert digest(out) == before
+    assert main(["export", str(tiny_project.path), str(out), "--gray", "--force"]) == 0
     with h5py.File(out, "r") as f:
         assert f["frames"].ndim == 3 and len(f["population"]) == 50
 
@@ -365,7 +370,7 @@ def test_save_works_without_hard_links(tiny_project, monkeypatch):
 # --- auto-clean idempotence with user decisions ------------------------------------------------------
 
 def test_autoclean_twice_with_manual_edits_and_decisions_changes_nothing(tmp_path, capsys):
-    from embryo_gui.detection import detect_embryo
+    from embryo_gui.app.detecting import detect_embryo
 
     path = tmp_path / "d.h5"
     assert main(["demo", str(path), "--embryos", "2", "--frames", "60", "--size", "94x64", "--seed", "0"]) == 0

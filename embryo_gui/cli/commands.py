@@ -53,7 +53,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from ..importer import import_embryo
+    from ..app.importing import import_embryo
     from ..model import Project
     from ..model.atomic import check_writable_dir
 
@@ -70,7 +70,8 @@ def cmd_import(args) -> int:
     try:
         with progress_bar("import") as bar:
             embryo, messages = import_embryo(project, args.source, args.annotations, args.name, args.time_offset,
-                                             args.frames_per_timepoint, progress=bar)
+                                             args.frames_per_timepoint, progress=bar,
+                                             frame_base=args.frame_base)
         project.save()
     except BaseException:
         if new and not frames_dir_existed and project.frames_dir.exists():
@@ -116,7 +117,7 @@ def cmd_info(args) -> int:
 
 
 def cmd_detect(args) -> int:
-    from ..detection import detect_embryo, detection_summary
+    from ..app.detecting import detect_embryo, detection_summary
     project = _open(args.project)
     notes = []
     with progress_bar("detect") as bar:
@@ -142,7 +143,7 @@ def cmd_detect(args) -> int:
 
 
 def cmd_autoclean(args) -> int:
-    from ..autoclean import autoclean_project, format_summary
+    from ..app.autoclean import autoclean_project, format_summary
     project = _open(args.project)
     with progress_bar("autoclean") as bar:
         summary = autoclean_project(project, progress=bar)
@@ -156,12 +157,16 @@ def cmd_autoclean(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from ..export import export_dataset
+    from ..app.exporting import export_dataset
     project = _open(args.project)
     with progress_bar("export") as bar:
         report = export_dataset(project, args.out, size=args.size, gray=args.gray, csv_path=args.csv,
-                                include_unusable=args.include_unusable, progress=bar)
-    print(report["message"])
+                                include_unusable=args.include_unusable, progress=bar, overwrite=args.force)
+    if args.json:
+        _print_json({k: report[k] for k in ("path", "csv_path", "n_frames", "kept", "dropped", "unreviewed",
+                                            "lines", "message")})
+    else:
+        print(report["message"])
     return 0
 
 
@@ -205,9 +210,9 @@ def _rounds_json(result) -> list:
 
 def cmd_showcase(args) -> int:
     """demo -> auto-clean -> export, printing what was found and where the dataset went."""
-    from ..autoclean import autoclean_project, format_summary
+    from ..app.autoclean import autoclean_project, format_summary
     from ..demo import write_demo_project
-    from ..export import export_dataset
+    from ..app.exporting import export_dataset
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     proj_path = out_dir / "demo_project.h5"
@@ -224,7 +229,7 @@ def cmd_showcase(args) -> int:
     print(format_summary(summary))
     with progress_bar("export") as bar:
         report = export_dataset(project, out_dir / "cleaned_dataset.h5", size=(188, 128),
-                                csv_path=out_dir / "cleaned_labels.csv", progress=bar)
+                                csv_path=out_dir / "cleaned_labels.csv", progress=bar, overwrite=True)
     print(f"3. {report['message']}")
     print(f"   labels as CSV: {out_dir / 'cleaned_labels.csv'}")
     print(f"   read it with: h5py.File({str(out_dir / 'cleaned_dataset.h5')!r})['frames'] (see docs/FORMAT.md)")

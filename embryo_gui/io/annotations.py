@@ -1,10 +1,16 @@
 """Annotation import: per-frame count CSVs (and, through :mod:`.epic`, EPIC lineage files).
 
-A per-frame CSV has a ``frame`` column (0-based frame index) or the 2020 pipeline's ``filenames``
-column (frame number = the last run of digits in the file's base name, extension removed), plus count
+A per-frame CSV has a ``frame`` column or the 2020 pipeline's ``filenames`` column (frame number =
+the last run of digits in the file's base name, extension removed), plus count
 columns: lineage letters ``A, E, M, P, C, D, Z`` (any subset, case-insensitive) and/or
 ``population``.  Other columns are ignored.  When ``population`` is not given it is the sum of the
 given lineages.  Frames without a row are unannotated (NaN), never zero.
+
+Frame base: the numbers in the file count from 0 or from 1 (``Annotations.frame_base``), never
+shifted silently.  :func:`resolve_frame_base` decides it at import, from the value the user gave
+(``--frame-base``) or, when the file makes it unambiguous, from the data: a row numbered 0 means
+0-based; a row numbered ``n_frames`` (one past the last 0-based frame) means 1-based.  Anything
+else is refused with a one-line error asking for the base.  The result is reported.
 """
 
 from __future__ import annotations
@@ -19,75 +25,45 @@ import numpy as np
 
 from ..errors import EmbryoError
 from ..lineages import COLUMNS, LINEAGES, N_COLUMNS, POPULATION, fill_population
-
-ENCODING = "utf-8-sig"  # tolerate a byte-order mark written by spreadsheet programs
-
-
-@dataclass
-class Annotations:
-    """Counts read from an annotation file.
-
-    ``kind`` is ``"frames"`` (``index`` = 0-based frame) or ``"timepoints"`` (EPIC, ``index`` = 1-based
-    timepoint).  ``index`` is sorted and unique (int64, ``(N,)``); ``counts`` is float64 ``(N, 8)`` with
-    columns ``A,E,M,P,C,D,Z,population`` and NaN for lineages the file does not give; ``lineages``
-    lists the lineage letters the file gives.
-    """
-
-    path: str
-    kind: str
-    index: np.ndarray
-    counts: np.ndarray
-    lineages: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return int(self.index.shape[0])
-
-    def describe(self) -> dict:
-        """JSON-able summary (stored with an imported embryo)."""
-        return {
-            "path": self.path,
-            "kind": self.kind,
-            "rows": len(self),
-            "first": int(self.index[0]) if len(self) else None,
-            "last": int(self.index[-1]) if len(self) else None,
-            "lineages": list(self.lineages),
-        }
+from .epic import read_epic
+from .table import ENCODING, Annotations, read_header, sniff_delimiter  # noqa: F401  (re-exported)
 
 
-# ------------------------------------------------------------------------------------------------
-def read_header(path: str) -> tuple[list[str], str]:
-    """The header fields (stripped) and the delimiter of a CSV file; EmbryoError if empty/unreadable."""
-    try:
-        with open(path, newline="", encoding=ENCODING) as f:
-            first = ""
-            for line in f:
-                if line.strip():
-                    first = line
-                    break
-    except FileNotFoundError:
-        raise EmbryoError("no such file", path) from None
-    except IsADirectoryError:
-        raise EmbryoError("is a folder, not an annotation file", path) from None
-    except UnicodeDecodeError:
-        raise EmbryoError("is not a text (CSV) file", path) from None
-    except OSError as exc:
-        raise EmbryoError(f"cannot be read ({exc.strerror or exc})", path) from None
-    if not first:
-        raise EmbryoError("the file is empty", path)
-    delimiter = sniff_delimiter(first)
-    fields = next(csv.reader([first], delimiter=delimiter))
-    return [h.strip() for h in fields], delimiter
+FRAME_BASES = (0, 1)
 
 
-def sniff_delimiter(line: str) -> str:
-    """``,`` unless the line has none and has ``;`` or a tab."""
-    if "," in line:
-        return ","
-    if ";" in line:
-        return ";"
-    if "\t" in line:
-        return "\t"
-    return ","
+def resolve_frame_base(ann: Annotations, n_frames: int | None, given: int | None = None) -> tuple[Annotations, str]:
+    """Decide the frame base of a per-frame CSV and return ``(0-based annotations, report)``.
+
+    ``given`` (0 or 1) wins, but a 1-based file cannot name frame 0 (refused).  Without it the base
+    is read from the data when that is unambiguous (see the module docstring), else EmbryoError
+    asks for it.  EPIC (timepoint) annotations are returned as they are, with an empty report."""
+    if ann.kind != "frames":
+        return ann, ""
+    if given is not None and int(given) not in FRAME_BASES:
+        raise EmbryoError(f"frame base must be 0 or 1, got {given}", ann.path)
+    first, last = (int(ann.index[0]), int(ann.index[-1])) if len(ann) else (0, 0)
+    col = "frame numbers"
+    if given is not None:
+        base = int(given)
+        if base == 1 and first == 0:
+            raise EmbryoError("the file names frame 0, so its frames cannot count from 1 "
+                              "(use frame base 0)", ann.path)
+        how = "as given"
+    elif first == 0:
+        base, how = 0, "detected: the file has a frame 0"
+    elif n_frames is not None and last == int(n_frames):
+        base, how = 1, f"detected: the file names frame {last} and the video has {n_frames} frames"
+    else:
+        video = f" and the video has {n_frames} frames" if n_frames is not None else ""
+        raise EmbryoError(f"cannot tell whether the {col} count from 0 or 1 (they run {first}-{last}{video}); "
+                          "give the frame base (--frame-base 0 or 1)", ann.path)
+    if ann.frame_base is not None:
+        raise ValueError("frame base already decided")
+    out = Annotations(ann.path, ann.kind, ann.index - base, ann.counts, list(ann.lineages), base)
+    report = (f"frame column counts from {base} ({how}): file frame {first} is video frame {first - base}")
+    return out, report
+
 
 
 def is_epic_header(fields: list[str]) -> bool:
@@ -103,8 +79,6 @@ def read_annotations(path: "str | os.PathLike[str]") -> Annotations:
     p = os.fspath(path)
     fields, _ = read_header(p)
     if is_epic_header(fields):
-        from .epic import read_epic
-
         return read_epic(p)
     return read_frame_csv(p)
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import EmbryoError
 from ..lineages import LINEAGES, N_COLUMNS, POPULATION, lineage_of
-from .annotations import ENCODING, Annotations, read_header
+from .table import ENCODING, Annotations, read_header
 
 REQUIRED = ("cell", "time")
 

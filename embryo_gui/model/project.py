@@ -18,16 +18,17 @@ import h5py
 import numpy as np
 
 from .. import __version__
-from ..edits.base import Edit, check_delta
-from ..edits.history import History
 from ..errors import EmbryoError
 from ..lineages import COLUMNS, N_COLUMNS
 from .atomic import atomic_target, check_writable_dir
+from .edit import Edit, check_delta
 from .embryo import Embryo
-from .flags import FLAG_KINDS, Flags
+from ..policy import FLAG_KINDS
+from .flags import Flags
 from ..jsoncodec import dumps, loads
 from .format import FORMAT_NAME, FORMAT_VERSION
 from .framestore import write_frame_file
+from .history import History
 
 
 def frames_dir_for(path: Path) -> Path:
@@ -158,8 +159,10 @@ class Project:
         return [e.name for e in self.embryos]
 
     def write_frames(self, frames: Iterable[np.ndarray], frame_shape, expected_frames=None, truth=None,
-                     progress=None, cancel=None) -> tuple[Path, int]:
-        """Write a new frame file into the project's frames folder; return (path, frames written)."""
+                     progress=None, cancel=None, features=None, on_frame=None) -> tuple[Path, int]:
+        """Write a new frame file into the project's frames folder; return (path, frames written).
+
+        ``features`` / ``on_frame``: see :func:`~.framestore.write_frame_file`."""
         check_writable_dir(self.frames_dir)  # parent folder must be writable
         self.frames_dir.mkdir(exist_ok=True)
         if not os.access(self.frames_dir, os.W_OK):
@@ -167,7 +170,8 @@ class Project:
         path = self.frames_dir / f"{uuid.uuid4().hex[:12]}.h5"
         self._pending_frames.add(path.name)
         try:
-            n = write_frame_file(path, frames, frame_shape, expected_frames, progress, cancel, truth=truth)
+            n = write_frame_file(path, frames, frame_shape, expected_frames, progress, cancel, truth=truth,
+                                 features=features, on_frame=on_frame)
         except BaseException:
             self._pending_frames.discard(path.name)
             raise
