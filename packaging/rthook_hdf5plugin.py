@@ -11,8 +11,8 @@ import logging
 class _TrimmedFilters(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
-        trimmed = msg.startswith("Cannot initialize filter ") and msg.endswith(": File not found")
-        return not (trimmed and " blosc:" not in msg and not msg.startswith("Cannot initialize filter blosc:"))
+        missing = msg.startswith("Cannot initialize filter ") and msg.endswith(": File not found")
+        return not missing or msg.startswith("Cannot initialize filter blosc:")
 
 
 logging.getLogger("hdf5plugin._utils").addFilter(_TrimmedFilters())

@@ -232,3 +232,47 @@ def test_demo_run_removes_its_temp_folder_on_sigterm(tmp_path):
             proc.wait()
     assert proc.returncode == -signal.SIGTERM
     assert not list(tmp_path.glob("embryo-gui-demo-*")), "the demo folder was left behind after SIGTERM"
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers of the bundle build and check
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_hdf5plugin_runtime_hook_drops_only_the_trimmed_filters_messages():
+    import logging
+    hook = _load(ROOT / "packaging" / "rthook_hdf5plugin.py")
+    keep = hook._TrimmedFilters().filter
+
+    def record(msg):
+        return logging.LogRecord("hdf5plugin._utils", logging.ERROR, __file__, 0, msg, None, None)
+    assert not keep(record("Cannot initialize filter sz3: File not found"))
+    assert not keep(record("Cannot initialize filter bzip2: File not found"))
+    assert keep(record("Cannot initialize filter blosc: File not found"))  # the one we need
+    assert keep(record("Failed to load filter zstd: /x/libh5zstd.so"))
+
+
+def test_xwd2png_converts_a_24_bit_dump():
+    import struct
+    import zlib
+    xwd2png = _load(ROOT / "packaging" / "xwd2png.py")
+    w, h, name = 3, 2, b"x\x00"
+    pixels = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (10, 20, 30), (40, 50, 60), (70, 80, 90)]
+    bpl = 12  # padded rows
+    header = struct.pack(">25I", 100 + len(name), 7, 2, 24, w, h, 0, 0, 32, 0, 32, 24, bpl, 4,
+                         0xFF0000, 0xFF00, 0xFF, 8, 0, 0, w, h, 0, 0, 0) + name
+    body = b""
+    for y in range(h):
+        row = b"".join(bytes((b, g, r)) for r, g, b in pixels[y * w:(y + 1) * w])
+        body += row + b"\x00" * (bpl - len(row))
+    width, height, raw = xwd2png.xwd_to_rgb(header + body)
+    assert (width, height) == (w, h)
+    assert raw == b"".join(b"\x00" + b"".join(bytes(p) for p in pixels[y * w:(y + 1) * w]) for y in range(h))
+    png = xwd2png.png_bytes(width, height, raw)
+    assert png.startswith(b"\x89PNG") and zlib.decompress(png[png.index(b"IDAT") + 4:-16]) == raw
