@@ -26,7 +26,7 @@ APP_DIR="$(cd "${1:-$ROOT/dist/embryo-gui}" 2>/dev/null && pwd || echo "${1:-$RO
 EXE="$APP_DIR/embryo-gui"
 CLI="$APP_DIR/embryo-repair"
 BUILD_VENV="${BUILD_VENV:-$ROOT/build/pyinstaller-venv}"
-MAKER="${MAKER:-$BUILD_VENV/bin/python}"   # makes the outside project; any Python with embryo-gui
+MAKER="${MAKER:-$BUILD_VENV/bin/python}"   # makes the outside project (installed embryo-gui; run outside the tree)
 QUIT_AFTER="${QUIT_AFTER:-8}"
 TIME_LIMIT="${TIME_LIMIT:-300}"
 LOG_DIR="${LOG_DIR:-$ROOT/build/check-bundle/$(date +%Y%m%d-%H%M%S)}"
@@ -78,9 +78,11 @@ ok "licences: $(find "$APP_DIR/licenses" -type f | wc -l) files for $(ls "$APP_D
 [[ -f "$INTERNAL/hdf5plugin/plugins/libh5blosc.so" ]] && ok "Blosc filter bundled" || fail "hdf5plugin's Blosc filter is missing"
 [[ -x "$INTERNAL/torch/bin/torch_shm_manager" ]] || fail "torch/bin/torch_shm_manager is missing (import torch needs it)"
 present=0
-for unwanted in torchvision torch/test torch/bin/test_ torch/bin/protoc torch/include hdf5plugin/plugins/libh5sz3.so \
+# a name ending in / is a folder; any other, the start of a file or folder name
+for unwanted in torchvision torch/test/ torch/bin/test_ torch/bin/protoc torch/include/ hdf5plugin/plugins/libh5sz3.so \
                 hdf5plugin/plugins/libh5blosc2.so PySide6/Qt/lib/libQt6WebEngineCore.so.6 PySide6/QtWebEngineCore; do
-    if compgen -G "$INTERNAL/$unwanted*" > /dev/null; then fail "$unwanted is bundled but should not be"; present=1; fi
+    if [[ "$unwanted" == */ ]]; then [[ -e "$INTERNAL/$unwanted" ]]; else compgen -G "$INTERNAL/$unwanted*" > /dev/null; fi \
+        && { fail "$unwanted is bundled but should not be"; present=1; }
 done
 [[ $present == 0 ]] && ok "trimmed and excluded parts are absent"
 
@@ -98,13 +100,13 @@ fi
 
 # 3. a project made outside the bundle --------------------------------------------------------------
 outside="$SCRATCH/outside.h5"
-if [[ ! -x "$MAKER" ]] || ! "$MAKER" -c 'import embryo_gui' 2> /dev/null; then
+if [[ ! -x "$MAKER" ]] || ! (cd "$SCRATCH" && "$MAKER" -c 'import embryo_gui') 2> /dev/null; then
     fail "$MAKER cannot import embryo_gui: set MAKER to a Python with embryo-gui installed"
-elif ! run make-outside "$MAKER" -m embryo_gui.cli.main demo "$outside" --embryos 2 --frames 24 --size 376x256; then
+elif ! (cd "$SCRATCH" && run make-outside "$MAKER" -m embryo_gui.cli.main demo "$outside" --embryos 2 --frames 24 --size 376x256); then
     fail "making a project with $MAKER failed: $(tail -n 3 "$LOG_DIR/make-outside.log")"
 else
     # the frames really are Blosc-compressed (filter 32001), so reading them needs the bundled filter
-    blosc="$("$MAKER" -c 'import sys, h5py
+    blosc="$(cd "$SCRATCH" && "$MAKER" -c 'import sys, h5py
 seen = []
 def visit(name, obj):
     if isinstance(obj, h5py.Dataset) and obj.ndim >= 3: seen.append(str(obj.id.get_create_plist().get_filter(0)[0]) if obj.id.get_create_plist().get_nfilters() else "none")
