@@ -23,6 +23,7 @@ FLAG_COLOURS: dict[str, tuple[int, int, int]] = {
     "edited": (40, 170, 80),
     "repaired": (0, 190, 190),
     "spike": (230, 90, 170),
+    "out_of_order": (120, 90, 40),
 }
 
 
@@ -130,8 +131,9 @@ def format_time(seconds: float) -> str:
 
 def status_text(i: int, n: int, fps: float | None, counts: np.ndarray | None,
                 columns: Sequence[str], flags: Sequence[str]) -> str:
-    """The status-bar line: frame, time, population and lineages at the cursor, flags."""
-    parts = [f"frame {i + 1} / {n}" if n else "no frames"]
+    """The status-bar line: frame (0-based, like the plot, the timeline, History and the CLI),
+    time, population and lineages at the cursor, flags."""
+    parts = [f"frame {i} of 0-{n - 1}" if n else "no frames"]
     if fps and fps > 0:
         parts.append(f"t = {format_time(i / fps)}")
     if counts is not None and n:
