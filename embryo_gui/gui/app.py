@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_theme(app, theme if theme in ("light", "dark") else "light")
     interactive = args.quit_after is None
     win = MainWindow(settings, Path(args.recovery_dir) if args.recovery_dir else None, ask=interactive)
+    win.enable_review()  # detectors run on open; auto-clean shows a draft first
     win.show()
 
     opened = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .embryo_list import list_row
 from .frame_cache import FrameCache
 from .view_model import FLAG_KINDS, flags_at, unannotated_mask
 
@@ -30,9 +31,11 @@ class EmbryoDisplayMixin:
                             e.detections.get("cliffs", []))
         self.clear_selection()
         loss = e.flags.scores.get("loss")
-        self.trainer.set_frame_loss(loss)
+        self.trainer.set_frame_loss(loss, lossy=e.flags.mask("lossy"))
         self._show_frame(self.cursor.index)
         self.embryo_list.select_name(name)
+        self._show_draft()
+        self.embryoChanged.emit(name)
 
     def _show_empty(self) -> None:
         self.cursor.reset(0)
@@ -57,7 +60,9 @@ class EmbryoDisplayMixin:
         self.embryo_list.set_embryos([_list_row(e) for e in self.project.embryos], cur)
 
     def _on_embryo_changed(self, name: str) -> None:
-        """After a push / undo / redo on embryo ``name``."""
+        """After a push / undo / redo on embryo ``name`` (a shown auto-clean draft is stale then)."""
+        if self.draft is not None:
+            self.discard_draft()
         if self.project is None:
             return
         try:
@@ -70,7 +75,7 @@ class EmbryoDisplayMixin:
             self.curve.set_data(e.current, e.original, self._masks.get("excluded"),
                                 e.detections.get("cliffs", []), keep_view=True)
             if "loss" in e.flags.scores:
-                self.trainer.set_frame_loss(e.flags.scores["loss"])
+                self.trainer.set_frame_loss(e.flags.scores["loss"], lossy=e.flags.mask("lossy"))
             self._show_frame(self.cursor.index)
         self._update_title()
 
@@ -113,6 +118,6 @@ class EmbryoDisplayMixin:
         self.timeline.set_marks({"lossy": m | saved if saved is not None and len(saved) == len(m) else m})
 
 
-def _list_row(e) -> tuple[str, str, int, int]:
-    """(name, state, frames, annotated frames) of an embryo for the embryo list."""
-    return e.name, e.state(), e.n_frames, int((~unannotated_mask(e.current)).sum())
+def _list_row(e) -> tuple:
+    """The embryo list's row of an embryo (state, review state, pending detections per kind)."""
+    return list_row(e)

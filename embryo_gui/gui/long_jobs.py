@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtWidgets
 
+from ..app.draft import compute_drafts
 from ..errors import EmbryoError
 from ..model import Project
 from .job_runner import FunctionJob, JobHandle
+from .trainer_panel import error_text
 
 
 class LongJobsMixin:
@@ -88,9 +90,87 @@ class LongJobsMixin:
     def _positions(self) -> dict[str, int]:
         return {e.uid: e.history.position for e in self.project.embryos}
 
+    # --- auto-clean as a reviewable draft -------------------------------------------------------------
+    draft: dict | None = None  # embryo name -> AutocleanDraft while a draft is shown
+
+    def enable_review(self, on: bool = True) -> None:
+        """The review workflow of the app: the detectors run when a project is opened (off the GUI
+        thread, on the embryos not yet run at the current settings) and Auto-clean shows a draft
+        first.  Off by default so that scripted windows (tests) stay deterministic."""
+        self.auto_detect = self.autoclean_draft = bool(on)
+        self.triage.auto_detect = bool(on)
+        if on:
+            self.triage.maybe_detect()
+
+    def autoclean_preview(self) -> JobHandle | None:
+        """Compute what auto-clean would do (off the GUI thread) and show it on the curve and the
+        timeline; nothing changes until :meth:`apply_draft` (Auto-clean again)."""
+        if self.project is None:
+            return None
+
+        def done(drafts) -> None:
+            self.draft = {d.name: d for d in drafts}
+            self._show_draft()
+            n = sum(d.n_changes for d in drafts)
+            self.statusBar().showMessage(
+                f"auto-clean draft: {n} frames would change on {sum(1 for d in drafts if d.n_changes)} "
+                f"embryos (hatched); press Auto-clean ({self.act_autoclean.shortcut().toString()}) again to "
+                "apply it all, any edit discards it", 0)
+            self.draftChanged.emit()
+
+        return self._run("autoclean-draft", compute_drafts, self.project, on_done=done)
+
+    def apply_draft(self) -> list[dict]:
+        """Apply the shown draft: per embryo "run detectors" (if the draft ran them) and
+        "auto-clean", each one undo step; returns the summaries."""
+        drafts, self.draft = self.draft or {}, None
+        summary = []
+        for e in self.project.embryos if self.project is not None else []:
+            d = drafts.get(e.name)
+            if d is None:
+                continue
+            edits_ = d.edits(e)
+            for x in edits_:
+                self.undo.push(e, x)
+            s = dict(edits_[-1].summary)
+            s["changed"] = not edits_[-1].is_empty
+            summary.append(s)
+        self._show_draft()
+        self.last_summary = summary
+        self._refresh_embryo_list()
+        self.draftChanged.emit()
+        if self.ask and summary:
+            from .dialogs.summary import SummaryDialog
+            SummaryDialog(summary, self).exec()
+        else:
+            self.statusBar().showMessage(f"auto-clean applied on {len(summary)} embryos", 5000)
+        self.workFinished.emit("autoclean")
+        return summary
+
+    def discard_draft(self) -> None:
+        if self.draft is not None:
+            self.draft = None
+            self._show_draft()
+            self.statusBar().clearMessage()
+            self.draftChanged.emit()
+
+    def _show_draft(self) -> None:
+        d = (self.draft or {}).get(self.embryo.name) if self.embryo is not None else None
+        if d is None:
+            self.curve.set_draft(None)
+            self.timeline.set_draft(None)
+        else:
+            self.curve.set_draft(d.current, d.newly_excluded)
+            self.timeline.set_draft({"excluded": d.newly_excluded, "repaired": d.repaired & ~d.newly_excluded})
+
     def autoclean(self) -> JobHandle | None:
         if self.project is None:
             return None
+        if self.draft is not None:
+            self.apply_draft()
+            return None
+        if self.autoclean_draft:
+            return self.autoclean_preview()
         from ..app.autoclean import autoclean_project
         before = self._positions()
 
@@ -152,10 +232,11 @@ class LongJobsMixin:
             self._record_new_entries(before)
             self._refresh_embryo_list()
             if self.embryo is not None and "loss" in self.embryo.flags.scores:
-                self.trainer.set_frame_loss(self.embryo.flags.scores["loss"], ts.drop)
+                self.trainer.set_frame_loss(self.embryo.flags.scores["loss"], ts.drop,
+                                            lossy=self.embryo.flags.mask("lossy"))
             fps = result.timing.get("train_frames_per_s", 0.0)
-            self.trainer.finish(f"done: {result.n_lossy} lossy frames; population error "
-                                f"{result.val_error_before:.2f} -> {result.val_error_after:.2f} cells"
+            self.trainer.finish(f"done: {result.n_lossy} lossy frames; "
+                                + error_text(result.val_error_before, result.val_error_after)
                                 + (f"; {fps:.0f} frames/s" if fps else ""))
 
         w = self._run("train", train_in_subprocess, copy, ts.to_dict(), remove_dir=tmp,
@@ -228,14 +309,17 @@ class LongJobsMixin:
         if w is None:
             preview.stop()
         else:
-            def ended(*_) -> None:  # failed or cancelled: back to what was shown before
+            def ended(h) -> None:  # failed or cancelled: back to what was shown before
+                if h is not w:
+                    return
+                self.jobs.jobEnded.disconnect(ended)
                 preview.stop()
-                if self.embryo is not None:
-                    self._show_frame(self.cursor.index)
-                else:
-                    self.video.show_frame(None)
-            w.failed.connect(ended)
-            w.cancelled.connect(ended)
+                if h.outcome != "done":
+                    if self.embryo is not None:
+                        self._show_frame(self.cursor.index)
+                    else:
+                        self.video.show_frame(None)
+            self.jobs.jobEnded.connect(ended)
         return w
 
     def _import_preview(self, video):

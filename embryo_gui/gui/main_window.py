@@ -52,6 +52,13 @@ class MainWindow(LayoutMixin, ActionsMixin, FileOpsMixin, EmbryoDisplayMixin, Na
     importPreviewShown = QtCore.Signal(int)  # frame of an import in progress shown (gui/long_jobs.py)
     workFinished = QtCore.Signal(str)  # "train", "train-cancelled", "autoclean", "export", "import", "...-failed"
     jobProgress = QtCore.Signal(str, object)  # (job kind, progress dict), after the window's own handling
+    embryoChanged = QtCore.Signal(str)        # the embryo shown changed (its name)
+    detectionFinished = QtCore.Signal(int)    # the detectors ran on open (number of embryos)
+    draftChanged = QtCore.Signal()            # an auto-clean draft was computed, applied or discarded
+    #: run the detectors when a project is opened (off the GUI thread; the app turns it on)
+    auto_detect = False
+    #: Auto-clean shows a draft first; pressing it again applies it (the app turns it on)
+    autoclean_draft = False
 
     def __init__(self, settings: QtCore.QSettings | None = None, recovery_dir: Path | None = None,
                  autosave_ms: int = AUTOSAVE_MS, ask: bool = True) -> None:

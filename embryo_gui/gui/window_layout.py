@@ -9,8 +9,9 @@ from ..lineages import COLUMNS
 from .curve_plot import LINEAGE_COLOURS, CurvePlot
 from .embryo_list import EmbryoList
 from .flow_layout import FlowLayout
-from .timeline import Timeline, _swatch
+from .timeline import Timeline, _swatch, link_x
 from .trainer_panel import TrainerPanel
+from .triage_dock import TriageDock, WindowSession
 from .video_view import VideoView
 
 
@@ -22,6 +23,7 @@ class LayoutMixin:
         self.video = VideoView()
         self.timeline = Timeline()
         self.curve = CurvePlot()
+        link_x(self.timeline, self.curve)  # one x axis: frame k at the same pixel column in both
         self.timeline.frameRequested.connect(self.cursor.seek)
         self.curve.frameRequested.connect(self.cursor.seek)
         self.timeline.rangeSelected.connect(self.select_range)
@@ -66,6 +68,10 @@ class LayoutMixin:
         self.undo_view.setEmptyLabel("<opened>")
         self.history_dock = self._dock("History", self.undo_view, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.trainer_dock, self.history_dock)
+        # the triage queue: every pending detection, ranked (Space / Shift+Space, A / R)
+        self.triage = TriageDock(WindowSession(self), self, auto_detect=self.auto_detect)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.triage)
+        self.tabifyDockWidget(self.history_dock, self.triage)
         self.trainer_dock.raise_()
 
         self.status_label = QtWidgets.QLabel("no project")
