@@ -187,7 +187,7 @@ echo "exit status after SIGTERM: $?"
 EOF
     chmod +x "$SCRATCH/x11.sh"
     t0=$(date +%s)
-    EXE="$EXE" SCRATCH="$SCRATCH" run x11 xvfb-run -a -s "-screen 0 1280x900x24" "$SCRATCH/x11.sh"
+    EXE="$EXE" SCRATCH="$SCRATCH" run x11 xvfb-run -a -s "-screen 0 1600x1000x24" "$SCRATCH/x11.sh"
     rc=$?
     if [[ $rc -ne 0 ]] || ! clean_log x11; then
         fail "X11 demo run (exit $rc): $(tail -n 20 "$LOG_DIR/x11.log")"
