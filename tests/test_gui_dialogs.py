@@ -122,7 +122,7 @@ def test_cliff_accept_reject_through_the_plot_menu(qtbot, tmp_path, project_path
     cliffs = [{"start": 20, "stop": 26, "kind": "to_end", "lineage": lin, "status": "pending"}
               for lin in ("population", "A", "E")]
     assert win.push_edit(edits.SetFlags(detections={"cliffs": cliffs}, label="detect"))
-    steps = win.undo.stack.count()
+    steps = len(win.session.steps())
     menu = win.curve.cliff_menu(22)
     subs = [a.menu() for a in menu.actions() if a.menu() is not None]
     assert len(subs) == 3 and win.curve.cliff_menu(5) is None
@@ -134,7 +134,7 @@ def test_cliff_accept_reject_through_the_plot_menu(qtbot, tmp_path, project_path
     menu = win.curve.cliff_menu(22)
     next(a for a in menu.actions() if a.text().startswith("Accept all 3")).trigger()
     assert [c["status"] for c in e.detections["cliffs"]] == ["accepted"] * 3
-    assert win.undo.stack.count() == steps + 2
+    assert len(win.session.steps()) == steps + 2
     assert e.flags.mask("excluded")[20:26].all() and e.flags.mask("cliff")[20:26].all()
     assert win.curve.cliff_bands.spans == {"accepted": [(20, 25)], "pending": [], "rejected": []}
     # the menu now shows the state; accepting again changes nothing
@@ -142,11 +142,11 @@ def test_cliff_accept_reject_through_the_plot_menu(qtbot, tmp_path, project_path
     sub = [a.menu() for a in menu.actions() if a.menu() is not None][0]
     assert sub.actions()[0].isChecked() and not sub.actions()[1].isChecked()
     sub.actions()[0].trigger()
-    assert win.undo.stack.count() == steps + 2
-    win.undo.stack.undo()
+    assert len(win.session.steps()) == steps + 2
+    win.session.undo()
     assert [c["status"] for c in e.detections["cliffs"]] == ["pending", "pending", "rejected"]
     assert not e.flags.mask("excluded")[20:26].any()
-    win.undo.stack.undo()
+    win.session.undo()
     assert all(c["status"] == "pending" for c in e.detections["cliffs"])
     assert np.array_equal(e.current, e.original, equal_nan=True)
 

@@ -33,20 +33,17 @@ def test_runs_and_next_flagged():
     assert vm.next_flagged(m, 1, forward=False) is None
 
 
-def test_frame_cursor_clamps_selects_and_notifies():
+def test_selection_clamps_orders_and_notifies():
     seen = []
-    c = vm.FrameCursor()
-    c.add_listener(seen.append)
-    c.reset(10)
-    assert c.step(25) == 9 and c.step(-100) == 0
-    assert seen == [0, 9, 0]
-    c.seek(0)  # no change -> no notification
-    assert seen == [0, 9, 0]
-    assert c.select(7, 3) == (3, 7)
-    assert c.target_frames() == (3, 7)
-    c.clear_selection()
-    c.seek(4)
-    assert c.target_frames() == (4, 4)
+    sel = vm.Selection()
+    sel.add_listener(seen.append)
+    assert sel.set(7, 3, 10) == (3, 7) and seen == [(3, 7)]
+    assert sel.target_frames(9) == (3, 7)
+    assert sel.set(-5, 25, 10) == (0, 9)
+    sel.clear()
+    assert seen[-1] is None and sel.target_frames(4) == (4, 4)
+    sel.clear()  # no change -> no notification
+    assert len(seen) == 3
 
 
 def test_status_text_and_state():

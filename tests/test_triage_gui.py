@@ -61,19 +61,19 @@ def test_queue_walks_and_decides_with_keys_and_undo(qtbot, win):
     assert len(q) >= 3
     qtbot.keyClick(dock.list, K.Key_Space)
     walked = [q.position]
-    assert win.cursor.index == q.current.frame
+    assert win.session.frame == q.current.frame
     for _ in range(2):
         qtbot.keyClick(dock.list, K.Key_Space)
         walked.append(q.position)
-        assert win.cursor.index == q.current.frame  # the video, plot and timeline follow
+        assert win.session.frame == q.current.frame  # the video, plot and timeline follow
     assert walked[1] == walked[0] + 1 and walked[2] == walked[1] + 1  # in rank order
     qtbot.keyClick(dock.list, K.Key_Space, SHIFT)
-    assert q.position == walked[1] and win.cursor.index == q.current.frame
+    assert q.position == walked[1] and win.session.frame == q.current.frame
     assert not win.play_timer.isActive()  # Space in the queue walks it, never plays
     first = q.current
-    n_items, n_steps = len(q), win.undo.stack.count()
+    n_items, n_steps = len(q), len(win.session.steps())
     qtbot.keyClick(dock.list, K.Key_A)  # accept: the detector is right
-    assert len(q) == n_items - 1 and win.undo.stack.count() == n_steps + 1
+    assert len(q) == n_items - 1 and len(win.session.steps()) == n_steps + 1
     assert first.key not in {it.key for it in q.items}
     e = win.embryo
     if first.kind == "cliff":
@@ -98,23 +98,23 @@ def test_queue_walks_and_decides_with_keys_and_undo(qtbot, win):
 
 def test_autoclean_is_a_draft_until_applied_and_undo_keeps_detections(qtbot, win):
     e = win.embryo
-    before = (e.current.copy(), e.flags.bits.copy(), win.undo.stack.count())
+    before = (e.current.copy(), e.flags.bits.copy(), len(win.session.steps()))
     with qtbot.waitSignal(win.draftChanged, timeout=60000):
         qtbot.keyClick(win, K.Key_C, CTRL | SHIFT)
     assert win.draft is not None and win.draft[e.name].n_changes > 0
     assert np.array_equal(e.current, before[0], equal_nan=True) and np.array_equal(e.flags.bits, before[1])
-    assert win.undo.stack.count() == before[2]
+    assert len(win.session.steps()) == before[2]
     # shown on the curve and the timeline
     assert win.timeline.plot.draft_items["excluded"].n_runs + win.timeline.plot.draft_items["repaired"].n_runs > 0
     assert win.curve.draft_curve.pyramid is not None or win.curve.draft_excluded.n_runs > 0
     detected = e.flags.any_of(["black", "red_artifact", "outlier", "cliff", "spike"]).copy()
     qtbot.keyClick(win, K.Key_C, CTRL | SHIFT)  # the same key applies it all
     assert win.draft is None and win.timeline.plot.draft_items["excluded"].n_runs == 0
-    assert win.undo.stack.count() == before[2] + len(win.project.embryos)
+    assert len(win.session.steps()) == before[2] + len(win.project.embryos)
     assert e.history.entries[-1].label == "auto-clean"
     assert (e.flags.any_of(["excluded", "repaired"]) != 0).any()
-    win.undo.stack.undo()
-    win.undo.stack.undo()
+    win.session.undo()
+    win.session.undo()
     assert np.array_equal(e.current, before[0], equal_nan=True)
     assert np.array_equal(e.flags.any_of(["black", "red_artifact", "outlier", "cliff", "spike"]), detected)
 

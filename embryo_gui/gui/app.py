@@ -101,7 +101,7 @@ def offer_recovery(win) -> bool:
                 win.set_project(recovery.restore(entry), restored=True)
                 return True
             except EmbryoError as exc:
-                win._error(str(exc))
+                win.notifier.error(str(exc))
         else:
             recovery.discard(win.recovery_dir, Path(entry["project"]))
     return False
