@@ -141,7 +141,9 @@ def _bands_apart(mask: np.ndarray, s, kinds: dict) -> None:
     H, W = mask.shape
     p = s.pool
     for horizontal in (True, False):
-        k = max(3, int(s.band_min_len * (W if horizontal else H)))
+        k = int(s.band_min_len * (W if horizontal else H))
+        if k < s.line_min_frag:        # a frame too small to tell a band's rows from noise
+            continue
         ker = np.ones((1, k) if horizontal else (k, 1), np.uint8)
         opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, ker)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
@@ -149,7 +151,7 @@ def _bands_apart(mask: np.ndarray, s, kinds: dict) -> None:
             x, y, w, h, a = (int(v) for v in stats[i])
             edges = ([(0, y == 0), (1, y + h >= H)] if horizontal else [(2, x == 0), (3, x + w >= W)])
             for k_edge, touching in edges:
-                if not touching or a < 2:
+                if not touching or a < max(2, int(s.min_region_px / (p * p))):
                     continue
                 roi = labels[y:y + h, x:x + w] == i
                 length, width, theta, _, _ = _shape(roi, a, x, y)
