@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from .. import __version__
-from ..errors import EmbryoError
+from ..errors import EmbryoError, first_line
 from ..lineages import COLUMNS, N_COLUMNS
 from .atomic import atomic_target, check_writable_dir
 from .edit import Edit, check_delta
@@ -85,16 +85,16 @@ class Project:
             f = h5py.File(path, "r")
         except OSError as exc:
             kind = "not an HDF5 file" if _is_not_hdf5(path) else "truncated or damaged HDF5 file"
-            raise EmbryoError(f"cannot open project: {kind} ({_first_line(exc)})", path) from None
+            raise EmbryoError(f"cannot open project: {kind} ({first_line(exc)})", path) from None
         try:
             with f:
                 return cls._read(path, f)
         except EmbryoError:
             raise
         except KeyError as exc:
-            raise EmbryoError(f"damaged project file (missing {_first_line(exc)})", path) from None
+            raise EmbryoError(f"damaged project file (missing {first_line(exc)})", path) from None
         except (ValueError, OSError, TypeError, IndexError, AttributeError) as exc:
-            raise EmbryoError(f"damaged project file ({_first_line(exc)})", path) from None
+            raise EmbryoError(f"damaged project file ({first_line(exc)})", path) from None
 
     @classmethod
     def _read(cls, path: Path, f: h5py.File) -> "Project":
@@ -327,7 +327,7 @@ class Project:
         except EmbryoError:
             raise
         except OSError as exc:
-            raise EmbryoError(f"could not save project ({_first_line(exc)}); the previous file is unchanged",
+            raise EmbryoError(f"could not save project ({first_line(exc)}); the previous file is unchanged",
                               target) from None
 
     def _collect_orphans(self) -> None:
@@ -412,8 +412,3 @@ def _is_not_hdf5(path: Path) -> bool:
     except OSError:
         return False
     return head != b"\x89HDF\r\n\x1a\n"
-
-
-def _first_line(exc: BaseException) -> str:
-    s = str(exc).strip().splitlines()
-    return s[0][:200] if s else type(exc).__name__
