@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -33,9 +34,22 @@ def _finite(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def _open(path):
+def _open(path, write: bool = False):
+    """Open a project; a writer takes its lock (waiting a few seconds for another writer, then a
+    one-line error naming it) and reports what a crashed writer left and was removed."""
     from ..model import Project
-    return Project.open(path)
+    project = Project.open(path, write=write)
+    _report_cleanup(project.cleaned)
+    return project
+
+
+def _report_cleanup(report) -> None:
+    if report:
+        print(f"embryo-repair: {report.message()}", file=sys.stderr)
+
+
+def _save(project) -> None:
+    _report_cleanup(project.save())
 
 
 def cmd_demo(args) -> int:
@@ -55,30 +69,30 @@ def cmd_demo(args) -> int:
 def cmd_import(args) -> int:
     from ..importer import import_embryo
     from ..model import Project
-    from ..model.atomic import check_writable_dir
 
     path = Path(args.project)
-    new = not path.exists()
+    new = not os.path.lexists(path)
     if new:
-        if path.suffix.lower() not in (".h5", ".hdf5"):
-            raise EmbryoError("a project file name must end in .h5", path)
-        check_writable_dir(path)
+        Project.check_new_path(path)
         project = Project(path)
+        project.hold()
     else:
-        project = Project.open(path)
+        project = _open(path, write=True)
     frames_dir_existed = project.frames_dir.exists()
     try:
         with progress_bar("import") as bar:
             embryo, messages = import_embryo(project, args.source, args.annotations, args.name, args.time_offset,
                                              args.frames_per_timepoint, progress=bar)
-        project.save()
+        _save(project)
     except BaseException:
         if new and not frames_dir_existed and project.frames_dir.exists():
             try:
                 project.frames_dir.rmdir()
             except OSError:
                 pass
+        project.close()
         raise
+    project.close()
     for m in messages:
         print(m)
     ann = int(np.isfinite(embryo.original[:, -1]).sum())
@@ -117,12 +131,14 @@ def cmd_info(args) -> int:
 
 def cmd_detect(args) -> int:
     from ..detection import detect_embryo, detection_summary
-    project = _open(args.project)
+    project = _open(args.project, write=not args.no_save)
     notes = []
     with progress_bar("detect") as bar:
         for e in project.embryos:
             notes += detect_embryo(e, progress=bar)
-    project.save()
+    if not args.no_save:
+        _save(project)
+    project.close()
     summary = {"embryos": [detection_summary(e) for e in project.embryos]}
     if args.json:
         _print_json(summary)
@@ -143,11 +159,12 @@ def cmd_detect(args) -> int:
 
 def cmd_autoclean(args) -> int:
     from ..autoclean import autoclean_project, format_summary
-    project = _open(args.project)
+    project = _open(args.project, write=True)
     with progress_bar("autoclean") as bar:
         summary = autoclean_project(project, progress=bar)
     if project.modified:
-        project.save()
+        _save(project)
+    project.close()
     if args.json:
         _print_json({"embryos": summary})
     else:
@@ -167,7 +184,7 @@ def cmd_export(args) -> int:
 
 def cmd_train(args) -> int:
     from ..train import TrainSettings, apply_training_result, train_project
-    project = _open(args.project)
+    project = _open(args.project, write=True)
     overrides = {k: v for k, v in {"epochs": args.epochs, "drop": args.drop, "rounds": args.rounds,
                                    "folds": args.folds, "size": args.size, "seed": args.seed,
                                    "method": args.method, "cut": args.cut,
@@ -176,7 +193,8 @@ def cmd_train(args) -> int:
     with progress_bar("train") as bar:
         result = train_project(project, settings, progress=bar)
     apply_training_result(project, result)
-    project.save()
+    _save(project)
+    project.close()
     out = {"embryos": [], "rounds": _rounds_json(result)}
     for e in project.embryos:
         loss = e.flags.scores.get("loss")

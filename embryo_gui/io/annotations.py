@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import EmbryoError
 from ..lineages import COLUMNS, LINEAGES, N_COLUMNS, POPULATION, fill_population
+from ..policy import MAX_CELLS, MAX_CSV_FIELD, MAX_FRAMES
 
 ENCODING = "utf-8-sig"  # tolerate a byte-order mark written by spreadsheet programs
 
@@ -75,8 +76,34 @@ def read_header(path: str) -> tuple[list[str], str]:
     if not first:
         raise EmbryoError("the file is empty", path)
     delimiter = sniff_delimiter(first)
-    fields = next(csv.reader([first], delimiter=delimiter))
+    with csv_errors(path, lambda: 1):
+        fields = next(csv.reader([first], delimiter=delimiter))
     return [h.strip() for h in fields], delimiter
+
+
+class csv_errors:  # noqa: N801  (used as a context manager, like contextlib's)
+    """Turn what the csv module and the decoder raise mid-file into one-line :class:`EmbryoError`\ s
+    naming the file and the line (a field over :data:`~embryo_gui.policy.MAX_CSV_FIELD` characters,
+    a NUL byte, bytes that are not UTF-8)."""
+
+    def __init__(self, path, line_of):
+        self.path, self.line_of = path, line_of
+
+    def __enter__(self):
+        csv.field_size_limit(MAX_CSV_FIELD)
+        return self
+
+    def __exit__(self, typ, exc, tb):
+        if typ is None or not issubclass(typ, (csv.Error, UnicodeDecodeError)):
+            return False
+        line = self.line_of()
+        if issubclass(typ, UnicodeDecodeError):
+            raise EmbryoError(f"line {line} is not UTF-8 text (not a CSV file?)", self.path) from None
+        text = str(exc)
+        if "field larger than field limit" in text:
+            raise EmbryoError(f"line {line} has a field longer than {MAX_CSV_FIELD} characters (not an annotation "
+                              "file?)", self.path) from None
+        raise EmbryoError(f"line {line} cannot be read as CSV ({' '.join(text.split())[:100]})", self.path) from None
 
 
 def sniff_delimiter(line: str) -> str:
@@ -169,7 +196,7 @@ def read_frame_csv(path: "str | os.PathLike[str]") -> Annotations:
     index: list[int] = []
     rows: list[list[float]] = []
     first_line: dict[int, int] = {}
-    with open(p, newline="", encoding=ENCODING) as f:
+    with open(p, newline="", encoding=ENCODING) as f, csv_errors(p, lambda: reader.line_num):
         reader = csv.reader(f, delimiter=delimiter)
         header_seen = False
         for record in reader:
@@ -196,6 +223,8 @@ def read_frame_csv(path: "str | os.PathLike[str]") -> Annotations:
                 frame = frame_or_none
             if frame < 0:
                 raise EmbryoError(f"negative frame number {frame} on line {line}", p)
+            if frame > MAX_FRAMES:
+                raise EmbryoError(f"frame {key[:30]!r} on line {line} is implausibly large (at most {MAX_FRAMES})", p)
             if frame in first_line:
                 raise EmbryoError(f"frame {frame} appears twice (lines {first_line[frame]} and {line})", p)
             first_line[frame] = line
@@ -213,7 +242,13 @@ def read_frame_csv(path: "str | os.PathLike[str]") -> Annotations:
                                       "number", p)
                 if v < 0:
                     raise EmbryoError(f"negative count {text} in column {name} on line {line}", p)
+                if v > MAX_CELLS:
+                    raise EmbryoError(f"count {text[:30]} in column {name} on line {line} is implausible (an embryo "
+                                      f"has at most {MAX_CELLS} cells)", p)
                 values[target] = v
+            if math.isnan(values[POPULATION]) and sum(v for v in values[:POPULATION] if v == v) > MAX_CELLS:
+                raise EmbryoError(f"the lineage counts on line {line} add up to more than {MAX_CELLS} cells "
+                                  "(implausible for an embryo)", p)
             index.append(frame)
             rows.append(values)
     if not rows:

@@ -190,7 +190,10 @@ class FrameReader:
             i += ds.shape[0]
         if not 0 <= i < ds.shape[0]:
             raise IndexError(f"frame {i} out of range 0..{ds.shape[0] - 1}")
-        return ds[i]
+        try:
+            return ds[i]
+        except OSError as exc:
+            raise self._damaged(exc, i) from None
 
     def read(self, indices) -> np.ndarray:
         """Frames at ``indices`` (any order) as one ``(k, H, W, 3)`` array."""
@@ -198,13 +201,25 @@ class FrameReader:
         idx = np.asarray(indices, dtype=np.int64).ravel()
         out = np.empty((len(idx),) + ds.shape[1:], np.uint8)
         for j, i in enumerate(idx):
-            ds.read_direct(out, np.s_[int(i)], np.s_[j])
+            try:
+                ds.read_direct(out, np.s_[int(i)], np.s_[j])
+            except OSError as exc:
+                raise self._damaged(exc, int(i)) from None
         return out
+
+    def _damaged(self, exc: OSError, i: int) -> EmbryoError:
+        """A read that HDF5 refused (a damaged chunk: "filter returned failure") as one line."""
+        return EmbryoError(f"frame {i} cannot be read: the frame file is damaged ({_short(exc)}); re-import the "
+                           "embryo from its video", self.path)
 
     def __iter__(self):
         ds = self._open()
         for i in range(ds.shape[0]):
-            yield ds[i]
+            try:
+                fr = ds[i]
+            except OSError as exc:
+                raise self._damaged(exc, i) from None
+            yield fr
 
     def close(self) -> None:
         with self._lock:
