@@ -41,7 +41,7 @@ def make_video(path: Path, n: int, demo_frames: int) -> None:
 
 
 def import_into(project_path: Path, video: Path) -> float:
-    from embryo_gui.importer import import_embryo
+    from embryo_gui.app.importing import import_embryo
     from embryo_gui.model import Project
     p = Project(project_path)
     t = time.perf_counter()
@@ -62,7 +62,7 @@ def peak_rss_of_import(project_path: Path, video: Path) -> tuple[float, float]:
         "        if line.startswith('VmHWM:'):\n"
         "            return int(line.split()[1]) / 1024\n"
         "import cv2, h5py, numpy\n"
-        "from embryo_gui.importer import import_embryo\n"
+        "from embryo_gui.app.importing import import_embryo\n"
         "from embryo_gui.model import Project\n"
         "base = hwm()\n"
         "p = Project(sys.argv[1]); import_embryo(p, sys.argv[2]); p.save()\n"

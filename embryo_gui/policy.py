@@ -1,5 +1,53 @@
-"""Policy constants: the one home of limits and kinds that are policy, not detector tuning."""
+"""Policy constants and flag kinds: their one home.
 
+The model, the detectors, auto-clean, export, the trainer and the GUI import these; nobody spells
+a list of kinds out again.  Bottom layer: imports nothing from embryo_gui.  Detector *tuning*
+(thresholds of one detector) lives with that detector's settings, not here.
+"""
+
+from __future__ import annotations
+
+#: Every flag kind, in bit order (bit i of the per-frame ``uint16`` is ``FLAG_KINDS[i]``) and in the
+#: GUI's display order.  Appending is safe; reordering needs the project file's ``kinds`` attribute
+#: (files are remapped on read).
+FLAG_KINDS: tuple[str, ...] = (
+    "black",          # black or dead frame (pixels)
+    "red_artifact",   # red band / line / blotch (pixels)
+    "outlier",        # differs from its neighbours (pixels)
+    "cliff",          # inside a detected annotation cliff
+    "lossy",          # high loss in the CNN trainer
+    "excluded",       # left out of the cleaned dataset
+    "edited",         # current annotation differs from the original
+    "repaired",       # value filled in by interpolation / monotone refit
+    "spike",          # annotation differs from its neighbours' for 1-2 frames (isolated mislabel)
+)
+#: Kinds the corrupt-frame detector sets (from pixels).
+CORRUPT_KINDS: tuple[str, ...] = ("black", "red_artifact", "outlier")
+#: Corrupt kinds whose frames are lost whatever is done (no usable pixels): they count towards an
+#: embryo's lost fraction even when not excluded.  Outliers are only lost once excluded.
+LOST_KINDS: tuple[str, ...] = ("black", "red_artifact")
+#: Kinds that ask for a look (``excluded``, ``edited`` and ``repaired`` record what was done about them).
+PROBLEM_KINDS: tuple[str, ...] = CORRUPT_KINDS + ("cliff", "lossy", "spike")
+#: Kinds that record what was done about a problem: a problem flag on such a frame is handled.
+HANDLED_KINDS: tuple[str, ...] = ("excluded", "repaired")
+#: Kinds whose frames the trainer leaves out (besides unannotated frames).
+TRAIN_LEFT_OUT_KINDS: tuple[str, ...] = ("excluded",) + CORRUPT_KINDS + ("cliff",)
+#: Kinds an export reports separately among the excluded frames it dropped.
+EXPORT_REPORTED_KINDS: tuple[str, ...] = CORRUPT_KINDS + ("cliff", "lossy")
+
+#: An embryo losing more than this share of its frames (excluded or :data:`LOST_KINDS`) is
+#: unusable.  Auto-clean's default (``AutocleanPolicy.unusable_fraction``) and ``Embryo.state()``
+#: use this value; after an auto-clean, ``state()`` uses the fraction that auto-clean ran with.
+UNUSABLE_FRACTION: float = 0.40
+
+#: Cliff detection statuses (``model.detections.CliffDetection.status``).
+CLIFF_STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected")
+#: How an accepted cliff was repaired.
+CLIFF_REPAIRS: tuple[str, ...] = ("interpolated", "excluded")
+#: How auto-clean (and AcceptDetection) repair a dip bounded on both sides.
+DIP_REPAIRS: tuple[str, ...] = ("interpolate", "exclude")
+
+# --- reliability (issue 12) ---------------------------------------------------------------------
 #: An embryo has at most a few thousand cells (C. elegans hatches with 558; EPIC movies stop at ~350).
 #: A count above this is refused at import as implausible (a typo, ``1e300``, a column mix-up).
 MAX_CELLS = 5000

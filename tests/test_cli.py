@@ -160,8 +160,8 @@ def test_usage_errors_and_help(capsys):
 
 def test_cli_starts_without_torch_or_qt(tmp_path):
     code = ("import sys; from embryo_gui.cli.main import main; main(['info', sys.argv[1]]) if False else None; "
-            "import embryo_gui.cli.commands, embryo_gui.model, embryo_gui.autoclean, embryo_gui.export, "
-            "embryo_gui.importer; bad=[m for m in sys.modules if m.split('.')[0] in ('torch','PySide6','pyqtgraph')]; "
+            "import embryo_gui.cli.commands, embryo_gui.model, embryo_gui.app.autoclean, embryo_gui.app.exporting, "
+            "embryo_gui.app.importing; bad=[m for m in sys.modules if m.split('.')[0] in ('torch','PySide6','pyqtgraph')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -119,7 +119,7 @@ def test_export_layout_and_values(demo_path, tmp_path, capsys):
 
 
 def test_export_gray_drops_unusable_by_default(demo_path, tmp_path):
-    from embryo_gui.export import export_dataset
+    from embryo_gui.app.exporting import export_dataset
     path = copy_project(demo_path, tmp_path)
     p = Project.open(path)
     e = p.embryos[0]
@@ -158,7 +158,7 @@ def test_detect_without_annotations_skips_cliffs(tmp_path, capsys):
 
 def test_export_different_sizes_need_size(tmp_path):
     from conftest import make_frames, rising_counts
-    from embryo_gui.export import export_dataset
+    from embryo_gui.app.exporting import export_dataset
     p = Project.create(tmp_path / "mix.h5")
     p.add_embryo("a", iter(make_frames(5, shape=(24, 32, 3))), 5, (24, 32, 3), rising_counts(5))
     p.add_embryo("b", iter(make_frames(5, shape=(20, 30, 3))), 5, (20, 30, 3), rising_counts(5))
@@ -183,8 +183,8 @@ def test_showcase_runs_the_whole_job(tmp_path, capsys):
 
 
 def test_autoclean_keeps_values_set_by_hand(demo_path, tmp_path):
-    from embryo_gui.autoclean import autoclean_project
-    from embryo_gui.detection import detect_embryo
+    from embryo_gui.app.autoclean import autoclean_project
+    from embryo_gui.app.detecting import detect_embryo
     path = copy_project(demo_path, tmp_path)
     p = Project.open(path)
     for x in p.embryos:

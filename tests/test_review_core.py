@@ -46,7 +46,7 @@ def test_modified_is_not_fooled_by_a_recycled_edit_id(tiny_project):
 def test_import_interrupted_after_decoding_leaves_no_frame_file(tmp_path, monkeypatch):
     import cv2
 
-    import embryo_gui.importer as importer
+    import embryo_gui.app.importing as importer
 
     src = tmp_path / "imgs"
     src.mkdir()
@@ -67,7 +67,7 @@ def test_import_interrupted_after_decoding_leaves_no_frame_file(tmp_path, monkey
 def test_cli_import_failing_midway_keeps_existing_project(tmp_path, capsys, monkeypatch):
     import cv2
 
-    import embryo_gui.importer as importer
+    import embryo_gui.app.importing as importer
 
     proj = tmp_path / "p.h5"
     src = tmp_path / "imgs"
@@ -365,7 +365,7 @@ def test_save_works_without_hard_links(tiny_project, monkeypatch):
 # --- auto-clean idempotence with user decisions ------------------------------------------------------
 
 def test_autoclean_twice_with_manual_edits_and_decisions_changes_nothing(tmp_path, capsys):
-    from embryo_gui.detection import detect_embryo
+    from embryo_gui.app.detecting import detect_embryo
 
     path = tmp_path / "d.h5"
     assert main(["demo", str(path), "--embryos", "2", "--frames", "60", "--size", "94x64", "--seed", "0"]) == 0

@@ -67,7 +67,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from ..importer import import_embryo
+    from ..app.importing import import_embryo
     from ..model import Project
 
     path = Path(args.project)
@@ -130,7 +130,7 @@ def cmd_info(args) -> int:
 
 
 def cmd_detect(args) -> int:
-    from ..detection import detect_embryo, detection_summary
+    from ..app.detecting import detect_embryo, detection_summary
     project = _open(args.project, write=not args.no_save)
     notes = []
     with progress_bar("detect") as bar:
@@ -158,7 +158,7 @@ def cmd_detect(args) -> int:
 
 
 def cmd_autoclean(args) -> int:
-    from ..autoclean import autoclean_project, format_summary
+    from ..app.autoclean import autoclean_project, format_summary
     project = _open(args.project, write=True)
     with progress_bar("autoclean") as bar:
         summary = autoclean_project(project, progress=bar)
@@ -173,7 +173,7 @@ def cmd_autoclean(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from ..export import export_dataset
+    from ..app.exporting import export_dataset
     project = _open(args.project)
     with progress_bar("export") as bar:
         report = export_dataset(project, args.out, size=args.size, gray=args.gray, csv_path=args.csv,
@@ -223,9 +223,9 @@ def _rounds_json(result) -> list:
 
 def cmd_showcase(args) -> int:
     """demo -> auto-clean -> export, printing what was found and where the dataset went."""
-    from ..autoclean import autoclean_project, format_summary
+    from ..app.autoclean import autoclean_project, format_summary
     from ..demo import write_demo_project
-    from ..export import export_dataset
+    from ..app.exporting import export_dataset
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     proj_path = out_dir / "demo_project.h5"

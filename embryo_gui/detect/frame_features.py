@@ -26,6 +26,9 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from ._settings import resolve
+from .corrupt_settings import CorruptSettings
+
 EDGES = ("top", "bottom", "left", "right")
 EMPTY_KINDS = (("band", (0.0, "")), ("line", (0.0, "")), ("blotch", (0.0, "")))
 
@@ -169,8 +172,6 @@ def border_max(img: np.ndarray, ring: int = 2) -> int:
 
 def frame_features(frame: np.ndarray, settings=None) -> FrameFeatures:
     """Features of one uint8 RGB frame (H, W, 3)."""
-    from .corrupt import CorruptSettings      # local import: corrupt imports this module
-    from ._settings import resolve
     s = resolve(CorruptSettings, settings)
     if frame.ndim == 2:
         frame = np.repeat(frame[:, :, None], 3, axis=2)

@@ -1,10 +1,11 @@
-"""Edit objects (apply / revert) and the per-embryo History.  See docs/ARCHITECTURE.md."""
+"""The concrete edits (apply / revert).  Their base class ``Edit`` and ``History`` live in the model
+(embryo_gui.model.edit, embryo_gui.model.history) and are re-exported here.  See docs/ARCHITECTURE.md."""
 
 from .annotation_edits import Interpolate, RefitMonotone, SetValues
-from .base import Edit, RecordedEdit, frames_array
+from ..model.edit import Edit, RecordedEdit, frames_array
 from .flag_edits import (AcceptDetection, Batch, RecordTraining, RejectDetection, SetExcluded, SetFlags,
                          Truncate, cliff_mask)
-from .history import History
+from ..model.history import History
 
 __all__ = ["Edit", "RecordedEdit", "frames_array", "SetValues", "Interpolate", "RefitMonotone", "SetExcluded",
            "Truncate", "SetFlags", "AcceptDetection", "RejectDetection", "RecordTraining", "Batch",

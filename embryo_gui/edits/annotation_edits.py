@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from ..lineages import COLUMNS, LINEAGES, POPULATION, column_index
-from .base import Edit, frame_range, frames_array
+from ..model.edit import Edit, frame_range, frames_array
 from .isotonic import isotonic_increasing
 
 

@@ -7,9 +7,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..model.flags import CORRUPT_KINDS
+from ..model.edit import Edit, frames_array
+from ..policy import CORRUPT_KINDS
 from .annotation_edits import Interpolate, _mark
-from .base import Edit, frames_array
 
 
 class SetExcluded(Edit):

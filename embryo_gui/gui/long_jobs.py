@@ -94,7 +94,7 @@ class LongJobsMixin:
     def autoclean(self) -> workers.Worker | None:
         if self.project is None:
             return None
-        from ..autoclean import autoclean_project
+        from ..app.autoclean import autoclean_project
         before = self._positions()
 
         def done(summary) -> None:
@@ -182,7 +182,7 @@ class LongJobsMixin:
         """Export the cleaned dataset in a worker (``size`` is (width, height) or None)."""
         if self.project is None:
             return None
-        from ..export import export_dataset
+        from ..app.exporting import export_dataset
 
         def done(result) -> None:
             self.last_result = result
@@ -195,7 +195,7 @@ class LongJobsMixin:
                      frames_per_timepoint: float = 1.0) -> workers.Worker | None:
         """Add an embryo from a video (+ annotations) to the open project, or to a new one at
         ``project_path``; decoding runs in a worker."""
-        from ..importer import import_embryo
+        from ..app.importing import import_embryo
         project_path = Path(project_path)
         if self.project is None or Path(self.project.path).resolve() != project_path.resolve():
             if not self.maybe_save():

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..policy import LOST_KINDS
+
 MAX_BYTES = 300_000
 
 
@@ -65,7 +67,7 @@ def save_image(image, out: "str | Path", max_bytes: int = MAX_BYTES) -> Path:
 
 def make_screenshot(out: "str | Path", n_frames: int = 160, size=(1500, 950)) -> Path:
     """The main window on an auto-cleaned demo project (docs/screenshot_main.png)."""
-    from ..autoclean import autoclean_project
+    from ..app.autoclean import autoclean_project
     from ..demo import write_demo_project
 
     app = _app()
@@ -154,7 +156,7 @@ def make_guide(out_dir: "str | Path" = "docs", n_frames: int = 160, size=(1500, 
     written.append(save_image(dlg.grab(), out_dir / "guide_autoclean_summary.png"))
     dlg.close()
     win.curve.getPlotItem().enableAutoRange()
-    flagged = np.flatnonzero(win.embryo.flags.any_of(("red_artifact", "black")))
+    flagged = np.flatnonzero(win.embryo.flags.any_of(LOST_KINDS))
     win.cursor.seek(int(flagged[len(flagged) // 2]) if flagged.size else 0)
     _settle(app)
     written.append(save_image(win.grab(), out_dir / "guide_autoclean_after.png"))

@@ -10,7 +10,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..model.flags import FLAG_KINDS  # noqa: F401  (display order = the core's order)
+from ..policy import FLAG_KINDS  # noqa: F401  (display order = the core's order)
 
 #: One colour per flag kind (RGB), chosen to stay distinct on light and dark themes.
 FLAG_COLOURS: dict[str, tuple[int, int, int]] = {

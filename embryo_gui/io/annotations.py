@@ -19,103 +19,9 @@ import numpy as np
 
 from ..errors import EmbryoError
 from ..lineages import COLUMNS, LINEAGES, N_COLUMNS, POPULATION, fill_population
-from ..policy import MAX_CELLS, MAX_CSV_FIELD, MAX_FRAMES
-
-ENCODING = "utf-8-sig"  # tolerate a byte-order mark written by spreadsheet programs
-
-
-@dataclass
-class Annotations:
-    """Counts read from an annotation file.
-
-    ``kind`` is ``"frames"`` (``index`` = 0-based frame) or ``"timepoints"`` (EPIC, ``index`` = 1-based
-    timepoint).  ``index`` is sorted and unique (int64, ``(N,)``); ``counts`` is float64 ``(N, 8)`` with
-    columns ``A,E,M,P,C,D,Z,population`` and NaN for lineages the file does not give; ``lineages``
-    lists the lineage letters the file gives.
-    """
-
-    path: str
-    kind: str
-    index: np.ndarray
-    counts: np.ndarray
-    lineages: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return int(self.index.shape[0])
-
-    def describe(self) -> dict:
-        """JSON-able summary (stored with an imported embryo)."""
-        return {
-            "path": self.path,
-            "kind": self.kind,
-            "rows": len(self),
-            "first": int(self.index[0]) if len(self) else None,
-            "last": int(self.index[-1]) if len(self) else None,
-            "lineages": list(self.lineages),
-        }
-
-
-# ------------------------------------------------------------------------------------------------
-def read_header(path: str) -> tuple[list[str], str]:
-    """The header fields (stripped) and the delimiter of a CSV file; EmbryoError if empty/unreadable."""
-    try:
-        with open(path, newline="", encoding=ENCODING) as f:
-            first = ""
-            for line in f:
-                if line.strip():
-                    first = line
-                    break
-    except FileNotFoundError:
-        raise EmbryoError("no such file", path) from None
-    except IsADirectoryError:
-        raise EmbryoError("is a folder, not an annotation file", path) from None
-    except UnicodeDecodeError:
-        raise EmbryoError("is not a text (CSV) file", path) from None
-    except OSError as exc:
-        raise EmbryoError(f"cannot be read ({exc.strerror or exc})", path) from None
-    if not first:
-        raise EmbryoError("the file is empty", path)
-    delimiter = sniff_delimiter(first)
-    with csv_errors(path, lambda: 1):
-        fields = next(csv.reader([first], delimiter=delimiter))
-    return [h.strip() for h in fields], delimiter
-
-
-class csv_errors:  # noqa: N801  (used as a context manager, like contextlib's)
-    """Turn what the csv module and the decoder raise mid-file into one-line :class:`EmbryoError`\ s
-    naming the file and the line (a field over :data:`~embryo_gui.policy.MAX_CSV_FIELD` characters,
-    a NUL byte, bytes that are not UTF-8)."""
-
-    def __init__(self, path, line_of):
-        self.path, self.line_of = path, line_of
-
-    def __enter__(self):
-        csv.field_size_limit(MAX_CSV_FIELD)
-        return self
-
-    def __exit__(self, typ, exc, tb):
-        if typ is None or not issubclass(typ, (csv.Error, UnicodeDecodeError)):
-            return False
-        line = self.line_of()
-        if issubclass(typ, UnicodeDecodeError):
-            raise EmbryoError(f"line {line} is not UTF-8 text (not a CSV file?)", self.path) from None
-        text = str(exc)
-        if "field larger than field limit" in text:
-            raise EmbryoError(f"line {line} has a field longer than {MAX_CSV_FIELD} characters (not an annotation "
-                              "file?)", self.path) from None
-        raise EmbryoError(f"line {line} cannot be read as CSV ({' '.join(text.split())[:100]})", self.path) from None
-
-
-def sniff_delimiter(line: str) -> str:
-    """``,`` unless the line has none and has ``;`` or a tab."""
-    if "," in line:
-        return ","
-    if ";" in line:
-        return ";"
-    if "\t" in line:
-        return "\t"
-    return ","
-
+from .epic import read_epic
+from ..policy import MAX_CELLS, MAX_FRAMES
+from .table import ENCODING, Annotations, csv_errors, read_header, sniff_delimiter  # noqa: F401  (re-exported)
 
 def is_epic_header(fields: list[str]) -> bool:
     low = {h.lower() for h in fields}
@@ -130,8 +36,6 @@ def read_annotations(path: "str | os.PathLike[str]") -> Annotations:
     p = os.fspath(path)
     fields, _ = read_header(p)
     if is_epic_header(fields):
-        from .epic import read_epic
-
         return read_epic(p)
     return read_frame_csv(p)
 

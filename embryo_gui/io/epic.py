@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import EmbryoError
 from ..lineages import LINEAGES, N_COLUMNS, POPULATION, lineage_of
 from ..policy import MAX_CELLS, MAX_FRAMES
-from .annotations import ENCODING, Annotations, csv_errors, read_header
+from .table import ENCODING, Annotations, csv_errors, read_header
 
 REQUIRED = ("cell", "time")
 

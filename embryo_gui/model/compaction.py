@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..policy import HISTORY_KEEP_STEPS
+from .edit import RecordedEdit
 
 SQUASHED_TYPE = "squashed"
 
@@ -34,8 +35,6 @@ def compacted_history(history, keep: int | None = None) -> tuple[list, int]:
 def squash(edits: list):
     """One recorded edit whose delta goes from the state before ``edits[0]`` to the state after
     ``edits[-1]`` (applied in order)."""
-    from ..edits.base import RecordedEdit
-
     delta: dict = {}
     n = 0
     for e in edits:

@@ -9,10 +9,11 @@ import h5py
 import numpy as np
 
 from ..arrays import rows_differ
-from ..edits.history import History
 from ..lineages import N_COLUMNS, annotated_lineages
-from .flags import PROBLEM_KINDS, Flags
+from ..policy import HANDLED_KINDS, LOST_KINDS, PROBLEM_KINDS, UNUSABLE_FRACTION
+from .flags import Flags
 from .framestore import FrameReader
+from .history import History
 
 
 class Embryo:
@@ -75,14 +76,27 @@ class Embryo:
     def _update_edited(self) -> None:
         self.flags.set_mask("edited", rows_differ(self.current, self._original))
 
+    def lost_fraction(self) -> float:
+        """Share of frames an export would lose: excluded or flagged black / red artifact
+        (:data:`~embryo_gui.policy.LOST_KINDS`; repaired frames are kept)."""
+        if not self.n_frames:
+            return 0.0
+        return float(self.flags.any_of(LOST_KINDS + ("excluded",)).mean())
+
+    def unusable_fraction(self) -> float:
+        """The unusable threshold that applies: the one the last auto-clean ran with, else
+        :data:`embryo_gui.policy.UNUSABLE_FRACTION`."""
+        ac = self.detections.get("autoclean") or {}
+        return float((ac.get("policy") or {}).get("unusable_fraction", UNUSABLE_FRACTION))
+
     def state(self) -> str:
-        """``unusable`` (auto-clean said so, or over 40% of the frames are excluded or corrupt),
-        ``flagged`` (a problem flag remains on a frame that is neither excluded nor repaired) or
-        ``clean`` (nothing left to look at, e.g. after auto-clean handled every problem)."""
-        lost = self.flags.any_of(["black", "red_artifact", "excluded"])
-        if (self.detections.get("autoclean") or {}).get("unusable") or (self.n_frames and lost.mean() > 0.4):
+        """``unusable`` (auto-clean said so, or more than :meth:`unusable_fraction` of the frames
+        are lost, see :meth:`lost_fraction`), ``flagged`` (a problem flag remains on a frame that is
+        neither excluded nor repaired) or ``clean`` (nothing left to look at, e.g. after auto-clean
+        handled every problem)."""
+        if (self.detections.get("autoclean") or {}).get("unusable") or self.lost_fraction() > self.unusable_fraction():
             return "unusable"
-        problems = self.flags.any_of(PROBLEM_KINDS) & ~self.flags.any_of(["excluded", "repaired"])
+        problems = self.flags.any_of(PROBLEM_KINDS) & ~self.flags.any_of(HANDLED_KINDS)
         return "flagged" if problems.any() else "clean"
 
     def __repr__(self) -> str:

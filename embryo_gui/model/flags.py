@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-FLAG_KINDS: tuple[str, ...] = (
-    "black",          # black or dead frame (pixels)
-    "red_artifact",   # red band / line / blotch (pixels)
-    "outlier",        # differs from its neighbours (pixels)
-    "cliff",          # inside a detected annotation cliff
-    "lossy",          # high loss in the CNN trainer
-    "excluded",       # left out of the cleaned dataset
-    "edited",         # current annotation differs from the original
-    "repaired",       # value filled in by interpolation / monotone refit
-    "spike",          # annotation differs from its neighbours' for 1-2 frames (isolated mislabel)
-)
-CORRUPT_KINDS: tuple[str, ...] = ("black", "red_artifact", "outlier")
-#: Kinds that ask for a look (``excluded``, ``edited`` and ``repaired`` record what was done about them).
-PROBLEM_KINDS: tuple[str, ...] = ("black", "red_artifact", "outlier", "cliff", "lossy", "spike")
+from ..policy import FLAG_KINDS
+
 _BIT = {k: np.uint16(1 << i) for i, k in enumerate(FLAG_KINDS)}
 
 

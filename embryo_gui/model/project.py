@@ -18,19 +18,20 @@ import h5py
 import numpy as np
 
 from .. import __version__
-from ..edits.base import Edit, check_delta
-from ..edits.history import History
 from ..errors import EmbryoError
 from ..lineages import COLUMNS, N_COLUMNS
 from .atomic import atomic_target, check_writable_dir, disk_problem, real_target
+from .edit import Edit, check_delta
 from .embryo import Embryo
-from .flags import FLAG_KINDS, Flags
+from ..policy import FLAG_KINDS
+from .flags import Flags
 from ..jsoncodec import dumps, loads
 from .format import FORMAT_NAME, FORMAT_VERSION
 from .framestore import write_frame_file
 from .lock import ProjectLock
 from .cleanup import CleanupReport, cleanup_project, register_live, write_copy_pin
 from .compaction import compacted_history
+from .history import History
 
 
 def frames_dir_for(path: Path) -> Path:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import EmbryoError
 from ..lineages import COLUMNS, LINEAGES, POPULATION
+from ..policy import TRAIN_LEFT_OUT_KINDS
 from ..progress import CancelToken, check
 from .network import architecture
 from .preprocess import embryo_tensors
@@ -21,7 +22,7 @@ from .runtime import load_torch, passive_wait_active, physical_cores
 from .settings import EmbryoTraining, TrainResult, TrainSettings
 
 # frames flagged with any of these kinds are left out of training and ranking
-LEFT_OUT_KINDS = ("excluded", "black", "red_artifact", "outlier", "cliff")
+LEFT_OUT_KINDS = TRAIN_LEFT_OUT_KINDS
 
 
 def usable_frames(embryo: Any) -> np.ndarray:

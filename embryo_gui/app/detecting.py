@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .edits import SetFlags
-from .edits.flag_edits import active_cliffs_mask
-from .progress import check
+from ..detect import CliffSettings, detect_cliffs
+from ..detect._settings import resolve
+from ..detect.corrupt import detect_corrupt
+from ..detect.spikes import SpikeSettings, detect_spikes
+from ..edits import SetFlags
+from ..edits.flag_edits import active_cliffs_mask
+from ..policy import CORRUPT_KINDS
+from ..progress import check
 
 
 def _key(c: dict) -> tuple:
@@ -29,11 +34,6 @@ def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=
     Cliffs keep the status (accepted / rejected) a matching earlier detection had, so running the
     detectors again never undoes a decision.  Notes say e.g. that cliff detection was skipped.
     """
-    from .detect import CliffSettings, detect_cliffs
-    from .detect._settings import resolve
-    from .detect.corrupt import detect_corrupt
-    from .detect.spikes import SpikeSettings, detect_spikes
-
     cliff_settings = resolve(CliffSettings, cliff_settings)
     spike_settings = resolve(SpikeSettings, spike_settings)
 
@@ -46,7 +46,7 @@ def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=
 
     res = detect_corrupt(iter(embryo.frames), n, corrupt_settings, progress=prog, cancel=cancel)
     check(cancel)
-    masks = {k: np.asarray(res.verdicts[k], bool) for k in ("black", "red_artifact", "outlier")}
+    masks = {k: np.asarray(res.verdicts[k], bool) for k in CORRUPT_KINDS}
     scores = {f"{k}_score": np.asarray(v, np.float32) for k, v in res.scores.items()}
     detections: dict = {"corrupt": {"settings": res.settings,
                                     "reasons": {str(i): r for i, r in enumerate(res.reasons) if r}}}
@@ -81,7 +81,7 @@ def detection_summary(embryo) -> dict:
         "name": embryo.name,
         "n_frames": embryo.n_frames,
         "corrupt_frames": {k: np.flatnonzero(embryo.flags.mask(k)).tolist()
-                           for k in ("black", "red_artifact", "outlier")},
+                           for k in CORRUPT_KINDS},
         "cliffs": [{"start": int(c["start"]), "stop": int(c["stop"]), "kind": c["kind"],
                     "lineage": c.get("lineage", "population"), "score": float(c.get("score", 0.0)),
                     "status": c.get("status", "pending")}

@@ -22,9 +22,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .detection import detection_edit
-from .edits import AcceptDetection, Edit, Interpolate, SetExcluded
-from .progress import check
+from ..edits import AcceptDetection, Edit, Interpolate, SetExcluded
+from ..policy import CORRUPT_KINDS, LOST_KINDS, UNUSABLE_FRACTION
+from ..progress import check
+from .detecting import detection_edit
 
 
 @dataclass
@@ -32,7 +33,7 @@ class AutocleanPolicy:
     exclude_outliers: bool = True
     dip_repair: str = "interpolate"  # or "exclude"
     repair_spikes: bool = True
-    unusable_fraction: float = 0.40
+    unusable_fraction: float = UNUSABLE_FRACTION
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,7 +59,7 @@ class _Autoclean(Edit):
         detected, notes = detection_edit(embryo, progress=self._progress, cancel=self._cancel)
         detected._forward(embryo)
         check(self._cancel)
-        kinds = ["black", "red_artifact"] + (["outlier"] if p.exclude_outliers else [])
+        kinds = [k for k in CORRUPT_KINDS if k in LOST_KINDS or p.exclude_outliers]
         corrupt = embryo.flags.any_of(kinds)
         if corrupt.any():
             SetExcluded(corrupt, True, reason="corrupt")._forward(embryo)
@@ -92,9 +93,7 @@ class _Autoclean(Edit):
         embryo.detections = det
         self.summary = {
             "name": embryo.name, "n_frames": embryo.n_frames,
-            "black": int(embryo.flags.mask("black").sum()),
-            "red_artifact": int(embryo.flags.mask("red_artifact").sum()),
-            "outlier": int(embryo.flags.mask("outlier").sum()),
+            **{k: int(embryo.flags.mask(k).sum()) for k in CORRUPT_KINDS},
             "cliffs": len(embryo.detections.get("cliffs") or []),
             "cliffs_repaired": repaired, "cliff_frames_excluded": excluded_cliff,
             "cliffs_left_for_review": left_for_review,
@@ -115,10 +114,8 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def lost_fraction(embryo) -> float:
-    """Share of frames an export would lose: excluded or flagged corrupt (repaired frames are kept)."""
-    if not embryo.n_frames:
-        return 0.0
-    return float(embryo.flags.any_of(["black", "red_artifact", "excluded"]).mean())
+    """Share of frames an export would lose (see ``Embryo.lost_fraction``)."""
+    return embryo.lost_fraction()
 
 
 def autoclean_embryo(embryo, policy: AutocleanPolicy | None = None, progress=None, cancel=None) -> dict:

@@ -16,12 +16,13 @@ from typing import Optional
 import h5py
 import numpy as np
 
-from . import __version__
-from .errors import EmbryoError
-from .lineages import LINEAGES, POPULATION
-from .model.atomic import atomic_target, check_writable_dir
-from .model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION, FORMAT_NAME, FRAMES_FORMAT_NAME
-from .progress import Throttle, check
+from .. import __version__
+from ..errors import EmbryoError
+from ..lineages import LINEAGES, POPULATION
+from ..model.atomic import atomic_target, check_writable_dir
+from ..model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION, FORMAT_NAME, FRAMES_FORMAT_NAME
+from ..policy import EXPORT_REPORTED_KINDS
+from ..progress import Throttle, check
 
 _BATCH = 32
 
@@ -37,7 +38,7 @@ def kept_frames(embryo, include_unusable: bool = False) -> tuple[np.ndarray, dic
         "unannotated": int((unannotated & ~excluded).sum()),
         "unusable_embryo": int((~excluded & ~unannotated).sum()) if unusable else 0,
     }
-    for kind in ("black", "red_artifact", "outlier", "cliff", "lossy"):
+    for kind in EXPORT_REPORTED_KINDS:
         dropped[f"excluded_{kind}"] = int((excluded & embryo.flags.mask(kind)).sum())
     return np.flatnonzero(keep), dropped
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .base import Edit
+from .edit import Edit
 
 
 class History:

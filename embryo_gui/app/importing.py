@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Optional
 
 
-from .errors import EmbryoError
-from .model.project import Project
+from ..errors import EmbryoError
+from ..io import Alignment, align_annotations, open_frame_source, read_annotations
+from ..model.project import Project
 
 
 def source_fingerprint(path: Path) -> dict:
@@ -39,8 +40,6 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
     Annotations are read and checked before any frame is decoded, so a bad CSV costs nothing and
     leaves every file as it was.
     """
-    from .io import Alignment, align_annotations, open_frame_source, read_annotations
-
     source_path = Path(source_path)
     messages: list[str] = []
     ann = read_annotations(annotations_path) if annotations_path is not None else None

@@ -1,4 +1,4 @@
-"""Edit objects: every change to an embryo's annotations, flags, detections or training record.
+"""The Edit base class: every change to an embryo's annotations, flags, detections or training record.
 
 The base class snapshots the state before the subclass's ``_forward`` runs and keeps the exact
 difference (rows of ``current``, flag bits, score arrays, detections, training rounds), so that
