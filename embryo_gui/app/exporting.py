@@ -19,7 +19,8 @@ import numpy as np
 from .. import __version__
 from ..errors import EmbryoError
 from ..lineages import LINEAGES, POPULATION
-from ..model.atomic import atomic_target, check_writable_dir
+from ..model.atomic import atomic_group, check_writable_dir, ensure_space, recover_group, stale_temps
+from ..model.lock import ProjectLock
 from ..model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION, FORMAT_NAME, FRAMES_FORMAT_NAME
 from ..policy import EXPORT_REPORTED_KINDS
 from ..progress import Throttle, check
@@ -67,9 +68,9 @@ def check_output(project, target: Path) -> None:
 
 def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
                    csv_path=None, include_unusable: bool = False, progress=None, cancel=None) -> dict:
-    """Write the cleaned dataset; returns a report with a one-line ``message``."""
-    import cv2
-
+    """Write the cleaned dataset (and ``csv_path``: both or neither, see ``model.atomic.atomic_group``);
+    returns a report with a one-line ``message`` and ``recovered`` (files an interrupted export left,
+    completed or removed)."""
     out_path = Path(out_path)
     check_output(project, out_path)
     if csv_path is not None:
@@ -101,8 +102,47 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
     policy = {"kept": "not excluded, population annotated" + ("" if include_unusable else
                                                                 ", embryo not unusable"),
               "size": [w, h], "gray": bool(gray)}
-    with atomic_target(out_path) as tmp:
-        with h5py.File(tmp, "w", libver="latest") as f:
+    targets = [out_path] + ([Path(csv_path)] if csv_path is not None else [])
+    lock = ProjectLock(out_path)  # two exports to one output take turns (the pair stays a pair)
+    lock.acquire()
+    try:
+        recovered = recover_output(targets)
+        with atomic_group(targets) as tmps:
+            population, lineages, embryo_idx, source_frame = _write_h5(
+                tmps[0], project, plan, n_total, fshape, (h, w), gray, names, policy, dropped_total, throttle, cancel)
+            if csv_path is not None:
+                _write_csv(tmps[1], names, embryo_idx, source_frame, population, lineages)
+    finally:
+        lock.release()
+    kept_by = {n: int(len(i)) for n, (_, i) in zip(names, plan)}
+    msg = (f"exported {n_total} frames of {sum(1 for v in kept_by.values() if v)} embryos to {out_path} "
+           f"({w}x{h}{' gray' if gray else ''}); dropped: "
+           + ", ".join(f"{k} {v}" for k, v in dropped_total.items() if v and not k.startswith("excluded_")))
+    return {"path": str(out_path), "n_frames": n_total, "kept": kept_by, "dropped": dropped_total,
+            "message": msg.rstrip("; dropped: "), "recovered": recovered}
+
+
+def recover_output(targets) -> list[str]:
+    """Before writing ``targets``: finish a pair commit a killed export left half done and remove
+    the temp files killed exports left beside the targets (the caller holds the output's lock)."""
+    from ..model.atomic import real_target
+    done = recover_group(targets[0])
+    removed = []
+    for t in targets:
+        real = real_target(t)
+        for stale in stale_temps(real.parent, prefix=f".{real.name}."):
+            try:
+                stale.unlink()
+                removed.append(str(stale))
+            except OSError:
+                pass
+    return done + removed
+
+
+def _write_h5(tmp, project, plan, n_total, fshape, hw, gray, names, policy, dropped_total, throttle, cancel):
+    import cv2
+    h, w = hw
+    with h5py.File(tmp, "w", libver="latest") as f:
             f.attrs["format"] = EXPORT_FORMAT_NAME
             f.attrs["format_version"] = EXPORT_FORMAT_VERSION
             f.attrs["tool_version"] = __version__
@@ -127,6 +167,7 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
                         if (fr.shape[0], fr.shape[1]) != (h, w):
                             fr = cv2.resize(fr, (w, h), interpolation=cv2.INTER_AREA)
                         out[j] = cv2.cvtColor(fr, cv2.COLOR_RGB2GRAY) if gray else fr
+                    ensure_space(tmp, 2 * out.nbytes)  # stop before HDF5 itself meets a full disk
                     frames[pos:pos + len(sel)] = out
                     pos += len(sel)
                     throttle({"stage": "export", "done": pos, "total": n_total})
@@ -142,24 +183,16 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
             f.create_dataset("embryo", data=embryo_idx)
             f.create_dataset("embryo_names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
             f.create_dataset("source_frame", data=source_frame)
-    if csv_path is not None:
-        _write_csv(Path(csv_path), names, embryo_idx, source_frame, population, lineages)
-    kept_by = {n: int(len(i)) for n, (_, i) in zip(names, plan)}
-    msg = (f"exported {n_total} frames of {sum(1 for v in kept_by.values() if v)} embryos to {out_path} "
-           f"({w}x{h}{' gray' if gray else ''}); dropped: "
-           + ", ".join(f"{k} {v}" for k, v in dropped_total.items() if v and not k.startswith("excluded_")))
-    return {"path": str(out_path), "n_frames": n_total, "kept": kept_by, "dropped": dropped_total,
-            "message": msg.rstrip("; dropped: ")}
+    return population, lineages, embryo_idx, source_frame
 
 
-def _write_csv(path: Path, names, embryo_idx, source_frame, population, lineages) -> None:
-    with atomic_target(path) as tmp:
-        with open(tmp, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["index", "embryo", "source_frame", "population", *LINEAGES])
-            for i in range(len(population)):
-                w.writerow([i, names[embryo_idx[i]], int(source_frame[i]), _num(population[i]),
-                            *(_num(v) for v in lineages[i])])
+def _write_csv(tmp: Path, names, embryo_idx, source_frame, population, lineages) -> None:
+    with open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["index", "embryo", "source_frame", "population", *LINEAGES])
+        for i in range(len(population)):
+            w.writerow([i, names[embryo_idx[i]], int(source_frame[i]), _num(population[i]),
+                        *(_num(v) for v in lineages[i])])
 
 
 def _num(v) -> str:

@@ -178,6 +178,9 @@ def cmd_export(args) -> int:
     with progress_bar("export") as bar:
         report = export_dataset(project, args.out, size=args.size, gray=args.gray, csv_path=args.csv,
                                 include_unusable=args.include_unusable, progress=bar)
+    if report.get("recovered"):
+        print(f"embryo-repair: finished or removed what an interrupted export left: {', '.join(report['recovered'])}",
+              file=sys.stderr)
     print(report["message"])
     return 0
 

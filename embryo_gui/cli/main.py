@@ -146,6 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _exit_now(code: int) -> None:
+    """Exit without HDF5's exit handlers: after a write HDF5 itself saw fail on a full disk it may
+    hold a file it cannot close, and flushing it at exit can crash the process (every file of ours
+    is already either complete or removed)."""
+    import os
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -159,6 +169,8 @@ def main(argv=None) -> int:
         return int(getattr(commands, "cmd_" + args.command)(args) or 0)
     except EmbryoError as exc:
         print(f"embryo-repair: error: {exc}", file=sys.stderr)
+        if "no space left" in str(exc) and argv is None:  # a real command line, not a test calling main()
+            _exit_now(2)
         return 2
     except BrokenPipeError:  # e.g. `embryo-repair info --json | head`: the reader left, not an error
         import os
@@ -170,6 +182,8 @@ def main(argv=None) -> int:
             raise
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"embryo-repair: error: {where}{why}", file=sys.stderr)
+        if argv is None:
+            _exit_now(2)
         return 2
     except CancelledError:
         print("embryo-repair: cancelled; nothing was changed", file=sys.stderr)

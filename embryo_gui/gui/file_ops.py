@@ -71,7 +71,9 @@ class FileOpsMixin:
         if not self.maybe_save():
             return False
         try:
-            p = Project.open(path)
+            # the app holds the project for writing while it is open (model/lock.py); another
+            # writer (a CLI run, a second window) gets a one-line refusal naming the app, and so do we
+            p = Project.open(path, write=True, wait=1.0)
         except EmbryoError as exc:
             self._error(str(exc))
             return False

@@ -201,7 +201,8 @@ class LongJobsMixin:
             if not self.maybe_save():
                 return None
             try:
-                p = Project.open(project_path) if project_path.exists() else Project.create(project_path)
+                p = (Project.open(project_path, write=True, wait=1.0) if project_path.exists()
+                     else Project.create(project_path, hold=True))
             except EmbryoError as exc:
                 self._error(str(exc))
                 return None

@@ -224,3 +224,119 @@ def stale_temps(folder: Path, prefix: str = ".") -> list[Path]:
                     if ent.is_file(follow_symlinks=False):
                         out.append(p)
     return sorted(out)
+
+
+# --- several files as one unit -------------------------------------------------------------------
+JOURNAL_SUFFIX = ".commit"
+
+
+def journal_path(first_target: "str | os.PathLike[str]") -> Path:
+    """The commit journal of a group whose first file is ``first_target``: ``.NAME.commit`` beside it."""
+    real = real_target(first_target)
+    return real.with_name(f".{real.name}{JOURNAL_SUFFIX}")
+
+
+def _write_journal(journal: Path, pairs: list[tuple[Path, Path]]) -> None:
+    import json
+    tmp = journal.with_name(journal.name + TEMP_SUFFIX)
+    with open(tmp, "w") as fh:
+        json.dump({"replace": [[str(a), str(b)] for a, b in pairs]}, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, journal)
+    fsync_dir(journal.parent)
+
+
+def _roll_forward(journal: Path, pairs=None) -> list[str]:
+    """Finish the replacements a journal lists (a temp still there is moved over its target; one
+    already gone was moved before the interruption), then delete the journal."""
+    import json
+    if pairs is None:
+        try:
+            pairs = json.loads(journal.read_text())["replace"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pairs = []  # a journal is written whole (temp + rename): unreadable means not ours
+    pairs = [(str(a), str(b)) for a, b in pairs]
+    done = []
+    for tmp, real in pairs:
+        if os.path.exists(tmp):
+            os.replace(tmp, real)
+            done.append(real)
+    for folder in {Path(r).parent for _, r in pairs}:
+        fsync_dir(folder)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(journal)
+    return done
+
+
+def recover_group(first_target: "str | os.PathLike[str]") -> list[str]:
+    """Complete a group commit that a killed process left half done (rolled forward: every temp a
+    journal names was complete and fsynced before the journal was written).  Without a journal there
+    is nothing to do: the old files are all still in place and the new temps are stale debris.
+    Returns the files completed.  Call it under the group's lock."""
+    journal = journal_path(first_target)
+    if not journal.exists():
+        return []
+    return _roll_forward(journal)
+
+
+@contextlib.contextmanager
+def atomic_group(targets) -> Iterator[list[Path]]:
+    """Like :func:`atomic_target` for several files that must change together (an export's ``.h5``
+    and ``.csv``): yields one temp per target; on success all replace their targets, or none does.
+
+    Commit: every temp is fsynced, a journal naming the replacements is written atomically, the
+    replacements are made, the journal is deleted.  A kill before the journal exists leaves every
+    target as it was (the temps are debris for :func:`stale_temps`); a kill after it is rolled
+    forward by :func:`recover_group`.  Symlinked targets are written through, modes kept.
+    """
+    targets = [Path(t) for t in targets]
+    reals = [real_target(t) for t in targets]
+    for r in reals:
+        check_writable_dir(r)
+    tmps: list[Path] = []
+    journal = journal_path(targets[0])
+    keep_temps = False
+    try:
+        try:
+            for r, t in zip(reals, targets):
+                tmps.append(new_temp(r, t))
+            yield tmps
+            for tmp, real in zip(tmps, reals):
+                prepare_replace(tmp, real)
+            if len(tmps) == 1:
+                os.replace(tmps[0], reals[0])
+                fsync_dir(reals[0].parent)
+            else:
+                _write_journal(journal, list(zip(tmps, reals)))
+                keep_temps = True  # from here on the journal owns them
+                _roll_forward(journal, list(zip(tmps, reals)))
+                keep_temps = False
+        except OSError as exc:
+            why = disk_problem(exc)
+            if why and not keep_temps:
+                raise EmbryoError(f"cannot write: {why}; the previous files are unchanged", targets[0]) from None
+            raise
+    finally:
+        for tmp in tmps:
+            forget_temp(tmp, remove=not keep_temps)
+
+
+#: Free space kept in reserve when writing large files: HDF5 must still be able to flush and close a
+#: file after we stop writing (a write that HDF5 itself sees fail with ENOSPC leaves the library
+#: with a file it cannot close, and the process can crash at exit).
+SPACE_RESERVE = 256 * 1024
+
+
+def ensure_space(path: "str | os.PathLike[str]", need: int, target=None) -> None:
+    """Refuse (one-line :class:`EmbryoError`) before writing ``need`` more bytes into ``path``'s
+    disk when they and :data:`SPACE_RESERVE` would not fit."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return
+    free = st.f_bavail * st.f_frsize
+    if free < int(need) + SPACE_RESERVE:
+        raise EmbryoError(f"cannot write: no space left on the disk ({free / (1 << 20):.1f} MB free in {folder}); "
+                          "nothing was written", target if target is not None else path)

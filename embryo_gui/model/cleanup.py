@@ -67,6 +67,10 @@ def register_live(project) -> None:
     _live_projects.add(project)
 
 
+def unregister_live(project) -> None:
+    _live_projects.discard(project)
+
+
 def _same(a: Path, b: Path) -> bool:
     try:
         return os.path.realpath(a) == os.path.realpath(b)

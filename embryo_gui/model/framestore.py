@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import EmbryoError
 from ..progress import CancelToken, Throttle, check
-from .atomic import atomic_target
+from .atomic import atomic_target, ensure_space
 from .format import FRAMES_FORMAT_NAME, FRAMES_FORMAT_VERSION
 
 _BLOCK = 16  # frames written per HDF5 call
@@ -123,6 +123,7 @@ def write_frame_file(
 
 
 def _flush(ds, block, start, k):
+    ensure_space(ds.file.filename, 2 * block[:k].nbytes)  # stop before HDF5 itself meets a full disk
     if start + k > ds.shape[0]:
         ds.resize(max(start + k, ds.shape[0] * 2), axis=0)
     ds[start:start + k] = block[:k]

@@ -29,7 +29,7 @@ from ..jsoncodec import dumps, loads
 from .format import FORMAT_NAME, FORMAT_VERSION
 from .framestore import write_frame_file
 from .lock import ProjectLock
-from .cleanup import CleanupReport, cleanup_project, register_live, write_copy_pin
+from .cleanup import CleanupReport, cleanup_project, register_live, unregister_live, write_copy_pin
 from .compaction import compacted_history
 from .history import History
 
@@ -223,6 +223,7 @@ class Project:
         Takes the write lock (kept until the next :meth:`save` or :meth:`close`)."""
         check_writable_dir(self.frames_dir)  # parent folder must be writable
         self._begin_write()
+        register_live(self)
         try:
             self.frames_dir.mkdir(exist_ok=True)
         except OSError as exc:
@@ -447,10 +448,12 @@ class Project:
                               target) from None
 
     def close(self) -> None:
-        """Close the frame files and give the write lock back."""
+        """Close the frame files and give the write lock back (a closed project no longer keeps its
+        unsaved frame files from another writer's cleanup)."""
         for e in self.embryos:
             e.frames.close()
         self.release()
+        unregister_live(self)
 
     def __enter__(self):
         return self
