@@ -34,6 +34,12 @@ HANDLED_KINDS: tuple[str, ...] = ("excluded", "repaired")
 TRAIN_LEFT_OUT_KINDS: tuple[str, ...] = ("excluded",) + CORRUPT_KINDS + ("cliff",)
 #: Kinds an export reports separately among the excluded frames it dropped.
 EXPORT_REPORTED_KINDS: tuple[str, ...] = CORRUPT_KINDS + ("cliff", "lossy")
+#: Kinds whose frames an export leaves out even when not excluded, unless a person cleared them
+#: (rejected the mark in the triage queue): the trainer's suspect labels.
+EXPORT_DROPPED_UNLESS_CLEARED: tuple[str, ...] = ("lossy",)
+#: Detector kinds whose frames an export keeps when nobody excluded, repaired or cleared them; it
+#: counts them as "not reviewed" in its report.
+EXPORT_UNREVIEWED_KINDS: tuple[str, ...] = CORRUPT_KINDS + ("cliff", "spike")
 
 #: An embryo losing more than this share of its frames (excluded or :data:`LOST_KINDS`) is
 #: unusable.  Auto-clean's default (``AutocleanPolicy.unusable_fraction``) and ``Embryo.state()``

@@ -255,7 +255,7 @@ def replace(a, b):
         if len(calls) == 1:
             os._exit(9)  # killed between the two renames
 atomic.os.replace = replace
-export_dataset(Project.open(sys.argv[1]), sys.argv[2], csv_path=sys.argv[3])
+export_dataset(Project.open(sys.argv[1]), sys.argv[2], csv_path=sys.argv[3], overwrite=True)
 """
 
 
@@ -299,7 +299,7 @@ def test_export_killed_before_commit_leaves_old_pair_and_next_export_cleans(tiny
     assert r.returncode == 9, r.stderr
     assert {out.name: out.read_bytes(), csv.name: csv.read_bytes()} == before  # rolled back: old pair
     assert (tmp_path / ".out.h5.commit").exists()
-    rc, o, err = cli("export", path, out, "--csv", csv)
+    rc, o, err = cli("export", path, out, "--csv", csv, "--force")
     assert rc == 0, err
     assert _pair_consistent(out, csv)
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
@@ -335,7 +335,7 @@ def test_export_writes_through_symlink_with_mode(tiny_project, tmp_path):
     link = tmp_path / "link.h5"
     link.symlink_to(out_real)
     ino = out_real.stat().st_ino
-    assert main(["export", str(tiny_project.path), str(link)]) == 0
+    assert main(["export", str(tiny_project.path), str(link), "--force"]) == 0
     assert link.is_symlink() and out_real.stat().st_ino != ino and (out_real.stat().st_mode & 0o777) == 0o664
 
 
@@ -507,7 +507,7 @@ def test_damaged_frame_chunks_one_line(tmp_path):
     for args in (("detect", p.path), ("export", p.path, tmp_path / "o.h5")):
         rc, out, err = cli(*args)
         assert rc == 2, err
-        one_line(err, f, "the frame file is damaged", "filter returned failure")
+        one_line(err, f, "frame 5 cannot be read: the frame file is damaged")
     assert snapshot(tmp_path) == before
 
 

@@ -259,10 +259,15 @@ def test_export_csv_into_missing_folder_writes_nothing(tiny_project, tmp_path, c
     assert not out.exists()
 
 
-def test_export_over_previous_export_is_allowed(tiny_project, tmp_path, capsys):
+def test_export_over_previous_export_needs_force(tiny_project, tmp_path, capsys):
     out = tmp_path / "out.h5"
     assert main(["export", str(tiny_project.path), str(out)]) == 0
-    assert main(["export", str(tiny_project.path), str(out), "--gray"]) == 0
+    before = digest(out)
+    capsys.readouterr()
+    assert main(["export", str(tiny_project.path), str(out), "--gray"]) == 2
+    assert "--force" in one_line_error(capsys, out)
+    assert digest(out) == before
+    assert main(["export", str(tiny_project.path), str(out), "--gray", "--force"]) == 0
     with h5py.File(out, "r") as f:
         assert f["frames"].ndim == 3 and len(f["population"]) == 50
 

@@ -1,8 +1,20 @@
 """Export the kept frames of every embryo with their cleaned counts as one HDF5 dataset.
 
+Policy (what is left out, each reason counted in the report's ``dropped``):
+- ``excluded``: frames excluded by hand, by auto-clean or by an accepted detection;
+- ``lossy``: frames the trainer marked lossy (their label is suspect), unless a person cleared
+  them (rejected the lossy mark in the triage queue); :data:`~embryo_gui.policy.EXPORT_DROPPED_UNLESS_CLEARED`;
+- ``unannotated``: frames without a population count;
+- ``unusable_embryo``: every frame of an embryo auto-clean called unusable (unless asked otherwise).
+Frames still flagged by a detector (corrupt, cliff, spike) that nobody excluded or cleared are
+exported and counted in ``unreviewed`` so the caller can say so.  An existing output file is
+replaced only with ``overwrite=True`` (the CLI's ``--force``; the GUI asks first).
+
 Layout (docs/FORMAT.md, "Cleaned dataset"): ``/frames`` (N,H,W[,C]) uint8, ``/population`` (N,),
 ``/lineages`` (N,7) with their names in an attribute, ``/embryo`` (N,) index into
-``/embryo_names``, ``/source_frame`` (N,), and provenance attributes.  Written atomically.
+``/embryo_names``, ``/source_frame`` (N,), and provenance attributes.  Written atomically; with a CSV
+the two files change together or not at all (``model.atomic.atomic_group``: a journaled commit, rolled
+forward by the next export after a kill), under a lock on the output so two exports take turns.
 """
 
 from __future__ import annotations
@@ -17,31 +29,81 @@ import h5py
 import numpy as np
 
 from .. import __version__
+from ..edits.review_edits import rejected_mask
 from ..errors import EmbryoError
 from ..lineages import LINEAGES, POPULATION
-from ..model.atomic import atomic_group, check_writable_dir, ensure_space, recover_group, stale_temps
+from ..model.atomic import atomic_group, check_writable_dir, ensure_space, real_target, recover_group, stale_temps
 from ..model.lock import ProjectLock
 from ..model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION, FORMAT_NAME, FRAMES_FORMAT_NAME
-from ..policy import EXPORT_REPORTED_KINDS
+from ..policy import EXPORT_DROPPED_UNLESS_CLEARED, EXPORT_REPORTED_KINDS, EXPORT_UNREVIEWED_KINDS
 from ..progress import Throttle, check
 
 _BATCH = 32
+#: words for the report's reasons (the CLI, the dialog and the message use them)
+REASON_TEXT = {"excluded": "excluded", "lossy": "lossy (trainer), not cleared", "unannotated": "unannotated",
+               "unusable_embryo": "in unusable embryos"}
 
 
 def kept_frames(embryo, include_unusable: bool = False) -> tuple[np.ndarray, dict]:
-    """Indices of the frames an export keeps, and the counts of those dropped, by reason."""
+    """Indices of the frames an export keeps, and the counts of those dropped, by reason (each
+    dropped frame counted once, in the first reason that applies: excluded, lossy, unannotated,
+    unusable embryo; ``excluded_<kind>`` break the excluded frames down by flag)."""
     excluded = embryo.flags.mask("excluded")
-    unannotated = ~np.isfinite(embryo.current[:, POPULATION])
+    suspect = np.zeros(embryo.n_frames, bool)
+    for kind in EXPORT_DROPPED_UNLESS_CLEARED:
+        suspect |= embryo.flags.mask(kind) & ~rejected_mask(embryo, kind)
+    suspect &= ~excluded
+    unannotated = ~np.isfinite(embryo.current[:, POPULATION]) & ~excluded & ~suspect
     unusable = bool((embryo.detections.get("autoclean") or {}).get("unusable")) and not include_unusable
-    keep = ~excluded & ~unannotated & (not unusable)
+    keep = ~excluded & ~suspect & ~unannotated & (not unusable)
     dropped = {
         "excluded": int(excluded.sum()),
-        "unannotated": int((unannotated & ~excluded).sum()),
-        "unusable_embryo": int((~excluded & ~unannotated).sum()) if unusable else 0,
+        "lossy": int(suspect.sum()),
+        "unannotated": int(unannotated.sum()),
+        "unusable_embryo": int((~excluded & ~suspect & ~unannotated).sum()) if unusable else 0,
     }
     for kind in EXPORT_REPORTED_KINDS:
         dropped[f"excluded_{kind}"] = int((excluded & embryo.flags.mask(kind)).sum())
     return np.flatnonzero(keep), dropped
+
+
+def unreviewed_kept(embryo, keep: np.ndarray) -> dict[str, int]:
+    """Kept frames still flagged by a detector (nobody excluded, repaired or cleared them), by kind."""
+    handled = embryo.flags.mask("repaired")
+    return {k: int((embryo.flags.mask(k)[keep] & ~handled[keep]).sum()) for k in EXPORT_UNREVIEWED_KINDS}
+
+
+def plan_export(project, include_unusable: bool = False) -> dict:
+    """What an export would keep and drop, without writing anything: ``n_frames`` kept,
+    ``dropped`` and ``unreviewed`` (by reason / kind, over all embryos), ``kept`` per embryo."""
+    dropped: dict[str, int] = {}
+    unreviewed: dict[str, int] = {}
+    kept: dict[str, int] = {}
+    for e in project.embryos:
+        idx, d = kept_frames(e, include_unusable)
+        kept[e.name] = int(len(idx))
+        for k, v in d.items():
+            dropped[k] = dropped.get(k, 0) + v
+        for k, v in unreviewed_kept(e, idx).items():
+            unreviewed[k] = unreviewed.get(k, 0) + v
+    return {"n_frames": sum(kept.values()), "kept": kept, "dropped": dropped, "unreviewed": unreviewed}
+
+
+def describe_plan(plan: dict) -> list[str]:
+    """Human lines: what is dropped (per reason) and what suspect frames are kept."""
+    d = plan["dropped"]
+    parts = [f"{d[k]} {REASON_TEXT[k]}" for k in REASON_TEXT if d.get(k)]
+    lines = ["drops " + (", ".join(parts) if parts else "nothing")]
+    if d.get("excluded"):
+        why = ", ".join(f"{d[f'excluded_{k}']} {k.replace('_', ' ')}" for k in
+                        EXPORT_REPORTED_KINDS if d.get(f"excluded_{k}"))
+        if why:
+            lines[0] += f" (excluded frames flagged: {why})"
+    u = {k: v for k, v in plan.get("unreviewed", {}).items() if v}
+    if u:
+        lines.append("keeps frames still flagged and not reviewed: "
+                     + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in u.items()))
+    return lines
 
 
 def check_output(project, target: Path) -> None:
@@ -66,11 +128,19 @@ def check_output(project, target: Path) -> None:
                               "file; choose another output file", target)
 
 
+def existing_outputs(out_path, csv_path=None) -> list[Path]:
+    """The output files that already exist (an export would replace them)."""
+    return [Path(p) for p in (out_path, csv_path) if p is not None and Path(p).is_file()]
+
+
 def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
-                   csv_path=None, include_unusable: bool = False, progress=None, cancel=None) -> dict:
-    """Write the cleaned dataset (and ``csv_path``: both or neither, see ``model.atomic.atomic_group``);
-    returns a report with a one-line ``message`` and ``recovered`` (files an interrupted export left,
-    completed or removed)."""
+                   csv_path=None, include_unusable: bool = False, progress=None, cancel=None,
+                   overwrite: bool = False) -> dict:
+    """Write the cleaned dataset; returns a report with a one-line ``message``, ``dropped`` (by
+    reason), ``unreviewed`` (kept frames still flagged, by kind) and ``lines`` (the policy in words).
+    An existing output file is refused unless ``overwrite``."""
+    import cv2
+
     out_path = Path(out_path)
     check_output(project, out_path)
     if csv_path is not None:
@@ -79,13 +149,19 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
         if csv_path.resolve() == out_path.resolve():
             raise EmbryoError("the CSV and the dataset cannot be the same file", csv_path)
         check_writable_dir(csv_path)
+    if not overwrite:
+        for p in existing_outputs(out_path, csv_path):
+            raise EmbryoError("already exists; pass --force to replace it (or choose another name)", p)
     plan = []
     dropped_total: dict[str, int] = {}
+    unreviewed: dict[str, int] = {}
     for e in project.embryos:
         idx, dropped = kept_frames(e, include_unusable)
         plan.append((e, idx))
         for k, v in dropped.items():
             dropped_total[k] = dropped_total.get(k, 0) + v
+        for k, v in unreviewed_kept(e, idx).items():
+            unreviewed[k] = unreviewed.get(k, 0) + v
     n_total = sum(len(i) for _, i in plan)
     if n_total == 0:
         raise EmbryoError("nothing to export: every frame is excluded, unannotated or in an unusable embryo",
@@ -99,8 +175,8 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
     fshape = (h, w) if gray else (h, w, 3)
     throttle = Throttle(progress)
     names = [e.name for e, _ in plan]
-    policy = {"kept": "not excluded, population annotated" + ("" if include_unusable else
-                                                                ", embryo not unusable"),
+    policy = {"kept": "not excluded, not lossy unless cleared, population annotated"
+                      + ("" if include_unusable else ", embryo not unusable"),
               "size": [w, h], "gray": bool(gray)}
     targets = [out_path] + ([Path(csv_path)] if csv_path is not None else [])
     lock = ProjectLock(out_path)  # two exports to one output take turns (the pair stays a pair)
@@ -109,23 +185,24 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
         recovered = recover_output(targets)
         with atomic_group(targets) as tmps:
             population, lineages, embryo_idx, source_frame = _write_h5(
-                tmps[0], project, plan, n_total, fshape, (h, w), gray, names, policy, dropped_total, throttle, cancel)
+                tmps[0], project, plan, n_total, fshape, (h, w), gray, names, policy, dropped_total, throttle,
+                cancel)
             if csv_path is not None:
                 _write_csv(tmps[1], names, embryo_idx, source_frame, population, lineages)
     finally:
         lock.release()
     kept_by = {n: int(len(i)) for n, (_, i) in zip(names, plan)}
+    lines = describe_plan({"dropped": dropped_total, "unreviewed": unreviewed})
     msg = (f"exported {n_total} frames of {sum(1 for v in kept_by.values() if v)} embryos to {out_path} "
-           f"({w}x{h}{' gray' if gray else ''}); dropped: "
-           + ", ".join(f"{k} {v}" for k, v in dropped_total.items() if v and not k.startswith("excluded_")))
-    return {"path": str(out_path), "n_frames": n_total, "kept": kept_by, "dropped": dropped_total,
-            "message": msg.rstrip("; dropped: "), "recovered": recovered}
+           f"({w}x{h}{' gray' if gray else ''}); " + "; ".join(lines))
+    return {"path": str(out_path), "csv_path": None if csv_path is None else str(csv_path), "n_frames": n_total,
+            "kept": kept_by, "dropped": dropped_total, "unreviewed": unreviewed, "lines": lines,
+            "message": msg, "recovered": recovered}
 
 
 def recover_output(targets) -> list[str]:
     """Before writing ``targets``: finish a pair commit a killed export left half done and remove
     the temp files killed exports left beside the targets (the caller holds the output's lock)."""
-    from ..model.atomic import real_target
     done = recover_group(targets[0])
     removed = []
     for t in targets:
@@ -143,46 +220,46 @@ def _write_h5(tmp, project, plan, n_total, fshape, hw, gray, names, policy, drop
     import cv2
     h, w = hw
     with h5py.File(tmp, "w", libver="latest") as f:
-            f.attrs["format"] = EXPORT_FORMAT_NAME
-            f.attrs["format_version"] = EXPORT_FORMAT_VERSION
-            f.attrs["tool_version"] = __version__
-            f.attrs["source_project"] = str(Path(project.path).resolve())
-            f.attrs["policy"] = json.dumps(policy)
-            f.attrs["dropped"] = json.dumps(dropped_total)
-            f.attrs["n_frames"] = n_total
-            frames = f.create_dataset("frames", shape=(n_total,) + fshape, dtype=np.uint8,
-                                      chunks=(1,) + fshape, compression="lzf")
-            population = np.empty(n_total, np.float32)
-            lineages = np.empty((n_total, len(LINEAGES)), np.float32)
-            embryo_idx = np.empty(n_total, np.int32)
-            source_frame = np.empty(n_total, np.int32)
-            pos = 0
-            for ei, (e, idx) in enumerate(plan):
-                for a in range(0, len(idx), _BATCH):
-                    check(cancel)
-                    sel = idx[a:a + _BATCH]
-                    batch = e.frames.read(sel)
-                    out = np.empty((len(sel),) + fshape, np.uint8)
-                    for j, fr in enumerate(batch):
-                        if (fr.shape[0], fr.shape[1]) != (h, w):
-                            fr = cv2.resize(fr, (w, h), interpolation=cv2.INTER_AREA)
-                        out[j] = cv2.cvtColor(fr, cv2.COLOR_RGB2GRAY) if gray else fr
-                    ensure_space(tmp, 2 * out.nbytes)  # stop before HDF5 itself meets a full disk
-                    frames[pos:pos + len(sel)] = out
-                    pos += len(sel)
-                    throttle({"stage": "export", "done": pos, "total": n_total})
-                k = len(idx)
-                start = pos - k
-                population[start:pos] = e.current[idx, POPULATION]
-                lineages[start:pos] = e.current[idx, :POPULATION]
-                embryo_idx[start:pos] = ei
-                source_frame[start:pos] = idx
-            f.create_dataset("population", data=population)
-            lin = f.create_dataset("lineages", data=lineages)
-            lin.attrs["names"] = list(LINEAGES)
-            f.create_dataset("embryo", data=embryo_idx)
-            f.create_dataset("embryo_names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
-            f.create_dataset("source_frame", data=source_frame)
+        f.attrs["format"] = EXPORT_FORMAT_NAME
+        f.attrs["format_version"] = EXPORT_FORMAT_VERSION
+        f.attrs["tool_version"] = __version__
+        f.attrs["source_project"] = str(Path(project.path).resolve())
+        f.attrs["policy"] = json.dumps(policy)
+        f.attrs["dropped"] = json.dumps(dropped_total)
+        f.attrs["n_frames"] = n_total
+        frames = f.create_dataset("frames", shape=(n_total,) + fshape, dtype=np.uint8,
+                                  chunks=(1,) + fshape, compression="lzf")
+        population = np.empty(n_total, np.float32)
+        lineages = np.empty((n_total, len(LINEAGES)), np.float32)
+        embryo_idx = np.empty(n_total, np.int32)
+        source_frame = np.empty(n_total, np.int32)
+        pos = 0
+        for ei, (e, idx) in enumerate(plan):
+            for a in range(0, len(idx), _BATCH):
+                check(cancel)
+                sel = idx[a:a + _BATCH]
+                batch = e.frames.read(sel)
+                out = np.empty((len(sel),) + fshape, np.uint8)
+                for j, fr in enumerate(batch):
+                    if (fr.shape[0], fr.shape[1]) != (h, w):
+                        fr = cv2.resize(fr, (w, h), interpolation=cv2.INTER_AREA)
+                    out[j] = cv2.cvtColor(fr, cv2.COLOR_RGB2GRAY) if gray else fr
+                ensure_space(tmp, 2 * out.nbytes)  # stop before HDF5 itself meets a full disk
+                frames[pos:pos + len(sel)] = out
+                pos += len(sel)
+                throttle({"stage": "export", "done": pos, "total": n_total})
+            k = len(idx)
+            start = pos - k
+            population[start:pos] = e.current[idx, POPULATION]
+            lineages[start:pos] = e.current[idx, :POPULATION]
+            embryo_idx[start:pos] = ei
+            source_frame[start:pos] = idx
+        f.create_dataset("population", data=population)
+        lin = f.create_dataset("lineages", data=lineages)
+        lin.attrs["names"] = list(LINEAGES)
+        f.create_dataset("embryo", data=embryo_idx)
+        f.create_dataset("embryo_names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
+        f.create_dataset("source_frame", data=source_frame)
     return population, lineages, embryo_idx, source_frame
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Optional
 
 
+from ..detect.frame_features import frame_features
 from ..errors import EmbryoError
 from ..io import Alignment, align_annotations, open_frame_source, read_annotations
+from ..io.annotations import resolve_frame_base
 from ..model.project import Project
 
 
@@ -32,13 +34,33 @@ def source_fingerprint(path: Path) -> dict:
     return {"path": str(path.resolve()), "size": int(size), "sha256": h.hexdigest()}
 
 
+def detector_features(frame, small) -> dict:
+    """Per-frame detector features stored in the frame file at import (``/features``), so that
+    detection need not read the full frames again.  Today: :func:`embryo_gui.detect.frame_features.
+    frame_features` at its default settings, the scalars and the maps that need full resolution
+    (the area-pooled red and green maps are the small copy's channels 0 and 1)."""
+    ff = frame_features(frame)
+    out = {"bright": float(ff.bright), "red_score": float(ff.red_score), "red_kind": ff.red_kind,
+           "red_reason": ff.red_reason, "thumb": ff.thumb, "line_map": ff.line_map}
+    for kind, (score, reason) in sorted((ff.kind_scores or {}).items()):
+        out[f"{kind}_score"] = float(score)
+        out[f"{kind}_reason"] = str(reason)
+    return out
+
+
 def import_embryo(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
-                  time_offset: int = 0, frames_per_timepoint: float = 1.0, progress=None, cancel=None):
+                  time_offset: int = 0, frames_per_timepoint: float = 1.0, progress=None, cancel=None,
+                  features=detector_features, on_frame=None, frame_base: Optional[int] = None):
     """Decode the frames once into the project's frame store, align the annotations explicitly,
     and add the embryo (in memory: the caller saves).  Returns ``(embryo, messages)``.
 
+    ``features(frame, small)`` computes the per-frame values stored beside the frames (None: none);
+    ``on_frame(i, frame, small)`` sees each frame as it is written (a live preview,
+    :class:`embryo_gui.model.framestore.LiveFrames`).
+
     Annotations are read and checked before any frame is decoded, so a bad CSV costs nothing and
-    leaves every file as it was.
+    leaves every file as it was.  ``frame_base`` (0 or 1) says what a per-frame CSV calls the first
+    video frame; None detects it when the file makes that unambiguous (else EmbryoError asks).
     """
     source_path = Path(source_path)
     messages: list[str] = []
@@ -48,12 +70,15 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
     name = name or source_path.stem
     if name in project.names:
         raise EmbryoError(f"the project already has an embryo named {name!r}; choose another --name", project.path)
+    if ann is not None and frame_base is not None:
+        resolve_frame_base(ann, None, frame_base)  # a base the file contradicts fails before decoding
     src = open_frame_source(source_path)
     frames_path: Optional[Path] = None
     try:
         try:
             frames_path, n = project.write_frames(iter(src), src.frame_shape, src.declared_frames,
-                                                  progress=progress, cancel=cancel)
+                                                  progress=progress, cancel=cancel, features=features,
+                                                  on_frame=on_frame)
             report = src.report()
             info = {"kind": src.kind, "fps": src.fps, "declared_frames": src.declared_frames,
                     "decoded_frames": n, **source_fingerprint(source_path)}
@@ -64,6 +89,10 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
         alignment: dict = {"offset": int(time_offset), "frames_per_timepoint": float(frames_per_timepoint)}
         counts = None
         if ann is not None:
+            ann, base_report = resolve_frame_base(ann, n, frame_base)
+            if base_report:
+                messages.append(f"{annotations_path}: {base_report}")
+                alignment["frame_base"] = ann.frame_base
             counts, rep = align_annotations(ann, n, Alignment(int(time_offset), float(frames_per_timepoint)))
             alignment.update(rep)
             alignment["annotations"] = str(Path(annotations_path).resolve())

@@ -82,7 +82,8 @@ def cmd_import(args) -> int:
     try:
         with progress_bar("import") as bar:
             embryo, messages = import_embryo(project, args.source, args.annotations, args.name, args.time_offset,
-                                             args.frames_per_timepoint, progress=bar)
+                                             args.frames_per_timepoint, progress=bar,
+                                             frame_base=args.frame_base)
         _save(project)
     except BaseException:
         if new and not frames_dir_existed and project.frames_dir.exists():
@@ -177,11 +178,15 @@ def cmd_export(args) -> int:
     project = _open(args.project)
     with progress_bar("export") as bar:
         report = export_dataset(project, args.out, size=args.size, gray=args.gray, csv_path=args.csv,
-                                include_unusable=args.include_unusable, progress=bar)
+                                include_unusable=args.include_unusable, progress=bar, overwrite=args.force)
     if report.get("recovered"):
         print(f"embryo-repair: finished or removed what an interrupted export left: {', '.join(report['recovered'])}",
               file=sys.stderr)
-    print(report["message"])
+    if args.json:
+        _print_json({k: report[k] for k in ("path", "csv_path", "n_frames", "kept", "dropped", "unreviewed",
+                                            "lines", "message")})
+    else:
+        print(report["message"])
     return 0
 
 
@@ -245,7 +250,7 @@ def cmd_showcase(args) -> int:
     print(format_summary(summary))
     with progress_bar("export") as bar:
         report = export_dataset(project, out_dir / "cleaned_dataset.h5", size=(188, 128),
-                                csv_path=out_dir / "cleaned_labels.csv", progress=bar)
+                                csv_path=out_dir / "cleaned_labels.csv", progress=bar, overwrite=True)
     print(f"3. {report['message']}")
     print(f"   labels as CSV: {out_dir / 'cleaned_labels.csv'}")
     print(f"   read it with: h5py.File({str(out_dir / 'cleaned_dataset.h5')!r})['frames'] (see docs/FORMAT.md)")

@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-offset", type=_frame_offset, default=0, metavar="K",
                    help="frame of the first annotation timepoint (default 0)")
     s.add_argument("--frames-per-timepoint", type=_frames_per_timepoint, default=1.0, metavar="R")
+    s.add_argument("--frame-base", type=int, choices=(0, 1), default=None,
+                   help="what a per-frame CSV calls the first video frame (0 or 1; default: detect "
+                        "from the file when unambiguous, else refuse and ask)")
 
     s = sub.add_parser("info", help="embryos, frame counts, annotation coverage, flags")
     s.add_argument("project", metavar="PROJECT.h5")
@@ -122,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--gray", action="store_true", help="one grayscale channel instead of RGB")
     s.add_argument("--csv", metavar="OUT.csv", help="also write the labels as CSV")
     s.add_argument("--include-unusable", action="store_true", help="keep frames of embryos auto-clean called unusable")
+    s.add_argument("--force", action="store_true", help="replace OUT.h5 / OUT.csv if they exist")
+    s.add_argument("--json", action="store_true", help="the report (kept, dropped per reason) as JSON")
 
     s = sub.add_parser("train", help="rank frames by CNN loss and flag the lossy ones")
     s.add_argument("project", metavar="PROJECT.h5")

@@ -6,7 +6,8 @@ from ..model.edit import Edit, RecordedEdit, frames_array
 from .flag_edits import (AcceptDetection, Batch, RecordTraining, RejectDetection, SetExcluded, SetFlags,
                          Truncate, cliff_mask)
 from ..model.history import History
+from .review_edits import ReviewFrames
 
 __all__ = ["Edit", "RecordedEdit", "frames_array", "SetValues", "Interpolate", "RefitMonotone", "SetExcluded",
            "Truncate", "SetFlags", "AcceptDetection", "RejectDetection", "RecordTraining", "Batch",
-           "cliff_mask", "History"]
+           "cliff_mask", "History", "ReviewFrames"]

@@ -29,6 +29,24 @@ def _resum_population(embryo, idx: np.ndarray, cols: list[int]) -> None:
         embryo.current[idx[have], POPULATION] = np.nansum(lin[have], axis=1)
 
 
+def _clear_stale_lineages(embryo, idx: np.ndarray, cols: list[int]) -> int:
+    """After the population alone was set on frames ``idx``, clear (NaN) the lineage counts of
+    the frames whose annotated lineages no longer sum to it; returns how many rows were cleared.
+
+    The total is what the person asserted; how its cells split into lineages is then unknown, and
+    inventing a split (scaling the old counts, which are often all 0 inside a cliff) would put
+    made-up lineage labels into the dataset.  The original annotation keeps the old counts."""
+    if cols != [POPULATION] or not idx.size:
+        return 0
+    lin = embryo.current[idx, :POPULATION]
+    have = np.isfinite(lin).any(axis=1)
+    pop = embryo.current[idx, POPULATION]
+    stale = have & ~(np.isfinite(pop) & (np.nansum(lin, axis=1) == pop))
+    if stale.any():
+        embryo.current[np.ix_(idx[stale], np.arange(POPULATION))] = np.nan
+    return int(stale.sum())
+
+
 def _mark(embryo, kind: str, idx: np.ndarray, on: bool = True) -> None:
     m = embryo.flags.mask(kind)
     m[idx] = on
@@ -36,7 +54,11 @@ def _mark(embryo, kind: str, idx: np.ndarray, on: bool = True) -> None:
 
 
 class SetValues(Edit):
-    """Set the value(s) of one or more columns on frames (NaN makes them unannotated)."""
+    """Set the value(s) of one or more columns on frames (NaN makes them unannotated).
+
+    The row stays consistent: setting lineages re-derives the population (their sum); setting the
+    population alone clears the lineage counts that no longer sum to it (``cleared_lineages`` says
+    on how many frames), see :func:`_clear_stale_lineages`."""
 
     type = "set_values"
 
@@ -62,6 +84,7 @@ class SetValues(Edit):
         vals = np.broadcast_to(self.values, (len(idx), len(cols))) if self.values.ndim else self.values
         embryo.current[np.ix_(idx, cols)] = vals
         _resum_population(embryo, idx, cols)
+        self.cleared_lineages = _clear_stale_lineages(embryo, idx, cols)
 
 
 class Interpolate(Edit):
@@ -114,6 +137,7 @@ class Interpolate(Edit):
         done = np.flatnonzero(written)
         if POPULATION not in cols:
             _resum_population(embryo, done, cols)
+        self.cleared_lineages = _clear_stale_lineages(embryo, done, cols)
         _mark(embryo, "repaired", done)
 
 
@@ -145,6 +169,7 @@ class RefitMonotone(Edit):
             embryo.current[idx[ok], c] = np.round(fit)
         if POPULATION not in cols:
             _resum_population(embryo, idx, cols)
+        self.cleared_lineages = _clear_stale_lineages(embryo, idx, cols)
         _mark(embryo, "repaired", idx)
 
 

@@ -20,6 +20,8 @@ class EmbryoDisplayMixin:
             return
         self.stop_play()
         self.embryo = e
+        if self.frame_cache is not None:
+            self.frame_cache.close()  # stops its read-ahead thread
         self.frame_cache = FrameCache(e.frames, e.n_frames)
         self.cursor.reset(e.n_frames, 0)
         self.timeline.set_length(e.n_frames)

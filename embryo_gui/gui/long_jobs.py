@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PySide6 import QtWidgets
 
 from ..errors import EmbryoError
 from ..model import Project
@@ -172,27 +173,32 @@ class LongJobsMixin:
     def export_dialog(self) -> None:
         if self.project is None:
             return
+        from ..app.exporting import plan_export
         from .dialogs.export import ExportDialog
-        dlg = ExportDialog(self.project.path.with_name(self.project.path.stem + "_dataset"), self)
+        dlg = ExportDialog(self.project.path.with_name(self.project.path.stem + "_dataset"), self,
+                           plan=plan_export(self.project), ask=self.ask)
         if dlg.exec():
-            self.export(**dlg.values())
+            self.export(**dlg.values(), overwrite=dlg.overwrite)
 
     def export(self, out_path, size: tuple[int, int] | None = None, gray: bool = False,
-               csv_path=None) -> workers.Worker | None:
-        """Export the cleaned dataset in a worker (``size`` is (width, height) or None)."""
+               csv_path=None, overwrite: bool = False) -> workers.Worker | None:
+        """Export the cleaned dataset in a worker (``size`` is (width, height) or None); an
+        existing output file is replaced only with ``overwrite`` (the dialog asks first)."""
         if self.project is None:
             return None
         from ..app.exporting import export_dataset
 
         def done(result) -> None:
             self.last_result = result
-            self.statusBar().showMessage(f"exported to {out_path}", 6000)
+            self.statusBar().showMessage(result["message"], 15000)
+            if self.ask:
+                QtWidgets.QMessageBox.information(self, "Export finished", result["message"])
 
         return self._run("export", export_dataset, self.project, out_path, size=size, gray=gray, csv_path=csv_path,
-                         on_done=done)
+                         overwrite=overwrite, on_done=done)
 
     def import_video(self, project_path, video, annotations=None, name=None, time_offset: int = 0,
-                     frames_per_timepoint: float = 1.0) -> workers.Worker | None:
+                     frames_per_timepoint: float = 1.0, frame_base=None) -> workers.Worker | None:
         """Add an embryo from a video (+ annotations) to the open project, or to a new one at
         ``project_path``; decoding runs in a worker."""
         from ..app.importing import import_embryo
@@ -219,4 +225,5 @@ class LongJobsMixin:
                 self.statusBar().showMessage(" ".join(messages), 10000)
 
         return self._run("import", import_embryo, self.project, video, annotations, name=name,
-                         time_offset=time_offset, frames_per_timepoint=frames_per_timepoint, on_done=done)
+                         time_offset=time_offset, frames_per_timepoint=frames_per_timepoint,
+                         frame_base=frame_base, on_done=done)

@@ -1,10 +1,16 @@
 """Annotation import: per-frame count CSVs (and, through :mod:`.epic`, EPIC lineage files).
 
-A per-frame CSV has a ``frame`` column (0-based frame index) or the 2020 pipeline's ``filenames``
-column (frame number = the last run of digits in the file's base name, extension removed), plus count
+A per-frame CSV has a ``frame`` column or the 2020 pipeline's ``filenames`` column (frame number =
+the last run of digits in the file's base name, extension removed), plus count
 columns: lineage letters ``A, E, M, P, C, D, Z`` (any subset, case-insensitive) and/or
 ``population``.  Other columns are ignored.  When ``population`` is not given it is the sum of the
 given lineages.  Frames without a row are unannotated (NaN), never zero.
+
+Frame base: the numbers in the file count from 0 or from 1 (``Annotations.frame_base``), never
+shifted silently.  :func:`resolve_frame_base` decides it at import, from the value the user gave
+(``--frame-base``) or, when the file makes it unambiguous, from the data: a row numbered 0 means
+0-based; a row numbered ``n_frames`` (one past the last 0-based frame) means 1-based.  Anything
+else is refused with a one-line error asking for the base.  The result is reported.
 """
 
 from __future__ import annotations
@@ -22,6 +28,44 @@ from ..lineages import COLUMNS, LINEAGES, N_COLUMNS, POPULATION, fill_population
 from .epic import read_epic
 from ..policy import MAX_CELLS, MAX_FRAMES
 from .table import ENCODING, Annotations, csv_errors, read_header, sniff_delimiter  # noqa: F401  (re-exported)
+
+
+FRAME_BASES = (0, 1)
+
+
+def resolve_frame_base(ann: Annotations, n_frames: int | None, given: int | None = None) -> tuple[Annotations, str]:
+    """Decide the frame base of a per-frame CSV and return ``(0-based annotations, report)``.
+
+    ``given`` (0 or 1) wins, but a 1-based file cannot name frame 0 (refused).  Without it the base
+    is read from the data when that is unambiguous (see the module docstring), else EmbryoError
+    asks for it.  EPIC (timepoint) annotations are returned as they are, with an empty report."""
+    if ann.kind != "frames":
+        return ann, ""
+    if given is not None and int(given) not in FRAME_BASES:
+        raise EmbryoError(f"frame base must be 0 or 1, got {given}", ann.path)
+    first, last = (int(ann.index[0]), int(ann.index[-1])) if len(ann) else (0, 0)
+    col = "frame numbers"
+    if given is not None:
+        base = int(given)
+        if base == 1 and first == 0:
+            raise EmbryoError("the file names frame 0, so its frames cannot count from 1 "
+                              "(use frame base 0)", ann.path)
+        how = "as given"
+    elif first == 0:
+        base, how = 0, "detected: the file has a frame 0"
+    elif n_frames is not None and last == int(n_frames):
+        base, how = 1, f"detected: the file names frame {last} and the video has {n_frames} frames"
+    else:
+        video = f" and the video has {n_frames} frames" if n_frames is not None else ""
+        raise EmbryoError(f"cannot tell whether the {col} count from 0 or 1 (they run {first}-{last}{video}); "
+                          "give the frame base (--frame-base 0 or 1)", ann.path)
+    if ann.frame_base is not None:
+        raise ValueError("frame base already decided")
+    out = Annotations(ann.path, ann.kind, ann.index - base, ann.counts, list(ann.lineages), base)
+    report = (f"frame column counts from {base} ({how}): file frame {first} is video frame {first - base}")
+    return out, report
+
+
 
 def is_epic_header(fields: list[str]) -> bool:
     low = {h.lower() for h in fields}

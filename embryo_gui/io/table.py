@@ -29,6 +29,10 @@ class Annotations:
     index: np.ndarray
     counts: np.ndarray
     lineages: list[str] = field(default_factory=list)
+    #: for ``kind="frames"``: the number the file gives the first video frame (0 or 1).  None until
+    #: :func:`~embryo_gui.io.annotations.resolve_frame_base` decided it: ``index`` is then as written
+    #: in the file; once decided, ``index`` is the 0-based video frame.
+    frame_base: int | None = None
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -42,6 +46,7 @@ class Annotations:
             "first": int(self.index[0]) if len(self) else None,
             "last": int(self.index[-1]) if len(self) else None,
             "lineages": list(self.lineages),
+            **({"frame_base": self.frame_base} if self.kind == "frames" else {}),
         }
 
 

@@ -1,22 +1,42 @@
 """Write-once frame files: one HDF5 file per embryo, one compressed chunk per frame.
 
 Frames are decoded once at import and never rewritten; a project save touches only the small
-project file.  Reading any frame costs one chunk read (about a millisecond for a 752x512 frame),
-whatever the codec of the source and however far apart its keyframes are.
+project file.  Reading any frame costs one chunk read, whatever the codec of the source and however
+far apart its keyframes are.
 
-Compression: Blosc (LZ4, bit-shuffle) through ``hdf5plugin``: on noisy fluorescence frames it writes
-~3x and reads ~3x faster than HDF5's built-in LZF, and its files are smaller (benchmarks/bench_import.py).
-Other HDF5 readers need ``import hdf5plugin`` before opening a frame file.
+At import the frame file also stores, while the frames pass by, what later steps need so that
+nothing has to read the full frames again:
+
+* ``/small``: a 1/4-size copy of every frame (:func:`small_frame`), for detection, thumbnails and
+  the trainer's input;
+* ``/features/NAME``: per-frame values computed by a function the import workflow passes in
+  (``features=``; the model never imports the detectors).
+
+The pipeline (:func:`write_frame_file`): the source is decoded in one thread, each frame's chunks
+(full and small) are compressed in a small pool of threads (python-blosc releases the GIL), and the
+compressed chunks are written in order with ``write_direct_chunk`` (no HDF5 filter runs on the
+writer).  Reads go the other way: ``read_direct_chunk`` + ``blosc.decompress_ptr`` straight into the
+output array.
+
+Compression: Blosc (HDF5 filter 32001, the one ``hdf5plugin`` registers), codec chosen by
+measurement (docs/BENCHMARKS.md: LZ4 level 1 without shuffle writes and reads several times faster
+than LZ4 + bit-shuffle for about 10-25% more bytes).  Any h5py reads these files after
+``import hdf5plugin``; nothing else of this project is needed.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import queue
+import struct
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
+import blosc
+import cv2
 import h5py
 import hdf5plugin  # noqa: F401  (registers the Blosc filter with HDF5)
 import numpy as np
@@ -26,12 +46,126 @@ from ..progress import CancelToken, Throttle, check
 from .atomic import atomic_target, ensure_space
 from .format import FRAMES_FORMAT_NAME, FRAMES_FORMAT_VERSION
 
-_BLOCK = 16  # frames written per HDF5 call
+blosc.set_releasegil(True)   # compression / decompression run outside the GIL (the pool needs it)
+blosc.set_nthreads(1)        # parallelism comes from our pool, one frame per thread
+
+BLOSC_FILTER_ID = 32001
+SMALL_FACTOR = 4
+_WORKERS = 2         # compression threads (the machine has 2 cores; decode runs beside them)
+_IN_FLIGHT = 8       # frames submitted to the pool and not yet written (bounds memory)
+_FEATURE_BLOCK = 64  # per-frame feature rows buffered before one HDF5 write
+
+# The codec of new frame files (docs/BENCHMARKS.md, "codec").  ``shuffle`` 0 = none, 1 = byte, 2 = bit.
+CODEC = {"cname": "lz4", "clevel": 1, "shuffle": 0}
+
+# What a features function returns for one frame: {name: scalar | ndarray | str}; every frame the same names,
+# shapes and dtypes (strings are stored as UTF-8 strings).
+FeatureFunction = Callable[[np.ndarray, np.ndarray], dict]
 
 
-def frame_compression() -> dict:
-    """h5py dataset keywords of the frame compression (Blosc LZ4, bit-shuffle, level 5)."""
-    return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.BITSHUFFLE))
+def small_frame(frame: np.ndarray) -> np.ndarray:
+    """The 1/4-size copy of a frame stored at import: ``cv2.resize(frame, (w//4, h//4), INTER_AREA)``
+    (at least 1 pixel each way, for tiny test frames)."""
+    h, w = frame.shape[:2]
+    return cv2.resize(np.ascontiguousarray(frame), small_size(w, h), interpolation=cv2.INTER_AREA)
+
+
+def small_size(w: int, h: int) -> tuple[int, int]:
+    """(width, height) of the small copy of a ``w x h`` frame."""
+    return max(1, int(w) // SMALL_FACTOR), max(1, int(h) // SMALL_FACTOR)
+
+
+def frame_compression(codec: Optional[dict] = None) -> dict:
+    """h5py dataset keywords of the frame compression (Blosc, :data:`CODEC` by default)."""
+    c = dict(CODEC, **(codec or {}))
+    return dict(hdf5plugin.Blosc(cname=c["cname"], clevel=int(c["clevel"]), shuffle=int(c["shuffle"])))
+
+
+def compress_chunk(arr: np.ndarray, codec: Optional[dict] = None) -> bytes:
+    """One chunk compressed as the Blosc HDF5 filter would (readable with ``write_direct_chunk``)."""
+    c = dict(CODEC, **(codec or {}))
+    a = np.ascontiguousarray(arr)
+    return blosc.compress_ptr(a.__array_interface__["data"][0], a.size, typesize=a.itemsize,
+                              clevel=int(c["clevel"]), shuffle=int(c["shuffle"]), cname=c["cname"])
+
+
+def decompress_into(data, out: np.ndarray) -> None:
+    """Decompress one Blosc chunk into the contiguous array ``out`` (no intermediate copy).  The chunk's
+    header is checked first (a damaged header would make Blosc write past ``out``)."""
+    if len(data) < 16:
+        raise ValueError("chunk too short for a Blosc header")
+    nbytes, _, cbytes = struct.unpack_from("<III", data, 4)
+    if nbytes != out.nbytes or cbytes != len(data):
+        raise ValueError(f"damaged Blosc chunk header ({nbytes} bytes in {cbytes}, expected {out.nbytes} in "
+                         f"{len(data)})")
+    n = blosc.decompress_ptr(data, out.__array_interface__["data"][0])
+    if n != out.nbytes:
+        raise ValueError(f"chunk holds {n} bytes, expected {out.nbytes}")
+
+
+def is_blosc(ds) -> bool:
+    """Whether an HDF5 dataset is compressed with the Blosc filter (and nothing else)."""
+    plist = ds.id.get_create_plist()
+    return plist.get_nfilters() == 1 and plist.get_filter(0)[0] == BLOSC_FILTER_ID
+
+
+def dataset_codec(ds) -> Optional[dict]:
+    """The Blosc codec of a dataset (``cname``, ``clevel``, ``shuffle``), None if not Blosc."""
+    if not is_blosc(ds):
+        return None
+    cd = ds.id.get_create_plist().get_filter(0)[2]
+    names = {0: "blosclz", 1: "lz4", 2: "lz4hc", 3: "snappy", 4: "zlib", 5: "zstd"}
+    return {"cname": names.get(int(cd[6]) if len(cd) > 6 else 0, "blosclz"),
+            "clevel": int(cd[4]) if len(cd) > 4 else 5, "shuffle": int(cd[5]) if len(cd) > 5 else 1}
+
+
+class _Features:
+    """Per-frame feature rows buffered in blocks and written to ``/features`` (shapes from frame 0)."""
+
+    def __init__(self, f: h5py.File, cap: int):
+        self.f, self.cap = f, cap
+        self.ds: dict[str, h5py.Dataset] = {}
+        self.buf: dict[str, list] = {}
+        self.start = 0
+
+    def add(self, i: int, values: dict) -> None:
+        if not self.ds:
+            g = self.f.create_group("features")
+            for name, v in values.items():
+                if isinstance(v, str):
+                    self.ds[name] = g.create_dataset(name, shape=(self.cap,), maxshape=(None,),
+                                                     dtype=h5py.string_dtype(), chunks=(_FEATURE_BLOCK,))
+                else:
+                    a = np.asarray(v)
+                    self.ds[name] = g.create_dataset(
+                        name, shape=(self.cap,) + a.shape, maxshape=(None,) + a.shape, dtype=a.dtype,
+                        chunks=(_FEATURE_BLOCK,) + a.shape, **frame_compression())
+                self.buf[name] = []
+        if set(values) != set(self.ds):
+            raise ValueError(f"frame {i}: features {sorted(values)} differ from frame 0's {sorted(self.ds)}")
+        for name, v in values.items():
+            self.buf[name].append(v)
+        if len(next(iter(self.buf.values()))) == _FEATURE_BLOCK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.ds:
+            return
+        k = len(next(iter(self.buf.values())))
+        if not k:
+            return
+        for name, ds in self.ds.items():
+            if self.start + k > ds.shape[0]:
+                ds.resize(max(self.start + k, 2 * ds.shape[0]), axis=0)
+            rows = self.buf[name]
+            ds[self.start:self.start + k] = rows if ds.dtype.kind == "O" else np.asarray(rows, ds.dtype)
+            rows.clear()
+        self.start += k
+
+    def finish(self, n: int) -> None:
+        self.flush()
+        for ds in self.ds.values():
+            ds.resize(n, axis=0)
 
 
 def write_frame_file(
@@ -42,45 +176,82 @@ def write_frame_file(
     progress=None,
     cancel: Optional[CancelToken] = None,
     truth: Optional[dict] = None,
+    features: Optional[FeatureFunction] = None,
+    on_frame: Optional[Callable[[int, np.ndarray, np.ndarray], None]] = None,
+    codec: Optional[dict] = None,
 ) -> int:
     """Write ``frames`` (uint8 RGB) to a new frame file atomically; return the number written.
 
-    ``truth`` (demo ground truth, arrays by name) is stored beside the frames, written once too.
+    Stores beside each frame its small copy (:func:`small_frame`) and, with ``features`` given,
+    ``features(frame, small)`` (a dict, see :data:`FeatureFunction`) under ``/features``.
+    ``on_frame(i, frame, small)`` is called on the writer thread as each frame is written, in order
+    (a live preview: :class:`LiveFrames`).  ``truth`` (demo ground truth, arrays by name) is stored
+    beside the frames.
 
-    Decoding (the iterator) runs in a background thread while this thread compresses and writes, so
-    import costs little more than the decode itself.  Memory stays bounded (a small queue).
+    Decoding (the iterator) runs in its own thread, compression in a pool, writing here; memory stays
+    bounded (a small queue and a few frames in flight).
     """
     path = Path(path)
     h, w, c = (int(x) for x in frame_shape)
+    sw, sh = small_size(w, h)
+    codec = dict(CODEC, **(codec or {}))
     throttle = Throttle(progress)
-    q: "queue.Queue" = queue.Queue(maxsize=2 * _BLOCK)
+    q: "queue.Queue" = queue.Queue(maxsize=_IN_FLIGHT)
     stop = threading.Event()
     sentinel = object()
 
     def produce():
         try:
-            for f in frames:
+            for fr in frames:
                 if stop.is_set():
                     return
-                q.put(f)
+                q.put(fr)
             q.put(sentinel)
         except BaseException as exc:  # hand decoder errors to the writer thread
             q.put(exc)
 
+    def work(fr: np.ndarray):
+        small = small_frame(fr)
+        feats = features(fr, small) if features is not None else None
+        return compress_chunk(fr, codec), compress_chunk(small, codec), small, feats
+
     t = threading.Thread(target=produce, name="frame-decoder", daemon=True)
     n = 0
+    pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="frame-compress")
+    pending: "collections.deque" = collections.deque()
     with atomic_target(path) as tmp:
         try:
             with h5py.File(tmp, "w", libver="latest") as f:
                 f.attrs["format"] = FRAMES_FORMAT_NAME
                 f.attrs["format_version"] = FRAMES_FORMAT_VERSION
                 cap = int(expected_frames) if expected_frames and expected_frames > 0 else 256
-                ds = f.create_dataset(
-                    "frames", shape=(cap, h, w, c), maxshape=(None, h, w, c), dtype=np.uint8,
-                    chunks=(1, h, w, c), **frame_compression(),
-                )
-                block = np.empty((_BLOCK, h, w, c), np.uint8)
-                k = 0
+                ds = f.create_dataset("frames", shape=(cap, h, w, c), maxshape=(None, h, w, c), dtype=np.uint8,
+                                      chunks=(1, h, w, c), **frame_compression(codec))
+                small_ds = f.create_dataset("small", shape=(cap, sh, sw, c), maxshape=(None, sh, sw, c),
+                                            dtype=np.uint8, chunks=(1, sh, sw, c), **frame_compression(codec))
+                small_ds.attrs["factor"] = SMALL_FACTOR
+                small_ds.attrs["method"] = "cv2.resize(frame, (max(1, w//4), max(1, h//4)), INTER_AREA)"
+                feat = _Features(f, cap)
+                written = 0
+
+                def write_one():
+                    nonlocal written
+                    fr, fut = pending.popleft()
+                    full, small_c, small, feats = fut.result()
+                    if written >= ds.shape[0]:
+                        grow = max(written + 1, 2 * ds.shape[0])
+                        ds.resize(grow, axis=0)
+                        small_ds.resize(grow, axis=0)
+                    ensure_space(tmp, 2 * (len(full) + len(small_c)))  # stop before HDF5 meets a full disk
+                    ds.id.write_direct_chunk((written, 0, 0, 0), full)
+                    small_ds.id.write_direct_chunk((written, 0, 0, 0), small_c)
+                    if feats is not None:
+                        feat.add(written, feats)
+                    if on_frame is not None:
+                        on_frame(written, fr, small)
+                    written += 1
+                    throttle({"stage": "import", "done": written, "total": expected_frames})
+
                 t.start()
                 while True:
                     check(cancel)
@@ -93,18 +264,18 @@ def write_frame_file(
                     if fr.shape != (h, w, c) or fr.dtype != np.uint8:
                         raise EmbryoError(
                             f"frame {n} has shape {fr.shape} {fr.dtype}, expected {(h, w, c)} uint8", path)
-                    block[k] = fr
-                    k += 1
+                    pending.append((fr, pool.submit(work, fr)))
                     n += 1
-                    if k == _BLOCK:
-                        _flush(ds, block, n - k, k)
-                        k = 0
-                    throttle({"stage": "import", "done": n, "total": expected_frames})
-                if k:
-                    _flush(ds, block, n - k, k)
+                    while len(pending) > _IN_FLIGHT or (pending and pending[0][1].done()):
+                        write_one()
+                while pending:
+                    check(cancel)
+                    write_one()
                 if n == 0:
                     raise EmbryoError("no frame could be decoded", path)
                 ds.resize(n, axis=0)
+                small_ds.resize(n, axis=0)
+                feat.finish(n)
                 f.attrs["n_frames"] = n
                 if truth:
                     g = f.create_group("truth")
@@ -113,6 +284,9 @@ def write_frame_file(
             throttle({"stage": "import", "done": n, "total": n}, force=True)
         finally:
             stop.set()
+            for _, fut in pending:
+                fut.cancel()
+            pool.shutdown(wait=True)
             # drain so the producer can finish
             while t.is_alive():
                 try:
@@ -122,18 +296,44 @@ def write_frame_file(
     return n
 
 
-def _flush(ds, block, start, k):
-    ensure_space(ds.file.filename, 2 * block[:k].nbytes)  # stop before HDF5 itself meets a full disk
-    if start + k > ds.shape[0]:
-        ds.resize(max(start + k, ds.shape[0] * 2), axis=0)
-    ds[start:start + k] = block[:k]
+class _ChunkReader:
+    """Reads whole one-frame chunks of a dataset: ``read_direct_chunk`` + Blosc when the dataset is
+    Blosc-compressed, HDF5's own path otherwise (LZF or uncompressed files of older versions)."""
+
+    def __init__(self, ds):
+        self.ds = ds
+        self.shape = tuple(int(x) for x in ds.shape)
+        self.fast = is_blosc(ds) and ds.chunks == (1,) + self.shape[1:]
+        self._zero = (0,) * (len(self.shape) - 1)
+
+    def read_into(self, i: int, out: np.ndarray) -> None:
+        try:
+            if self.fast:
+                mask, data = self.ds.id.read_direct_chunk((i,) + self._zero)
+                if mask & 1:  # the filter was skipped for this chunk: stored raw
+                    out[...] = np.frombuffer(data, np.uint8).reshape(out.shape)
+                else:
+                    decompress_into(data, out)
+            else:
+                self.ds.read_direct(out, np.s_[i], np.s_[...])
+        except EmbryoError:
+            raise
+        except (OSError, ValueError, RuntimeError) as exc:  # a damaged chunk: HDF5's or Blosc's refusal
+            raise EmbryoError(f"frame {i} cannot be read: the frame file is damaged ({_short(exc)}); re-import "
+                              "the embryo from its video", self.ds.file.filename) from None
+
+    def read(self, i: int) -> np.ndarray:
+        out = np.empty(self.shape[1:], self.ds.dtype)
+        self.read_into(i, out)
+        return out
 
 
 class FrameReader:
     """Random access to the frames of one embryo (opened lazily, read-only).
 
     With ``n_frames`` / ``frame_shape`` given (what the project expects), opening a frame file that
-    holds other frames is a one-line :class:`EmbryoError` naming it.
+    holds other frames is a one-line :class:`EmbryoError` naming it.  Frame files of version 1 (no
+    small copy) are read as before; their small copy is computed from the full frames on demand.
     """
 
     def __init__(self, path: "str | os.PathLike[str]", n_frames: Optional[int] = None,
@@ -143,7 +343,10 @@ class FrameReader:
         self.expected_shape = None if frame_shape is None else tuple(int(x) for x in frame_shape)
         self._file: Optional[h5py.File] = None
         self._ds = None
-        self._lock = threading.Lock()
+        self._full: Optional[_ChunkReader] = None
+        self._small: Optional[_ChunkReader] = None
+        self.version = 0
+        self._lock = threading.RLock()
 
     def _open(self):
         if self._ds is None:
@@ -156,14 +359,24 @@ class FrameReader:
                         f = h5py.File(self.path, "r")
                     except OSError as exc:
                         raise EmbryoError(f"cannot read frame file ({_short(exc)})", self.path) from None
-                    if f.attrs.get("format") != FRAMES_FORMAT_NAME or "frames" not in f:
+                    if _s(f.attrs.get("format")) != FRAMES_FORMAT_NAME or "frames" not in f:
                         f.close()
                         raise EmbryoError("not an embryo-gui frame file", self.path)
+                    version = int(f.attrs.get("format_version", 1))
+                    if version > FRAMES_FORMAT_VERSION:
+                        f.close()
+                        raise EmbryoError(f"frame file of format version {version} is newer than this version "
+                                          f"of embryo-gui reads ({FRAMES_FORMAT_VERSION}); update embryo-gui",
+                                          self.path)
                     ds = f["frames"]
                     problem = self._mismatch(ds.shape)
                     if problem:
                         f.close()
                         raise EmbryoError(problem, self.path)
+                    self._full = _ChunkReader(ds)
+                    if "small" in f and f["small"].shape[0] == ds.shape[0]:
+                        self._small = _ChunkReader(f["small"])
+                    self.version = version
                     self._file, self._ds = f, ds
         return self._ds
 
@@ -184,17 +397,31 @@ class FrameReader:
     def shape(self) -> tuple[int, ...]:
         return tuple(self._open().shape)
 
-    def __getitem__(self, i: int) -> np.ndarray:
-        ds = self._open()
+    @property
+    def small_shape(self) -> tuple[int, int, int]:
+        """(h, w, 3) of the small copy of a frame (:func:`small_frame`)."""
+        h, w, c = self.shape[1:]
+        sw, sh = small_size(w, h)
+        return (sh, sw, c)
+
+    @property
+    def has_small(self) -> bool:
+        """Whether the file stores the small copy (version 2 on); else it is computed on demand."""
+        self._open()
+        return self._small is not None
+
+    def _index(self, i) -> int:
+        n = self._open().shape[0]
         i = int(i)
         if i < 0:
-            i += ds.shape[0]
-        if not 0 <= i < ds.shape[0]:
-            raise IndexError(f"frame {i} out of range 0..{ds.shape[0] - 1}")
-        try:
-            return ds[i]
-        except OSError as exc:
-            raise self._damaged(exc, i) from None
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"frame {i} out of range 0..{n - 1}")
+        return i
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        i = self._index(i)
+        return self._full.read(i)
 
     def read(self, indices) -> np.ndarray:
         """Frames at ``indices`` (any order) as one ``(k, H, W, 3)`` array."""
@@ -202,25 +429,38 @@ class FrameReader:
         idx = np.asarray(indices, dtype=np.int64).ravel()
         out = np.empty((len(idx),) + ds.shape[1:], np.uint8)
         for j, i in enumerate(idx):
-            try:
-                ds.read_direct(out, np.s_[int(i)], np.s_[j])
-            except OSError as exc:
-                raise self._damaged(exc, int(i)) from None
+            self._full.read_into(self._index(i), out[j])
         return out
 
-    def _damaged(self, exc: OSError, i: int) -> EmbryoError:
-        """A read that HDF5 refused (a damaged chunk: "filter returned failure") as one line."""
-        return EmbryoError(f"frame {i} cannot be read: the frame file is damaged ({_short(exc)}); re-import the "
-                           "embryo from its video", self.path)
+    def read_small(self, indices) -> np.ndarray:
+        """Small copies (:func:`small_frame`) of the frames at ``indices`` as one ``(k, h, w, 3)`` array;
+        for a version-1 file without them, computed from the full frames."""
+        self._open()
+        idx = np.asarray(indices, dtype=np.int64).ravel()
+        out = np.empty((len(idx),) + self.small_shape, np.uint8)
+        if self._small is not None:
+            for j, i in enumerate(idx):
+                self._small.read_into(self._index(i), out[j])
+        else:
+            full = np.empty(self.shape[1:], np.uint8)
+            for j, i in enumerate(idx):
+                self._full.read_into(self._index(i), full)
+                out[j] = small_frame(full)
+        return out
+
+    def features(self) -> dict:
+        """The per-frame features stored at import (``{name: array (T, ...)}``), ``{}`` if none."""
+        f = self._open().file
+        if "features" not in f:
+            return {}
+        g = f["features"]
+        return {k: (g[k].asstr()[()] if g[k].dtype.kind == "O" else g[k][()]) for k in g}
 
     def __iter__(self):
-        ds = self._open()
-        for i in range(ds.shape[0]):
-            try:
-                fr = ds[i]
-            except OSError as exc:
-                raise self._damaged(exc, i) from None
-            yield fr
+        self._open()
+        n = self._ds.shape[0]
+        for i in range(n):
+            yield self._full.read(i)
 
     def close(self) -> None:
         with self._lock:
@@ -229,7 +469,63 @@ class FrameReader:
                     self._file.close()
                 except Exception:
                     pass
-            self._file = self._ds = None
+            self._file = self._ds = self._full = self._small = None
+
+
+class LiveFrames:
+    """Frames of an import in progress, for a preview before the frame file exists (no Qt).
+
+    Pass :meth:`add` as ``on_frame`` to :func:`write_frame_file`: it keeps every frame written so far
+    up to ``budget_bytes`` (then only the latest), so a window can show the first frames within a
+    fraction of a second of the start of an import and let the user scrub what has arrived.
+    Thread-safe: written by the import thread, read by any.
+    """
+
+    def __init__(self, frame_shape, expected: Optional[int] = None, budget_bytes: int = 256 << 20):
+        self.frame_shape = tuple(int(x) for x in frame_shape)
+        self.expected = expected
+        self.budget = int(budget_bytes)
+        self._frames: dict[int, np.ndarray] = {}
+        self._bytes = 0
+        self._latest = -1
+        self._extra: Optional[int] = None
+        self._lock = threading.Lock()
+        self.done = False
+        self.changed = threading.Event()
+
+    def add(self, i: int, frame: np.ndarray, small: Optional[np.ndarray] = None) -> None:
+        with self._lock:
+            if self._extra is None and self._bytes + frame.nbytes <= self.budget:
+                self._bytes += frame.nbytes           # within budget: kept
+            else:                                     # beyond it: only the newest is kept
+                if self._extra is not None:
+                    self._frames.pop(self._extra, None)
+                self._extra = i
+            self._frames[i] = frame
+            self._latest = i
+        self.changed.set()
+
+    def finish(self) -> None:
+        self.done = True
+        self.changed.set()
+
+    @property
+    def count(self) -> int:
+        """Frames imported so far."""
+        return self._latest + 1
+
+    def get(self, i: int) -> Optional[np.ndarray]:
+        """Frame ``i`` if it has arrived and is kept, else None."""
+        with self._lock:
+            return self._frames.get(int(i))
+
+    def latest(self) -> tuple[int, Optional[np.ndarray]]:
+        with self._lock:
+            return self._latest, self._frames.get(self._latest)
+
+
+def _s(x) -> str:
+    return x.decode() if isinstance(x, bytes) else str(x) if x is not None else ""
 
 
 def _short(exc: BaseException) -> str:

@@ -218,9 +218,11 @@ class Project:
         return [e.name for e in self.embryos]
 
     def write_frames(self, frames: Iterable[np.ndarray], frame_shape, expected_frames=None, truth=None,
-                     progress=None, cancel=None) -> tuple[Path, int]:
+                     progress=None, cancel=None, features=None, on_frame=None) -> tuple[Path, int]:
         """Write a new frame file into the project's frames folder; return (path, frames written).
-        Takes the write lock (kept until the next :meth:`save` or :meth:`close`)."""
+        Takes the write lock (kept until the next :meth:`save` or :meth:`close`).
+
+        ``features`` / ``on_frame``: see :func:`~.framestore.write_frame_file`."""
         check_writable_dir(self.frames_dir)  # parent folder must be writable
         self._begin_write()
         register_live(self)
@@ -234,7 +236,8 @@ class Project:
         path = self.frames_dir / f"{uuid.uuid4().hex[:12]}.h5"
         self._pending_frames.add(path.name)
         try:
-            n = write_frame_file(path, frames, frame_shape, expected_frames, progress, cancel, truth=truth)
+            n = write_frame_file(path, frames, frame_shape, expected_frames, progress, cancel, truth=truth,
+                                 features=features, on_frame=on_frame)
         except BaseException:
             self._pending_frames.discard(path.name)
             raise

@@ -14,7 +14,7 @@ from ..lineages import COLUMNS, N_COLUMNS, POPULATION
 from ..progress import CancelToken, check
 from .fit import Scaler, predict_z
 from .network import ARCH_NAME, ARCH_VERSION, build, torch
-from .preprocess import downsample, embryo_tensors
+from .preprocess import downsample_full, embryo_tensors
 from .runtime import resolve_device
 
 FILE_FORMAT = "embryo-gui-countnet-weights"
@@ -134,5 +134,5 @@ def predict_with(model: LoadedModel, source: Any, indices=None, cancel: CancelTo
     else:
         frames = source if indices is None else [source[i] for i in np.asarray(indices, np.int64)]
         check(cancel)
-        x = downsample(frames, model.size, model.channel)
+        x = downsample_full(frames, model.size, model.channel)
     return model.predict_counts(x, cancel)

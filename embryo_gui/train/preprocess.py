@@ -2,8 +2,13 @@
 
 Each frame is padded to a square with black (fluorescence background), keeping its aspect ratio,
 and shrunk with ``cv2.INTER_AREA`` to ``size x size``; one channel (green, or gray) is kept as
-uint8.  Frames are read from the frame store in batches and each embryo's downsampled frames are
-cached for the process, keyed by the embryo's frame file and the preprocessing settings.
+uint8.  When ``size`` is no larger than the frame store's 1/4-size copy (188 px on the long side for
+752x512 movies, so the usual 64-128 px inputs), the input is made from that copy
+(:func:`embryo_gui.model.framestore.small_frame`), which the frame file stores at import: training
+reads 1/16 of the pixels and never a full frame.  :func:`downsample_full` does the same from full
+frames (prediction on frames outside a project), so both paths give identical tensors.  Frames are
+read from the frame store in batches and each embryo's downsampled frames are cached for the
+process, keyed by the embryo's frame file and the preprocessing settings.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import cv2
 import numpy as np
 
 from ..errors import EmbryoError
+from ..model.framestore import small_frame, small_size
 from ..progress import CancelToken, check
 
 READ_BATCH = 32
@@ -30,6 +36,19 @@ def downsample(frames: np.ndarray, size: int, channel: str = "green") -> np.ndar
     for i, frame in enumerate(frames):
         out[i, 0] = downsample_one(frame, size, channel)
     return out
+
+
+def uses_small(frame_shape, size: int) -> bool:
+    """Whether inputs of ``size`` px are made from the small copy of frames of ``frame_shape``."""
+    sw, sh = small_size(int(frame_shape[1]), int(frame_shape[0]))
+    return int(size) <= max(sw, sh)
+
+
+def downsample_full(frames, size: int, channel: str = "green") -> np.ndarray:
+    """Full-size frames -> (k,1,size,size) uint8, exactly as :func:`embryo_tensors` makes them from the
+    frame store (through the small copy where :func:`uses_small`)."""
+    frames = list(frames) if not isinstance(frames, np.ndarray) else frames
+    return downsample([small_frame(f) if uses_small(np.shape(f), size) else f for f in frames], size, channel)
 
 
 def _one_channel(frame: np.ndarray, channel: str) -> np.ndarray:
@@ -107,8 +126,9 @@ def embryo_tensors(
 ) -> np.ndarray:
     """Downsampled frames ``indices`` of ``embryo`` as (k,1,size,size) uint8.
 
-    Frames not yet cached are read with ``embryo.frames.read`` in batches of READ_BATCH; the cache is
-    only updated once all of them were read (a cancelled read leaves it as it was).
+    Frames not yet cached are read with ``embryo.frames.read_small`` (or ``read`` for inputs larger
+    than the small copy) in batches of READ_BATCH; the cache is only updated once all of them were
+    read (a cancelled read leaves it as it was).
     """
     indices = np.asarray(indices, dtype=np.int64)
     key = _cache_key(embryo, size, channel)
@@ -120,11 +140,12 @@ def embryo_tensors(
     else:
         data, have = entry[0].copy(), entry[1].copy()
     missing = np.unique(indices[~have[indices]])
+    small = uses_small(embryo.frame_shape, size) and hasattr(embryo.frames, "read_small")
+    read = embryo.frames.read_small if small else embryo.frames.read
     for start in range(0, len(missing), READ_BATCH):
         check(cancel)
         chunk = missing[start : start + READ_BATCH]
-        frames = embryo.frames.read(chunk)
-        data[chunk] = downsample(frames, size, channel)
+        data[chunk] = downsample(read(chunk), size, channel)
         if on_batch is not None:
             on_batch(len(chunk))
     if len(missing):

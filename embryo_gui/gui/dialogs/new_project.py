@@ -10,9 +10,12 @@ from PySide6 import QtCore, QtWidgets
 from ...errors import EmbryoError
 
 
-def alignment_preview(video: str, annotations: str | None, offset: int, fpt: float) -> str:
-    """One-line preview: how the annotations land on the video's frames (or what is wrong)."""
+def alignment_preview(video: str, annotations: str | None, offset: int, fpt: float,
+                      frame_base: int | None = None) -> str:
+    """One-line preview: how the annotations land on the video's frames (or what is wrong),
+    including the frame base of a per-frame CSV (detected, or ``frame_base`` 0 / 1)."""
     from ...io import Alignment, align_annotations, open_frame_source, read_annotations
+    from ...io.annotations import resolve_frame_base
     if not video:
         return "choose a video (or TIFF stack / image folder)"
     try:
@@ -32,10 +35,11 @@ def alignment_preview(video: str, annotations: str | None, offset: int, fpt: flo
         ann = read_annotations(annotations)
         if n is None:
             return head + f"; {len(ann)} annotation rows (frame count known only after decoding)"
+        ann, base_report = resolve_frame_base(ann, n, frame_base)
         _counts, report = align_annotations(ann, n, Alignment(int(offset), float(fpt)))
     except (EmbryoError, ValueError) as exc:
         return head + f"; error: {exc}"
-    return head + "; " + str(report.get("message", ""))
+    return head + "; " + "; ".join(x for x in (base_report, str(report.get("message", ""))) if x)
 
 
 class NewProjectDialog(QtWidgets.QDialog):
@@ -50,6 +54,13 @@ class NewProjectDialog(QtWidgets.QDialog):
         self.name.setPlaceholderText("(the video's file name)")
         self.offset = QtWidgets.QSpinBox(minimum=-100000, maximum=100000, value=0)
         self.fpt = QtWidgets.QDoubleSpinBox(minimum=0.01, maximum=1000.0, value=1.0, decimals=3)
+        self.frame_base = QtWidgets.QComboBox()
+        for text, base in (("detect from the file", None), ("0 (first frame is 0)", 0),
+                           ("1 (first frame is 1)", 1)):
+            self.frame_base.addItem(text, base)
+        self.frame_base.setToolTip("What the CSV's frame column calls the first video frame. Detected when the "
+                                   "file makes it unambiguous (a frame 0, or a frame numbered like the frame "
+                                   "count); otherwise choose it here.")
         self.preview = QtWidgets.QLabel("")
         self.preview.setWordWrap(True)
         self.preview.setObjectName("alignmentPreview")
@@ -60,6 +71,7 @@ class NewProjectDialog(QtWidgets.QDialog):
         form.addRow("Embryo name", self.name)
         form.addRow("First-timepoint frame (offset)", self.offset)
         form.addRow("Frames per timepoint", self.fpt)
+        form.addRow("CSV frame numbers start at", self.frame_base)
         form.addRow("Alignment", self.preview)
         self.buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
                                                   | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
@@ -72,6 +84,7 @@ class NewProjectDialog(QtWidgets.QDialog):
             w.textChanged.connect(self._changed)
         self.offset.valueChanged.connect(self._changed)
         self.fpt.valueChanged.connect(self._changed)
+        self.frame_base.currentIndexChanged.connect(self._changed)
         self.resize(640, 300)
         self._changed()
         self.update_preview()
@@ -114,11 +127,12 @@ class NewProjectDialog(QtWidgets.QDialog):
 
     def update_preview(self) -> str:
         text = alignment_preview(self.video.text(), self.annotations.text() or None, self.offset.value(),
-                                 self.fpt.value())
+                                 self.fpt.value(), self.frame_base.currentData())
         self.preview.setText(text)
         return text
 
     def values(self) -> dict:
         return {"project_path": self.project.text(), "video": self.video.text(),
                 "annotations": self.annotations.text() or None, "name": self.name.text() or None,
-                "time_offset": self.offset.value(), "frames_per_timepoint": self.fpt.value()}
+                "time_offset": self.offset.value(), "frames_per_timepoint": self.fpt.value(),
+                "frame_base": self.frame_base.currentData()}

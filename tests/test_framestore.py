@@ -1,0 +1,174 @@
+"""The frame store: small copies, direct-chunk pipeline, old-format files, plain-h5py readability."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import h5py
+import hdf5plugin
+import numpy as np
+import pytest
+
+from embryo_gui.errors import EmbryoError
+from embryo_gui.model.format import FRAMES_FORMAT_NAME
+from embryo_gui.model.framestore import (CODEC, FrameReader, LiveFrames, dataset_codec, small_frame,
+                                         write_frame_file)
+
+
+def frames_of(n, shape=(40, 52, 3), seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.normal(20, 6, shape).clip(0, 255).astype(np.uint8)
+    out = []
+    for i in range(n):
+        f = base.copy()
+        cv2.circle(f, (5 + 2 * i % 40, 20), 6, (30, 200, 40), -1)
+        f[0, 0] = i  # every frame different
+        out.append(f)
+    return out
+
+
+def test_small_frame_is_quarter_inter_area():
+    f = frames_of(1, (512, 752, 3))[0]
+    s = small_frame(f)
+    assert s.shape == (128, 188, 3)
+    assert np.array_equal(s, cv2.resize(f, (188, 128), interpolation=cv2.INTER_AREA))
+    assert small_frame(np.zeros((3, 2, 3), np.uint8)).shape == (1, 1, 3)  # tiny frames: at least 1 px
+
+
+def test_write_stores_frames_small_and_features_in_order(tmp_path):
+    frames = frames_of(37)
+    seen = []
+
+    def feats(fr, small):
+        return {"mean": float(fr.mean()), "thumb": small[::4, ::4, 1].copy(), "tag": f"f{int(fr[0, 0, 0])}"}
+
+    p = tmp_path / "x.h5"
+    n = write_frame_file(p, iter(frames), frames[0].shape, expected_frames=10, features=feats,
+                         on_frame=lambda i, fr, sm: seen.append((i, int(fr[0, 0, 0]))))
+    assert n == 37
+    assert seen == [(i, i) for i in range(37)]  # in order, every frame
+    r = FrameReader(p, 37, frames[0].shape)
+    assert r.has_small and r.version == 2
+    assert r.small_shape == (10, 13, 3)
+    for i in (0, 5, 36):
+        assert np.array_equal(r[i], frames[i])
+    idx = [36, 3, 3, 0]
+    assert np.array_equal(r.read(idx), np.stack([frames[i] for i in idx]))
+    assert np.array_equal(r.read_small(idx), np.stack([small_frame(frames[i]) for i in idx]))
+    f = r.features()
+    assert f["mean"].shape == (37,) and np.allclose(f["mean"], [fr.mean() for fr in frames])
+    assert f["thumb"].shape == (37, 3, 4) and np.array_equal(f["thumb"][7], small_frame(frames[7])[::4, ::4, 1])
+    assert list(f["tag"][:3]) == ["f0", "f1", "f2"]
+    assert [x for x in r] and len(r) == 37
+    with pytest.raises(IndexError, match="out of range"):
+        r[37]
+
+
+def test_plain_h5py_with_hdf5plugin_reads_the_file(tmp_path):
+    """A reader with nothing of this project: h5py + hdf5plugin's filter, in a fresh process."""
+    frames = frames_of(5)
+    p = tmp_path / "x.h5"
+    write_frame_file(p, iter(frames), frames[0].shape)
+    np.save(tmp_path / "expect.npy", np.stack(frames))
+    code = ("import sys, h5py, hdf5plugin, numpy as np\n"
+            "f = h5py.File(sys.argv[1], 'r')\n"
+            "e = np.load(sys.argv[2])\n"
+            "assert (f['frames'][()] == e).all()\n"
+            "assert f['small'].shape == (5, 10, 13, 3)\n"
+            "assert 'embryo_gui' not in sys.modules\n"
+            "print(dict(f['frames']._filters))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(p), str(tmp_path / "expect.npy")],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "32001" in out.stdout
+
+
+def test_codec_is_recorded_in_the_filter(tmp_path):
+    frames = frames_of(2)
+    p = tmp_path / "x.h5"
+    write_frame_file(p, iter(frames), frames[0].shape)
+    with h5py.File(p, "r") as f:
+        assert dataset_codec(f["frames"]) == CODEC
+        assert dataset_codec(f["small"]) == CODEC
+
+
+def _write_v1(path, frames, compression):
+    """A frame file as version 1 wrote it: /frames only, through h5py's filter pipeline."""
+    h, w, c = frames[0].shape
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = FRAMES_FORMAT_NAME
+        f.attrs["format_version"] = 1
+        f.attrs["n_frames"] = len(frames)
+        f.create_dataset("frames", data=np.stack(frames), chunks=(1, h, w, c), **compression)
+
+
+@pytest.mark.parametrize("compression", [
+    dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.BITSHUFFLE)),
+    dict(compression="lzf"),
+    dict(),
+], ids=["blosc-bitshuffle", "lzf", "none"])
+def test_version1_files_read_as_before_with_small_fallback(tmp_path, compression):
+    frames = frames_of(6)
+    p = tmp_path / "old.h5"
+    _write_v1(p, frames, compression)
+    r = FrameReader(p, 6, frames[0].shape)
+    assert not r.has_small and r.version == 1
+    assert np.array_equal(r[4], frames[4])
+    assert np.array_equal(r.read([5, 0]), np.stack([frames[5], frames[0]]))
+    assert np.array_equal(r.read_small([2, 1]), np.stack([small_frame(frames[2]), small_frame(frames[1])]))
+    assert r.features() == {}
+
+
+def test_incompressible_chunk_stored_raw_by_old_filter_reads(tmp_path):
+    """The HDF5 Blosc filter stores a chunk it cannot shrink raw (filter mask set): still read."""
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 256, (8, 8, 3), dtype=np.uint8) for _ in range(3)]
+    p = tmp_path / "raw.h5"
+    _write_v1(p, frames, dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=0)))
+    r = FrameReader(p)
+    assert np.array_equal(r.read([0, 1, 2]), np.stack(frames))
+
+
+def test_newer_version_refused_with_one_line(tmp_path):
+    frames = frames_of(2)
+    p = tmp_path / "new.h5"
+    write_frame_file(p, iter(frames), frames[0].shape)
+    with h5py.File(p, "a") as f:
+        f.attrs["format_version"] = 99
+    with pytest.raises(EmbryoError, match="newer"):
+        FrameReader(p)[0]
+
+
+def test_decoder_error_and_bad_frame_leave_no_file(tmp_path):
+    frames = frames_of(4)
+
+    def broken():
+        yield frames[0]
+        yield frames[1]
+        raise EmbryoError("decoder broke", "src.mp4")
+
+    p = tmp_path / "x.h5"
+    with pytest.raises(EmbryoError, match="decoder broke"):
+        write_frame_file(p, broken(), frames[0].shape)
+    assert not p.exists() and not list(tmp_path.iterdir())
+    with pytest.raises(EmbryoError, match="expected"):
+        write_frame_file(p, iter([frames[0], frames[1][:10]]), frames[0].shape)
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(EmbryoError, match="no frame"):
+        write_frame_file(p, iter([]), frames[0].shape)
+    assert not list(tmp_path.iterdir())
+
+
+def test_live_frames_keep_first_within_budget_then_newest():
+    fr = np.zeros((10, 10, 3), np.uint8)
+    live = LiveFrames(fr.shape, expected=10, budget_bytes=3 * fr.nbytes)
+    for i in range(6):
+        live.add(i, fr + i)
+    assert live.count == 6
+    assert [live.get(i) is not None for i in range(6)] == [True, True, True, False, False, True]
+    assert live.latest()[0] == 5 and live.latest()[1][0, 0, 0] == 5
+    live.finish()
+    assert live.done and live.changed.is_set()
