@@ -3,7 +3,7 @@
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--frames 150] [--skip-train]
 
 1. Holding Right on a 752x512 embryo: key press -> new frame painted (median, p95).
-2. While the trainer runs (in its child process, and the old way in a QThread for comparison)
+2. While the trainer runs (in its child process, and the old way in a job thread for comparison)
    and the window steps 30 frames/s: the longest stall of the Qt event loop (a 5 ms timer's
    largest gap) and the trainer's frames/s.
 3. A 1,000,000-frame curve: repaint time while panning and zooming (original = current, and
@@ -77,10 +77,9 @@ def bench_training_stall(win, settings: dict, mode: str = "subprocess", scrub_hz
     """Train while the window steps one frame every 1/scrub_hz s (as when holding Right) and a
     5 ms timer ticks; the longest gap between ticks is the longest the event loop could not
     respond.  ``mode="subprocess"``: the window's own Start (child process);  ``"thread"``: the
-    old way, ``train_project`` in a worker QThread of this process;  ``"idle"``: no training
+    old way, ``train_project`` in a job thread of this process (the window's JobRunner);  ``"idle"``: no training
     (the machine's own noise floor for the same scrubbing).  Waits in a real QEventLoop,
     so the GUI thread sleeps when idle (a processEvents() spin would hog a core and the GIL)."""
-    from embryo_gui.gui import workers
     gaps = []
     last = [time.perf_counter()]
 
@@ -117,12 +116,12 @@ def bench_training_stall(win, settings: dict, mode: str = "subprocess", scrub_hz
         out["result"] = "idle"
         QtCore.QTimer.singleShot(int(idle_s * 1000), loop.quit)
     else:
+        from embryo_gui.gui.job_runner import FunctionJob
         from embryo_gui.train import TrainSettings, train_project
-        w = workers.Worker(train_project, win.project, TrainSettings(**settings))
-        w.finished.connect(lambda r: (out.update(result="train"), setattr(win, "last_result", r)))
-        w.failed.connect(lambda m: out.update(result="failed: " + m.splitlines()[0]))
-        w.done.connect(loop.quit)
-        workers.start(w)
+        win.jobs.start(FunctionJob("train-thread", train_project, win.project, TrainSettings(**settings)),
+                       on_done=lambda r: (out.update(result="train"), setattr(win, "last_result", r), loop.quit()),
+                       on_failed=lambda m: (out.update(result="failed: " + m.splitlines()[0]), loop.quit()),
+                       on_cancelled=loop.quit)
     timer.start()
     if scrub_hz:
         scrubber.start()

@@ -66,7 +66,7 @@ def test_unannotated_tail_is_marked_on_plot_timeline_status_and_list(qtbot, win)
         win.cursor.seek(T - 1)
         win.update_status()
         text = win.status_label.text()
-        assert "frame 30 / 30" in text and "not annotated" in text and "population" not in text
+        assert "frame 29 of 0-29" in text and "not annotated" in text and "population" not in text
         win.cursor.seek(ANNOTATED - 1)  # P has no cell any more: a real 0, shown as such
         win.update_status()
         text = win.status_label.text()

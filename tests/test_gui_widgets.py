@@ -53,7 +53,7 @@ def test_status_text_and_state():
     counts = np.full((5, 8), np.nan)
     counts[2] = [10, 2, 3, 1, 4, 0, 2, 22]
     s = vm.status_text(2, 5, 7.0, counts, ("A", "E", "M", "P", "C", "D", "Z", "population"), ["black"])
-    assert "frame 3 / 5" in s and "population 22" in s and "A 10" in s and "flags: black" in s
+    assert "frame 2 of 0-4" in s and "population 22" in s and "A 10" in s and "flags: black" in s
     assert "t = 0:00.29" in s
     assert "not annotated" in vm.status_text(0, 5, None, counts, ("A",) * 7 + ("population",), [])
     assert "population" not in vm.status_text(0, 5, None, counts, ("A",) * 7 + ("population",), [])
@@ -331,44 +331,3 @@ def test_trainer_panel_threshold(qtbot):
     p.on_progress({"done": 1, "total": 4, "message": "epoch 1", "loss": 0.5})
     p.on_progress({"fraction": 0.5, "loss": 0.25})
     assert p.progress.value() == 500 and p.loss_history == [0.5, 0.25]
-
-
-# ----------------------------------------------------------------------------- workers
-def test_worker_signals_arrive_in_the_gui_thread_and_cancel(qtbot):
-    import threading
-
-    from embryo_gui.gui import workers
-
-    gui = threading.get_ident()
-    seen = {}
-
-    def job(n, progress=None, cancel=None):
-        seen["job_thread"] = threading.get_ident()
-        for i in range(n):
-            progress({"done": i + 1, "total": n})
-        return n * 2
-
-    w = workers.Worker(job, 5)
-    got = []
-    w.progress.connect(lambda info: got.append((info["done"], threading.get_ident())))
-    w.finished.connect(lambda r: seen.setdefault("result", (r, threading.get_ident())))
-    with qtbot.waitSignal(w.done, timeout=5000):
-        workers.start(w)
-    assert seen["job_thread"] != gui
-    assert [d for d, _ in got] == [1, 2, 3, 4, 5] and all(t == gui for _, t in got)
-    assert seen["result"] == (10, gui)
-
-    started = threading.Event()
-
-    def slow(progress=None, cancel=None):
-        started.set()
-        while True:
-            cancel.raise_if_cancelled()
-            time.sleep(0.005)
-
-    w2 = workers.Worker(slow)
-    with qtbot.waitSignal(w2.cancelled, timeout=5000):
-        workers.start(w2)
-        assert started.wait(5)
-        w2.cancel()
-    assert workers.wait_all(5000)

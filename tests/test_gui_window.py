@@ -63,7 +63,7 @@ def test_keyboard_navigation(qtbot, win):
     assert win.cursor.index == N_FRAMES - 11
     # the frame shown is the project's frame
     assert np.array_equal(win.video.displayed(), win.embryo.frames[win.cursor.index])
-    qtbot.waitUntil(lambda: f"frame {N_FRAMES - 10} / {N_FRAMES}" in win.status_label.text(), timeout=2000)
+    qtbot.waitUntil(lambda: f"frame {N_FRAMES - 11} of 0-{N_FRAMES - 1}" in win.status_label.text(), timeout=2000)
     # no single unmodified key edits anything
     for key in (K.Key_Delete, K.Key_Backspace, K.Key_E, K.Key_X, K.Key_I, K.Key_T):
         qtbot.keyClick(win, key)
@@ -149,16 +149,21 @@ def test_autoclean_one_undo_step_per_embryo(qtbot, win):
         win.autoclean()
     assert sig.args == ["autoclean"]
     changed = [s for s in win.last_summary if s.get("changed", True)]
-    assert win.undo.stack.count() == len(changed) == 2
-    assert all("demo_0" in win.undo.stack.text(i) for i in range(2))
+    assert len(changed) == 2
+    # per embryo: "run detectors" then "auto-clean", so undoing the auto-clean keeps the detections
+    assert win.undo.stack.count() == 4
+    assert all("demo_0" in win.undo.stack.text(i) for i in range(4))
     e1 = win.project.embryos[1]
-    assert e1.flags.mask("black").sum() == win.last_summary[1]["black"]
+    black1 = e1.flags.mask("black").copy()
+    assert black1.sum() == win.last_summary[1]["black"]
     win.undo.stack.undo()
-    assert np.array_equal(e1.current, before[1], equal_nan=True) and not e1.flags.mask("black").any()
+    assert np.array_equal(e1.current, before[1], equal_nan=True) and np.array_equal(e1.flags.mask("black"), black1)
+    assert not e1.flags.mask("excluded").any()
+    win.undo.stack.undo()
     win.undo.stack.undo()
     assert np.array_equal(win.project.embryos[0].current, before[0], equal_nan=True)
+    assert win.project.embryos[0].flags.mask("black").sum() == win.last_summary[0]["black"]  # still detected
     win.undo.stack.redo()
-    assert win.project.embryos[0].flags.mask("black").sum() == win.last_summary[0]["black"]
     # the banner over a corrupt frame names the detector's reason
     e0 = win.project.embryos[0]
     reasons = e0.detections["corrupt"]["reasons"]
@@ -199,15 +204,15 @@ def test_training_to_completion_and_cancelled(qtbot, win):
     # then one undo step per embryo with lossy flags and per-frame losses
     live = []
 
-    def on_progress(info):
+    def on_progress(kind, info):
         if "lossy" in info:
             item = win.timeline.plot.kind_items["lossy"]
             live.append((dict(info["lossy"]), win._busy, win.undo.stack.count(),
                          [list(p) for p in zip(item.starts.tolist(), item.stops.tolist())]))
 
+    win.jobProgress.connect(on_progress)  # emitted after the window's own handling
     with qtbot.waitSignal(win.workFinished, timeout=120000) as sig:
         w = win.start_training(settings)
-        w.progress.connect(on_progress)  # connected after the window's own handler
     assert sig.args == ["train"], win.last_error
     r = win.last_result
     e = win.embryo

@@ -55,14 +55,15 @@ def test_detect_json_schema_and_flags_stored(demo_path, tmp_path, capsys):
         assert {int(k) for k in rec["reasons"]} <= flagged and all(rec["reasons"].values())
 
 
-def test_autoclean_is_one_step_idempotent_and_undoable(demo_path, tmp_path, capsys):
+def test_autoclean_is_detect_then_one_step_idempotent_and_undoable(demo_path, tmp_path, capsys):
     path = copy_project(demo_path, tmp_path)
     rc, out, err = run(capsys, "autoclean", path, "--json")
     assert rc == 0, err
     first = json.loads(out)["embryos"]
     p = Project.open(path)
     for s, e in zip(first, p.embryos):
-        assert len(e.history) == (1 if s["changed"] else 0)
+        # the detectors' step, then the policy's (undoing the auto-clean keeps the detections)
+        assert [x.label for x in e.history.entries] == ["run detectors"] + (["auto-clean"] if s["changed"] else [])
         ex = e.flags.mask("excluded")
         assert not (e.flags.any_of(["black", "red_artifact"]) & ~ex).any()  # corrupt frames excluded
         for c in e.detections.get("cliffs", []):
@@ -81,7 +82,7 @@ def test_autoclean_is_one_step_idempotent_and_undoable(demo_path, tmp_path, caps
     second = json.loads(out)["embryos"]
     assert not any(s["changed"] for s in second)
     assert path.read_bytes() == before  # nothing changed, nothing saved
-    # one undo per embryo restores the original state exactly
+    # undoing every step restores the original state exactly
     for e in p.embryos:
         while e.history.can_undo:
             e.history.undo()

@@ -1,4 +1,7 @@
-"""One-click auto-clean: run every detector and apply the default policy, one history step per embryo.
+"""One-click auto-clean: run the detectors (when they have not run at the current settings) and
+apply the default policy.  Two history steps per embryo at most: "run detectors" (only when it ran)
+and "auto-clean" (the policy), so undoing an auto-clean never erases the detections.
+:mod:`embryo_gui.app.draft` computes the same thing as a reviewable draft first (off-thread).
 
 Policy (``AutocleanPolicy``):
 - corrupt frames (black, red artifact; outliers when ``exclude_outliers``) are excluded;
@@ -25,7 +28,7 @@ import numpy as np
 from ..edits import AcceptDetection, Edit, Interpolate, SetExcluded
 from ..policy import CORRUPT_KINDS, LOST_KINDS, UNUSABLE_FRACTION
 from ..progress import check
-from .detecting import detection_edit
+from .detecting import detection_edit, needs_detection
 
 
 @dataclass
@@ -40,13 +43,14 @@ class AutocleanPolicy:
 
 
 class _Autoclean(Edit):
-    """Detection + policy as one edit (one undo step)."""
+    """The policy as one edit (one undo step), on the detections the embryo already has."""
 
     type = "autoclean"
 
-    def __init__(self, policy: AutocleanPolicy, progress=None, cancel=None):
+    def __init__(self, policy: AutocleanPolicy, progress=None, cancel=None, notes=None):
         self.policy = policy
         self._progress, self._cancel = progress, cancel
+        self._notes = list(notes or [])
         self.summary: dict = {}
         super().__init__("auto-clean")
 
@@ -55,9 +59,7 @@ class _Autoclean(Edit):
 
     def _forward(self, embryo) -> None:
         p = self.policy
-        # run the detectors; their edit is folded into this step
-        detected, notes = detection_edit(embryo, progress=self._progress, cancel=self._cancel)
-        detected._forward(embryo)
+        notes = self._notes
         check(self._cancel)
         kinds = [k for k in CORRUPT_KINDS if k in LOST_KINDS or p.exclude_outliers]
         corrupt = embryo.flags.any_of(kinds)
@@ -118,11 +120,38 @@ def lost_fraction(embryo) -> float:
     return embryo.lost_fraction()
 
 
+def autoclean_edits(embryo, policy: AutocleanPolicy | None = None, progress=None, cancel=None,
+                    detection=None) -> list[Edit]:
+    """The edits an auto-clean pushes, in order: the detectors' (when they have not run at the
+    current settings; ``detection`` = an already computed ``(edit, notes)``) and the policy's."""
+    out: list[Edit] = []
+    notes: list[str] = []
+    if detection is None and needs_detection(embryo):
+        detection = detection_edit(embryo, progress=progress, cancel=cancel)
+    if detection is not None:
+        edit, notes = detection
+        out.append(edit)
+    out.append(_Autoclean(policy or AutocleanPolicy(), progress, cancel, notes))
+    return out
+
+
 def autoclean_embryo(embryo, policy: AutocleanPolicy | None = None, progress=None, cancel=None) -> dict:
-    edit = _Autoclean(policy or AutocleanPolicy(), progress, cancel)
-    embryo.history.push(edit)
-    s = dict(edit.summary)
-    s["changed"] = not edit.is_empty
+    """Detect if needed, then apply the policy: each its own undo step.  Returns the summary
+    (``changed``: whether the policy changed anything)."""
+    edits = autoclean_edits(embryo, policy, progress, cancel)
+    before = embryo.history.position
+    try:
+        for e in edits:
+            check(cancel)
+            embryo.history.push(e)
+    except BaseException:
+        while embryo.history.position > before:  # cancelled inside an embryo: leave it as it was
+            embryo.history.undo()
+            del embryo.history.entries[embryo.history.position:]
+        raise
+    s = dict(edits[-1].summary)
+    s["changed"] = not edits[-1].is_empty
+    s["detected"] = len(edits) > 1
     return s
 
 

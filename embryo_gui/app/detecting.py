@@ -4,18 +4,43 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..detect import CliffSettings, detect_cliffs
+import hashlib
+import json
+
+from ..detect import CliffSettings, CorruptSettings, detect_cliffs
 from ..detect._settings import resolve
 from ..detect.corrupt import detect_corrupt
 from ..detect.spikes import SpikeSettings, detect_spikes
 from ..edits import SetFlags
 from ..edits.flag_edits import active_cliffs_mask
+from ..edits.review_edits import rejected_mask
 from ..policy import CORRUPT_KINDS
 from ..progress import check
 
 
 def _key(c: dict) -> tuple:
     return (int(c["start"]), int(c["stop"]), c.get("lineage", "population"))
+
+
+#: bump when a detector changes what it finds at the same settings (forces detection on open)
+DETECTORS_VERSION = 1
+
+
+def detector_key(corrupt_settings=None, cliff_settings=None, spike_settings=None) -> str:
+    """A short fingerprint of the detectors' settings (resolved) and :data:`DETECTORS_VERSION`;
+    stored as ``detections["detected_with"]`` by :func:`detection_edit`."""
+    d = {"v": DETECTORS_VERSION,
+         "corrupt": resolve(CorruptSettings, corrupt_settings).to_dict(),
+         "cliff": resolve(CliffSettings, cliff_settings).to_dict(),
+         "spike": resolve(SpikeSettings, spike_settings).to_dict()}
+    return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def needs_detection(embryo, corrupt_settings=None, cliff_settings=None, spike_settings=None) -> bool:
+    """True unless the detectors already ran on ``embryo`` with these settings (the default ones
+    when None): a project opened or imported runs them once, off the GUI thread."""
+    return embryo.detections.get("detected_with") != detector_key(corrupt_settings, cliff_settings,
+                                                                  spike_settings)
 
 
 def detect_embryo(embryo, corrupt_settings=None, cliff_settings=None, progress=None, cancel=None,
@@ -72,6 +97,11 @@ def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=
     masks["spike"] = smask
     scores["spike_score"] = sscore
     detections["spikes"] = {"settings": spike_settings.to_dict(), "by_column": by_column}
+    # a frame a person cleared of a kind stays cleared (like a rejected cliff)
+    for kind in list(masks):
+        if kind != "cliff":
+            masks[kind] = masks[kind] & ~rejected_mask(embryo, kind)
+    detections["detected_with"] = detector_key(corrupt_settings, cliff_settings, spike_settings)
     return SetFlags(masks, scores=scores, detections=detections, label="run detectors"), notes
 
 

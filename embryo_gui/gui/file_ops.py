@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..errors import EmbryoError
 from ..model import Project
-from . import recovery, workers
+from . import gc_guard, recovery
 
 PROJECT_SUFFIXES = (".h5", ".hdf5")
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".tif", ".tiff", ".m4v", ".wmv")
@@ -56,6 +56,7 @@ class FileOpsMixin:
         self.embryo = None
         if project is not None:
             self.undo.adopt_history(project.embryos)
+            self.undo_view.setStack(self.undo.stack)  # the view missed the (silent) adoption: History shows it now
             self._refresh_embryo_list()
             if project.embryos:
                 self.set_embryo(project.embryos[0].name)
@@ -129,10 +130,15 @@ class FileOpsMixin:
             ev.ignore()
             return
         self.stop_play()
-        workers.wait_all(15000)
+        self.jobs.wait_all(15.0)
         if self.project is not None:
             recovery.discard(self.recovery_dir, self.project.path)
         self.save_layout()
+        if self.frame_cache is not None:
+            self.frame_cache.close()
+        if getattr(self, "_gc_held", False):
+            self._gc_held = False
+            gc_guard.release()
         ev.accept()
 
     def open_dialog(self) -> None:

@@ -1,6 +1,6 @@
-"""Main-window long jobs: auto-clean, training (child process), export and import run in
-:mod:`~embryo_gui.gui.workers`; the busy bar shows progress; edits the core pushed during a job
-are recorded on the undo stack afterwards."""
+"""Main-window long jobs: auto-clean, training (child process), export and import run through
+the window's :class:`~embryo_gui.gui.job_runner.JobRunner`; the busy bar shows progress; edits the
+core pushed during a job are recorded on the undo stack afterwards."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from PySide6 import QtWidgets
 
 from ..errors import EmbryoError
 from ..model import Project
-from . import workers
+from .job_runner import FunctionJob, JobHandle
 
 
 class LongJobsMixin:
     """Workers of :class:`~embryo_gui.gui.main_window.MainWindow` (one at a time)."""
 
-    def _run(self, kind: str, fn, *args, on_done=None, on_progress=None, **kwargs) -> workers.Worker | None:
+    def _run(self, kind: str, fn, *args, on_done=None, on_progress=None, **kwargs) -> JobHandle | None:
         if self._busy:
             self._error(f"{self._busy} is already running")
             return None
@@ -26,9 +26,6 @@ class LongJobsMixin:
         self._update_enabled()
         self.busy_bar.setValue(0)
         self.busy_bar.show()
-        w = workers.Worker(fn, *args, **kwargs)
-        self.worker = w
-
         def progress(info: dict) -> None:
             frac = info.get("fraction")
             if frac is None and info.get("total"):
@@ -39,6 +36,7 @@ class LongJobsMixin:
                 self.statusBar().showMessage(f"{kind}: {info['message']}")
             if on_progress is not None:
                 on_progress(info)
+            self.jobProgress.emit(kind, info)
 
         def finished(result) -> None:
             self._end_work()
@@ -61,11 +59,9 @@ class LongJobsMixin:
             self.statusBar().showMessage(f"{kind} cancelled; nothing was changed", 5000)
             self.workFinished.emit(f"{kind}-cancelled")
 
-        w.progress.connect(progress)
-        w.finished.connect(finished)
-        w.failed.connect(failed)
-        w.cancelled.connect(cancelled)
-        workers.start(w)
+        w = self.jobs.start(FunctionJob(kind, fn, *args, **kwargs), on_progress=progress, on_done=finished,
+                            on_failed=failed, on_cancelled=cancelled)
+        self.worker = w
         return w
 
     def _end_work(self) -> None:
@@ -92,7 +88,7 @@ class LongJobsMixin:
     def _positions(self) -> dict[str, int]:
         return {e.uid: e.history.position for e in self.project.embryos}
 
-    def autoclean(self) -> workers.Worker | None:
+    def autoclean(self) -> JobHandle | None:
         if self.project is None:
             return None
         from ..app.autoclean import autoclean_project
@@ -110,7 +106,7 @@ class LongJobsMixin:
 
         return self._run("autoclean", autoclean_project, self.project, on_done=done)
 
-    def start_training(self, settings: dict) -> workers.Worker | None:
+    def start_training(self, settings: dict) -> JobHandle | None:
         """Train in a child process (see :mod:`~embryo_gui.gui.train_process`) on a copy of the
         current state; the result is applied here, one undo step per embryo.  This process never
         imports torch."""
@@ -181,7 +177,7 @@ class LongJobsMixin:
             self.export(**dlg.values(), overwrite=dlg.overwrite)
 
     def export(self, out_path, size: tuple[int, int] | None = None, gray: bool = False,
-               csv_path=None, overwrite: bool = False) -> workers.Worker | None:
+               csv_path=None, overwrite: bool = False) -> JobHandle | None:
         """Export the cleaned dataset in a worker (``size`` is (width, height) or None); an
         existing output file is replaced only with ``overwrite`` (the dialog asks first)."""
         if self.project is None:
@@ -198,7 +194,7 @@ class LongJobsMixin:
                          overwrite=overwrite, on_done=done)
 
     def import_video(self, project_path, video, annotations=None, name=None, time_offset: int = 0,
-                     frames_per_timepoint: float = 1.0, frame_base=None) -> workers.Worker | None:
+                     frames_per_timepoint: float = 1.0, frame_base=None) -> JobHandle | None:
         """Add an embryo from a video (+ annotations) to the open project, or to a new one at
         ``project_path``; decoding runs in a worker."""
         from ..app.importing import import_embryo

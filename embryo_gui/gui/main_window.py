@@ -9,11 +9,11 @@ attributes (set up here):
 * :mod:`.embryo_display`  the current embryo's frame, marks, curves, embryo list
 * :mod:`.navigation`      selection, flag jumps, go to, playback
 * :mod:`.edit_commands`   edits on the selection, cliff decisions, lossy threshold
-* :mod:`.long_jobs`       auto-clean, training, export, import workers
+* :mod:`.long_jobs`       auto-clean, training, export, import jobs (:mod:`.job_runner`)
 * :mod:`.status_bar`      status-bar line, title, errors
 
 It holds no repair logic.  Every change to an embryo is one core edit pushed through
-:class:`~embryo_gui.gui.undo.UndoController`; long work runs in :mod:`~embryo_gui.gui.workers`.
+:class:`~embryo_gui.gui.undo.UndoController`; long work runs in :mod:`~embryo_gui.gui.job_runner`.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from ..model import Project
-from . import workers
 from .edit_commands import EditCommandsMixin
 from .embryo_display import EmbryoDisplayMixin
 from .file_ops import AUTOSAVE_MS, FileOpsMixin, _default_recovery_dir
 from .frame_cache import FrameCache
+from . import gc_guard
 from .icons import app_icon
+from .job_runner import JobHandle, JobRunner
 from .key_guard import TypingKeyGuard, guard_typing
 from .long_jobs import LongJobsMixin
 from .navigation import NavigationMixin
@@ -49,10 +50,15 @@ class MainWindow(LayoutMixin, ActionsMixin, FileOpsMixin, EmbryoDisplayMixin, Na
     projectChanged = QtCore.Signal()
     frameShown = QtCore.Signal(int)
     workFinished = QtCore.Signal(str)  # "train", "train-cancelled", "autoclean", "export", "import", "...-failed"
+    jobProgress = QtCore.Signal(str, object)  # (job kind, progress dict), after the window's own handling
 
     def __init__(self, settings: QtCore.QSettings | None = None, recovery_dir: Path | None = None,
                  autosave_ms: int = AUTOSAVE_MS, ask: bool = True) -> None:
         super().__init__()
+        # the frame cache's read-ahead thread and the job threads must never run the cyclic
+        # collector (it would destroy Qt objects there): collect in this thread while the window lives
+        gc_guard.hold()
+        self._gc_held = True
         self.settings = settings if settings is not None else QtCore.QSettings("embryo-gui", "embryo-gui")
         self.recovery_dir = Path(recovery_dir) if recovery_dir is not None else _default_recovery_dir()
         self.ask = ask  # False in tests: never block on a modal question
@@ -67,7 +73,8 @@ class MainWindow(LayoutMixin, ActionsMixin, FileOpsMixin, EmbryoDisplayMixin, Na
         self._masks: dict[str, np.ndarray] = {}
         self._restored_dirty = False
         self._busy: str | None = None
-        self.worker: workers.Worker | None = None
+        self.jobs = JobRunner(self)
+        self.worker: JobHandle | None = None
         self.last_result: Any = None
         self.last_summary: list | None = None
         self.last_error: str | None = None

@@ -41,10 +41,14 @@ class NavigationMixin:
     def goto_dialog(self) -> None:
         if self.embryo is None:
             return
-        i, ok = QtWidgets.QInputDialog.getInt(self, "Go to frame", f"Frame (1-{self.embryo.n_frames}):",
-                                              self.cursor.index + 1, 1, self.embryo.n_frames)
+        n = self.embryo.n_frames
+        i, ok = QtWidgets.QInputDialog.getInt(self, "Go to frame", f"Frame (0-{n - 1}):", self.cursor.index, 0, n - 1)
         if ok:
-            self.cursor.seek(i - 1)
+            self.goto(i)
+
+    def goto(self, frame: int) -> int:
+        """Go to frame ``frame`` (0-based, the plot's and the timeline's numbers)."""
+        return self.cursor.seek(int(frame))
 
     def toggle_play(self) -> None:
         if self.play_timer.isActive():
@@ -52,12 +56,20 @@ class NavigationMixin:
         elif self.embryo is not None:
             fps = self.playback_fps or float(self.embryo.source.get("fps") or 0.0) or 7.0
             self.play_timer.start(max(1, int(round(1000.0 / fps))))
-            self.act_play.setIcon(icon("pause"))
+            self._show_playing(True)
 
     def stop_play(self) -> None:
         if hasattr(self, "play_timer") and self.play_timer.isActive():
             self.play_timer.stop()
-            self.act_play.setIcon(icon("play"))
+            self._show_playing(False)
+
+    def _show_playing(self, playing: bool) -> None:
+        """Play turns into Pause while playing (icon, text, tooltip)."""
+        a = self.act_play
+        a.setIcon(icon("pause" if playing else "play"))
+        a.setIconText("Pause" if playing else "Play")
+        a.setText("Pause" if playing else "Play")
+        a.setToolTip(("Pause" if playing else "Play") + " (Space)")
 
     def _play_tick(self) -> None:
         if self.cursor.index >= self.cursor.n_frames - 1:

@@ -12,6 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from .flow_layout import FlowLayout
 from .items import RunsItem, cache_axes, show_selection
 from .view_model import FLAG_COLOURS, FLAG_KINDS
 
@@ -176,7 +177,7 @@ class Timeline(QtWidgets.QWidget):
         self.plot = TimelinePlot(self)
         self.plot.frameRequested.connect(self.frameRequested)
         self.plot.rangeSelected.connect(self.rangeSelected)
-        legend = QtWidgets.QHBoxLayout()
+        legend = FlowLayout()  # wraps in a narrow window instead of widening it
         legend.setContentsMargins(4, 0, 4, 0)
         legend.setSpacing(10)
         self.toggles: dict[str, QtWidgets.QCheckBox] = {}

@@ -1,5 +1,11 @@
-"""The video view: one frame as a pyqtgraph ImageItem (fixed 0-255 levels), zoom/pan, channel
-toggles and a banner listing the frame's flags over the image."""
+"""The video view: one frame as a pyqtgraph ImageItem, zoom and pan, brightness / contrast, red
+and green channel toggles, and a banner listing the frame's flags over the image.
+
+Display settings only change what is drawn, never the data.  With brightness 0 and contrast 1
+the levels are the fixed 0-255 identity (never automatic), drawn by pyqtgraph's fastest path.
+Contrast multiplies the intensities from black (black stays black, dim nuclei get brighter),
+brightness adds an offset: ``shown = frame * contrast + brightness * 2.55``, clipped to 0-255.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 CHANNELS = ("both", "green", "red")
+ZOOM_STEP = 1.25
+MAX_ZOOM = 32.0  # at most 32 screen pixels per frame pixel
 
 
 def channel_view(frame: np.ndarray, channel: str) -> np.ndarray:
@@ -23,6 +31,17 @@ def channel_view(frame: np.ndarray, channel: str) -> np.ndarray:
     return out
 
 
+def display_levels(brightness: float, contrast: float) -> tuple[float, float] | None:
+    """ImageItem levels (lo, hi) for ``shown = frame * contrast + brightness * 2.55``; None for
+    the identity (brightness 0, contrast 1)."""
+    c = max(float(contrast), 1e-3)
+    b = float(brightness) * 2.55
+    if b == 0.0 and c == 1.0:
+        return None
+    lo = -b / c
+    return lo, lo + 255.0 / c
+
+
 class VideoView(QtWidgets.QWidget):
     """Shows frames given as uint8 RGB arrays; never decodes video itself."""
 
@@ -33,11 +52,11 @@ class VideoView(QtWidgets.QWidget):
         self.graphics = pg.GraphicsView(self)
         self.graphics.setBackground("k")
         self.viewbox = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.viewbox.setMouseMode(pg.ViewBox.PanMode)  # drag pans, the wheel zooms at the mouse
         self.graphics.setCentralItem(self.viewbox)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setAutoDownsample(False)
         self.viewbox.addItem(self.image)
-        self.channel = "both"
         self._raw: np.ndarray | None = None
         self._shape: tuple[int, ...] | None = None
         self.paint_count = 0  # frames pushed to the image item (benchmarks read it)
@@ -52,45 +71,114 @@ class VideoView(QtWidgets.QWidget):
 
         bar = QtWidgets.QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
-        bar.addWidget(QtWidgets.QLabel("Channel:"))
-        self.channel_buttons: dict[str, QtWidgets.QToolButton] = {}
-        group = QtWidgets.QButtonGroup(self)
-        group.setExclusive(True)
-        for ch in CHANNELS:
+        bar.setSpacing(3)
+
+        def tool(text: str, tip: str, slot=None, checkable: bool = False) -> QtWidgets.QToolButton:
             b = QtWidgets.QToolButton()
-            b.setText(ch)
-            b.setCheckable(True)
-            b.setToolTip(f"Show {'both channels' if ch == 'both' else 'the ' + ch + ' channel only'}")
-            b.clicked.connect(lambda _=False, c=ch: self.set_channel(c))
-            group.addButton(b)
+            b.setText(text)
+            b.setToolTip(tip)
+            b.setCheckable(checkable)
+            b.setAutoRaise(True)
+            if slot is not None:
+                b.clicked.connect(slot)
             bar.addWidget(b)
-            self.channel_buttons[ch] = b
-        self.channel_buttons["both"].setChecked(True)
-        fit = QtWidgets.QToolButton()
-        fit.setText("fit")
-        fit.setToolTip("Zoom to fit the whole frame")
-        fit.clicked.connect(self.fit)
-        bar.addWidget(fit)
+            return b
+
+        self.red_button = tool("Red", "Show the red channel (untick Green to see red alone: red artifacts)",
+                               checkable=True)
+        self.green_button = tool("Green", "Show the green channel (the nuclei)", checkable=True)
+        for b in (self.red_button, self.green_button):
+            b.setChecked(True)
+            b.toggled.connect(self._channel_toggled)
+        bar.addSpacing(6)
+        bar.addWidget(QtWidgets.QLabel("Bright"))
+        self.brightness = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.brightness.setRange(-100, 100)
+        self.brightness.setToolTip("Brightness (display only)")
+        self.brightness.setMaximumWidth(80)
+        bar.addWidget(self.brightness)
+        bar.addWidget(QtWidgets.QLabel("Contrast"))
+        self.contrast = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.contrast.setRange(-100, 200)  # contrast = 2 ** (value / 50): x0.25 .. x16
+        self.contrast.setToolTip("Contrast (display only)")
+        self.contrast.setMaximumWidth(80)
+        bar.addWidget(self.contrast)
+        for s in (self.brightness, self.contrast):
+            s.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # arrows keep stepping through frames
+            s.valueChanged.connect(self._levels_changed)
+        tool("Reset", "Brightness 0, contrast 1, both channels", self.reset_display)
+        bar.addSpacing(6)
+        tool("−", "Zoom out (Ctrl+-; or the mouse wheel)", lambda: self.zoom_by(1.0 / ZOOM_STEP))
+        tool("+", "Zoom in (Ctrl++; or the mouse wheel; drag to pan)", lambda: self.zoom_by(ZOOM_STEP))
+        tool("Fit", "Zoom to fit the whole frame (Ctrl+0)", self.fit)
         bar.addStretch(1)
+        for b in self.findChildren(QtWidgets.QToolButton):
+            b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addLayout(bar)
         lay.addWidget(self.graphics, 1)
 
+    # -- display settings ---------------------------------------------------------------------
+    @property
+    def channel(self) -> str:
+        r, g = self.red_button.isChecked(), self.green_button.isChecked()
+        return "both" if r == g else ("red" if r else "green")
+
     def set_channel(self, channel: str) -> None:
         if channel not in CHANNELS:
             raise ValueError(f"unknown channel {channel!r}")
-        self.channel = channel
-        self.channel_buttons[channel].setChecked(True)
-        if self._raw is not None:
-            self._push(self._raw)
+        for b, on in ((self.red_button, channel in ("both", "red")), (self.green_button, channel in ("both", "green"))):
+            b.blockSignals(True)
+            b.setChecked(on)
+            b.blockSignals(False)
+        self._refresh()
         self.channelChanged.emit(channel)
 
+    def _channel_toggled(self, on: bool) -> None:
+        if not self.red_button.isChecked() and not self.green_button.isChecked():
+            # never both off (a black picture): unticking one channel shows the other alone
+            other = self.green_button if self.sender() is self.red_button else self.red_button
+            other.blockSignals(True)
+            other.setChecked(True)
+            other.blockSignals(False)
+        self._refresh()
+        self.channelChanged.emit(self.channel)
+
+    def contrast_factor(self) -> float:
+        return float(2.0 ** (self.contrast.value() / 50.0))
+
+    def set_display(self, brightness: float | None = None, contrast: float | None = None) -> None:
+        """Brightness in -100..100, contrast as a factor (0.25..16)."""
+        if brightness is not None:
+            self.brightness.setValue(int(round(brightness)))
+        if contrast is not None:
+            self.contrast.setValue(int(round(50.0 * np.log2(max(float(contrast), 1e-3)))))
+
+    def levels(self) -> tuple[float, float] | None:
+        return display_levels(self.brightness.value(), self.contrast_factor())
+
+    def reset_display(self) -> None:
+        for s in (self.brightness, self.contrast):
+            s.blockSignals(True)
+            s.setValue(0)
+            s.blockSignals(False)
+        self.set_channel("both")
+
+    def _levels_changed(self, _v: int) -> None:
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._raw is not None:
+            self._push(self._raw)
+
+    # -- frames ---------------------------------------------------------------------------------
     def show_frame(self, frame: np.ndarray | None, flags: Sequence[str] = (), reason: str = "") -> None:
         """Display a frame (uint8 RGB), its flags and the detector's reason; ``None`` clears the view."""
         if frame is None:
             self._raw = None
+            self._shape = None
             self.image.clear()
             self.banner.hide()
             return
@@ -98,6 +186,10 @@ class VideoView(QtWidgets.QWidget):
         self._push(frame)
         if tuple(frame.shape) != self._shape:
             self._shape = tuple(frame.shape)
+            h, w = self._shape[:2]
+            # never lost: the view stays over the frame, from 32 px per pixel to the whole frame x4
+            self.viewbox.setLimits(xMin=-w, xMax=2 * w, yMin=-h, yMax=2 * h,
+                                   minXRange=w / MAX_ZOOM, minYRange=h / MAX_ZOOM, maxXRange=3 * w, maxYRange=3 * h)
             self.fit()
         self.set_banner(flags, reason)
 
@@ -115,14 +207,30 @@ class VideoView(QtWidgets.QWidget):
         """The array currently in the image item (after the channel choice)."""
         return self.image.image
 
+    # -- zoom and pan ---------------------------------------------------------------------------
     def fit(self) -> None:
         if self._shape is not None:
             h, w = self._shape[:2]
             self.viewbox.setRange(QtCore.QRectF(0, 0, w, h), padding=0)
 
+    def zoom_by(self, factor: float) -> None:
+        """Zoom in (factor > 1) or out around the centre of the view."""
+        if self._shape is None:
+            return
+        s = 1.0 / float(factor)
+        self.viewbox.scaleBy((s, s))
+
+    def zoom(self) -> float:
+        """Screen pixels per frame pixel (horizontal)."""
+        (x0, x1), _ = self.viewbox.viewRange()
+        return float(self.viewbox.width() / max(x1 - x0, 1e-9))
+
     def _push(self, frame: np.ndarray) -> None:
         img = channel_view(frame, self.channel)
-        # Levels are fixed at 0-255, never automatic.  For uint8 that is the identity, which
-        # pyqtgraph applies fastest with levels=None (no per-pixel rescale: ~3 ms less a frame).
-        self.image.setImage(img, autoLevels=False, levels=None if img.dtype == np.uint8 else (0, 255))
+        lv = self.levels()
+        # For uint8 with the identity, pyqtgraph draws fastest with levels=None (no per-pixel
+        # rescale: ~3 ms less a frame); any other setting is applied as levels.
+        if lv is None:
+            lv = None if img.dtype == np.uint8 else (0, 255)
+        self.image.setImage(img, autoLevels=False, levels=lv)
         self.paint_count += 1

@@ -130,8 +130,9 @@ def format_time(seconds: float) -> str:
 
 def status_text(i: int, n: int, fps: float | None, counts: np.ndarray | None,
                 columns: Sequence[str], flags: Sequence[str]) -> str:
-    """The status-bar line: frame, time, population and lineages at the cursor, flags."""
-    parts = [f"frame {i + 1} / {n}" if n else "no frames"]
+    """The status-bar line: frame (0-based, like the plot, the timeline, History and the CLI),
+    time, population and lineages at the cursor, flags."""
+    parts = [f"frame {i} of 0-{n - 1}" if n else "no frames"]
     if fps and fps > 0:
         parts.append(f"t = {format_time(i / fps)}")
     if counts is not None and n:

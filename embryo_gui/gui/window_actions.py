@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui
 
+from .cheat_sheet import CheatSheet, plain, shortcut_text
 from .icons import icon
 
 
@@ -19,9 +20,10 @@ class ActionsMixin:
             a.setShortcuts([QtGui.QKeySequence(k) for k in keys])
             a.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
         a.setAutoRepeat(auto_repeat)
-        if tip:
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
+        tip = tip or plain(text)
+        keys_text = shortcut_text(a)
+        a.setToolTip(f"{tip} ({keys_text})" if keys_text else tip)  # shortcuts in every tooltip
+        a.setStatusTip(tip)
         if icon_name:
             a.setIcon(icon(icon_name))
         a.triggered.connect(lambda _=False: slot())
@@ -72,7 +74,7 @@ class ActionsMixin:
         self.act_prev100 = A("Back 100 frames", lambda: self.cursor.step(-100), K.Key_PageUp, auto_repeat=True)
         self.act_first = A("First frame", lambda: self.cursor.seek(0), K.Key_Home)
         self.act_last = A("Last frame", lambda: self.cursor.seek(self.cursor.n_frames - 1), K.Key_End)
-        self.act_play = A("Play / pause", self.toggle_play, K.Key_Space, icon_name="play")
+        self.act_play = A("Play", self.toggle_play, K.Key_Space, icon_name="play")
         self.act_next_flag = A("Next flagged frame", lambda: self.jump_flag(True), K.Key_N, icon_name="next-flag")
         self.act_prev_flag = A("Previous flagged frame", lambda: self.jump_flag(False),
                                QtGui.QKeySequence(M.ShiftModifier | K.Key_N), icon_name="previous-flag")
@@ -80,22 +82,32 @@ class ActionsMixin:
         self.act_clear_sel = A("Clear selection", self.clear_selection, K.Key_Escape)
         self.act_fit = A("Fit frame", self.video.fit, "Ctrl+0", icon_name="zoom-fit")
         self.act_about = A("&About embryo-gui", self.about_dialog)
+        self.act_keys = A("&Keyboard shortcuts", self.show_cheat_sheet, K.Key_F1)
         self.undo.stack.canUndoChanged.connect(self.act_undo.setEnabled)
         self.undo.stack.canRedoChanged.connect(self.act_redo.setEnabled)
         self.act_undo.setEnabled(False)
         self.act_redo.setEnabled(False)
 
+        # The toolbar fits a 1024 px window: the workflow comes first and keeps its text (Open,
+        # Save, Auto-clean, Train, Export, Play/Pause); the editing tools are icons with tooltips.
         tb = self.addToolBar("Main")
         tb.setObjectName("toolbar_main")
-        tb.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonIconOnly)
         for a, short in ((self.act_open, "Open"), (self.act_prev_flag, "Prev flag"), (self.act_next_flag, "Next flag"),
                          (self.act_play, "Play"), (self.act_refit, "Refit"), (self.act_truncate, "Truncate"),
                          (self.act_train, "Train"), (self.act_export, "Export"), (self.act_autoclean, "Auto-clean")):
             a.setIconText(short)
-        for a in (self.act_open, self.act_save, None, self.act_undo, self.act_redo, None, self.act_prev_flag,
-                  self.act_play, self.act_next_flag, None, self.act_interpolate, self.act_refit, self.act_exclude,
-                  self.act_include, self.act_truncate, None, self.act_autoclean, self.act_train, self.act_export):
-            tb.addSeparator() if a is None else tb.addAction(a)
+        with_text = (self.act_open, self.act_save, self.act_autoclean, self.act_train, self.act_export, self.act_play)
+        for a in (self.act_open, self.act_save, None, self.act_undo, self.act_redo, None, self.act_autoclean,
+                  self.act_train, self.act_export, None, self.act_prev_flag, self.act_play, self.act_next_flag, None,
+                  self.act_interpolate, self.act_refit, self.act_exclude, self.act_include, self.act_truncate):
+            if a is None:
+                tb.addSeparator()
+                continue
+            tb.addAction(a)
+            if a in with_text:
+                tb.widgetForAction(a).setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toolbar = tb
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -119,7 +131,10 @@ class ActionsMixin:
         for d in (self.embryo_dock, self.trainer_dock, self.history_dock):
             v.addAction(d.toggleViewAction())
         h = mb.addMenu("&Help")
+        h.addAction(self.act_keys)
         h.addAction(self.act_about)
+        self._menus = [(m.title().replace("&", ""), [a for a in m.actions() if not a.isSeparator()])
+                       for m in (f, e, v, h)]
 
     def _update_enabled(self) -> None:
         has = self.embryo is not None
@@ -138,6 +153,15 @@ class ActionsMixin:
         else:
             self.act_undo.setEnabled(self.undo.stack.canUndo())
             self.act_redo.setEnabled(self.undo.stack.canRedo())
+
+    def show_cheat_sheet(self) -> None:
+        """F1: the keyboard cheat sheet (non-modal; F1 again or Esc closes it)."""
+        sheet = getattr(self, "cheat_sheet", None)
+        if sheet is not None and sheet.isVisible():
+            sheet.close()
+            return
+        self.cheat_sheet = CheatSheet(self._menus, self)
+        self.cheat_sheet.show()
 
     def about_dialog(self) -> None:
         from .dialogs.about import AboutDialog

@@ -8,6 +8,7 @@ from PySide6 import QtCore, QtWidgets
 from ..lineages import COLUMNS
 from .curve_plot import LINEAGE_COLOURS, CurvePlot
 from .embryo_list import EmbryoList
+from .flow_layout import FlowLayout
 from .timeline import Timeline, _swatch
 from .trainer_panel import TrainerPanel
 from .video_view import VideoView
@@ -75,6 +76,11 @@ class LayoutMixin:
         self.busy_bar.hide()
         self.statusBar().addPermanentWidget(self.busy_bar)
 
+    def history_texts(self) -> list[str]:
+        """The lines the History dock shows, oldest first (the first is the opened state)."""
+        m = self.undo_view.model()
+        return [str(m.data(m.index(r, 0))) for r in range(m.rowCount())]
+
     def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower()}")
@@ -84,8 +90,7 @@ class LayoutMixin:
 
     def _build_edit_bar(self) -> QtWidgets.QWidget:
         bar = QtWidgets.QWidget()
-        lay = QtWidgets.QHBoxLayout(bar)
-        lay.setContentsMargins(4, 0, 4, 0)
+        lay = FlowLayout(bar)  # wraps in a narrow window instead of widening it
         lay.addWidget(QtWidgets.QLabel("Edit:"))
         self.column_combo = QtWidgets.QComboBox()
         self.column_combo.addItems(list(COLUMNS))
