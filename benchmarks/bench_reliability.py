@@ -88,6 +88,7 @@ from embryo_gui.model import Project
 from embryo_gui.model.lock import set_default_holder
 set_default_holder("bench app")
 p = Project.open(sys.argv[1], write=True, wait=60)
+print("ready", flush=True)
 time.sleep(float(sys.argv[2]))
 p.close()
 """
@@ -255,7 +256,9 @@ def concurrent_rounds(work: Path, base: Path, video: Path, rounds: int) -> dict:
     for r in range(rounds):
         d = shutil.copytree(base, work / f"conc{r}")
         proj = d / "p.h5"
-        app = subprocess.Popen([PY, "-c", HOLD_A_MOMENT, str(proj), "1.0"], env=env(), cwd=REPO)
+        app = subprocess.Popen([PY, "-c", HOLD_A_MOMENT, str(proj), "1.0"], stdout=subprocess.PIPE, text=True,
+                               env=env(), cwd=REPO)
+        app.stdout.readline()  # the imports start while the "app" holds the project
         procs = [subprocess.Popen(cli_args("import", proj, video, "--name", f"c{k}"), stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True, env=env(EMBRYO_GUI_LOCK_WAIT=60), cwd=REPO)
                  for k in range(3)]
@@ -263,6 +266,7 @@ def concurrent_rounds(work: Path, base: Path, video: Path, rounds: int) -> dict:
         for p in procs:
             p.stderr.close()
         app.wait(timeout=120)
+        app.stdout.close()
         out["writers"] += len(procs)
         out["exit0"] += sum(c == 0 for c in codes)
         out["refused"] += sum(c == 2 for c in codes)
@@ -277,14 +281,16 @@ def concurrent_rounds(work: Path, base: Path, video: Path, rounds: int) -> dict:
         shutil.rmtree(d)
     # the app holds the project: a CLI writer with a short wait is refused with one line, files unchanged
     d = shutil.copytree(base, work / "held")
-    app = subprocess.Popen([PY, "-c", HOLD_A_MOMENT, str(d / "p.h5"), "20"], env=env(), cwd=REPO)
-    time.sleep(2.0)
+    app = subprocess.Popen([PY, "-c", HOLD_A_MOMENT, str(d / "p.h5"), "60"], stdout=subprocess.PIPE, text=True,
+                           env=env(), cwd=REPO)
+    app.stdout.readline()
     before = digest(d)
     r = cli("autoclean", d / "p.h5", EMBRYO_GUI_LOCK_WAIT=1)
     out["held_refusal"] = (r.returncode, r.stderr.strip())
     out["held_unchanged"] = digest(d) == before
     app.kill()
     app.wait()
+    app.stdout.close()
     shutil.rmtree(d)
     return out
 
@@ -338,8 +344,8 @@ def bad_inputs(work: Path, base: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--kills", type=int, default=8, help="kills per kind of writer (save, import, export)")
-    ap.add_argument("--rounds", type=int, default=5, help="rounds of three concurrent imports")
+    ap.add_argument("--kills", type=int, default=6, help="kills per kind of writer (save, import, export)")
+    ap.add_argument("--rounds", type=int, default=4, help="rounds of three concurrent imports")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rng = random.Random(args.seed)
