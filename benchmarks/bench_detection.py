@@ -3,14 +3,21 @@
     python benchmarks/bench_detection.py [--seeds 0 1] [--embryos 8] [--frames 300] [--shape 512 752]
 
 Prints frame-level precision / recall / F1 for cliffs (all, dip, to_end, partial) and for corrupt
-frames (black, red_artifact), the false-positive count on clean embryos, and the detection speed,
-measured two ways in the same run, for every embryo's mp4v video:
+frames (black, red_artifact, out_of_order), the false-positive count on clean embryos, and the
+detection speed, measured three ways in the same run, for every embryo's mp4v video:
 
 * detection alone on frames decoded beforehand into a list (cold in memory), against a plain
   sequential cv2 decode of the same video;
 * decode + detection streamed in one pass (the frame is still in cache when it is analysed, as
   when detecting from a video or frame file), against the plain decode: the extra time is the
-  detection's cost.
+  detection's cost;
+* detection from a frame store (the features stored at import while the frames pass by, and the
+  1/4-size copies: no full frame read), against the plain decode.
+
+Then, with the real data of ``../shared/data`` (or /work/shared/data): false flags on the two real
+EPIC movies (ceiling: 1 per 250 frames; L1's poster frame 0 must be found, out of order) with the
+alignment check of each against its lineage file, and the cliff detector on the 201 real curves of
+``gsoc2020/training_data.csv`` compared with the 2020 rule ``abs(diff(A)) > 50``.
 """
 
 from __future__ import annotations
@@ -27,9 +34,16 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import plain_decode  # noqa: E402
 
+from embryo_gui.app.importing import detector_features
 from embryo_gui.demo import make_demo_embryo
 from embryo_gui.detect import CorruptSettings, cliff_mask, detect_cliffs, detect_corrupt
+from embryo_gui.detect.corrupt import KINDS, detect_corrupt_frames
 from embryo_gui.lineages import LINEAGES
+from embryo_gui.model.framestore import FrameReader, write_frame_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = next((d for d in (os.path.join(HERE, "..", "..", "shared", "data"), "/work/shared/data")
+               if os.path.isdir(d)), None)
 
 
 class PRF:
@@ -82,16 +96,21 @@ def main() -> None:
     ap.add_argument("--shape", type=int, nargs=2, default=[512, 752])
     ap.add_argument("--cache", default=None, help="folder keeping the encoded demo videos between runs")
     ap.add_argument("--misses", type=int, default=40, help="how many individual errors to print")
+    ap.add_argument("--store", action=argparse.BooleanOptionalAction, default=True,
+                    help="also time detection from a frame store (features stored at import)")
+    ap.add_argument("--real", action=argparse.BooleanOptionalAction, default=True,
+                    help="the real EPIC movies and the 201 real curves (when ../shared/data is there)")
     ap.add_argument("--workers", type=int, default=None, help="threads for the per-frame features "
                     "(CorruptSettings.workers; default: its default)")
     args = ap.parse_args()
     settings = CorruptSettings() if args.workers is None else CorruptSettings(workers=args.workers)
 
     cl = {k: PRF() for k in ("cliff (all)", "cliff dip", "cliff to_end", "cliff partial")}
-    co = {k: PRF() for k in ("black", "red_artifact", "red band", "red line", "red blotch")}
+    co = {k: PRF() for k in ("black", "red_artifact", "red band", "red line", "red blotch", "out_of_order")}
     clean_flagged, clean_total, outlier_frames, n_total = [], 0, 0, 0
     t_detect, t_cliff, n_det = 0.0, 0.0, 0
     t_plain, t_stream, n_stream, cpu_plain, cpu_detect = 0.0, 0.0, 0, 0.0, 0.0
+    t_store, n_store, same_store = 0.0, 0, 0
     misses: list[str] = []
     for seed in args.seeds:
         for idx in range(args.embryos):
@@ -108,6 +127,9 @@ def main() -> None:
             t_detect += time.perf_counter() - t0
             cpu_detect += time.process_time() - c0
             n_det += T
+            if args.store:
+                ts, same = store_detect(frames, settings, res)
+                t_store, n_store, same_store = t_store + ts, n_store + T, same_store + same
             t0 = time.perf_counter()
             cliffs = detect_cliffs(emb.counts)
             t_cliff += time.perf_counter() - t0
@@ -120,14 +142,14 @@ def main() -> None:
                 cl[name].tp += int((pred & sel).sum())
                 cl[name].fn += int((~pred & sel).sum())
                 cl[name].fp += int((pred & (kind == 0)).sum()) if name == "cliff dip" else 0
-            for k in ("black", "red_artifact"):
+            for k in ("black", "red_artifact", "out_of_order"):
                 co[k].add(res.verdicts[k], tr[k].astype(bool))
             for k, t in (("red band", "red_band"), ("red line", "red_line"), ("red blotch", "red_blotch")):
                 co[k].tp += int((res.verdicts["red_artifact"] & tr[t]).sum())
                 co[k].fn += int((~res.verdicts["red_artifact"] & tr[t]).sum())
             outlier_frames += int(res.verdicts["outlier"].sum())
             n_total += T
-            for k in ("black", "red_artifact"):
+            for k in ("black", "red_artifact", "out_of_order"):
                 for t in np.flatnonzero(res.verdicts[k] != tr[k].astype(bool)):
                     misses.append(f"seed {seed} embryo {idx} frame {t}: {k} "
                                   f"{'FP' if res.verdicts[k][t] else 'FN'} score={res.scores[k][t]:.2f} "
@@ -156,7 +178,7 @@ def main() -> None:
     for k, v in cl.items():
         print(v.row(k) if k == "cliff (all)" else v.row(k) + "   (P not split by kind)")
     for k, v in co.items():
-        print(v.row(k) if k in ("black", "red_artifact") else v.row(k) + "   (recall only)")
+        print(v.row(k) if k in ("black", "red_artifact", "out_of_order") else v.row(k) + "   (recall only)")
     print(f"\noutlier verdicts: {outlier_frames} of {n_total} frames")
     print(f"clean embryos flagged: {len(clean_flagged)} of {clean_total}")
     for s in clean_flagged:
@@ -172,11 +194,151 @@ def main() -> None:
               f"{1000 * extra / n_stream:.2f} ms/frame = {extra / max(t_plain, 1e-9):.2f} x the decode time")
         print(f"CPU time (all threads): detection (list) {1000 * cpu_detect / max(n_det, 1):.2f} ms/frame, "
               f"plain decode {1000 * cpu_plain / n_stream:.2f} ms/frame")
+        if n_store:
+            fs = n_store / max(t_store, 1e-9)
+            print(f"detection from the frame store (stored features + 1/4-size copies): {fs:.0f} frames/s "
+                  f"({1000 / fs:.2f} ms/frame) = {dec / fs:.2f} x the decode time; same verdicts as from "
+                  f"the full frames on {same_store} of {n_store} frames")
     print(f"cliff detection: {1000 * t_cliff / max(1, len(args.seeds) * args.embryos):.2f} ms per embryo")
     if misses:
         print(f"\n{len(misses)} errors (first {args.misses}):")
         for m in misses[:args.misses]:
             print("  ", m)
+    if args.real and SHARED is not None:
+        real_movies(settings)
+        real_curves()
+    elif args.real:
+        print("\nreal data not found (../shared/data): real movies and curves skipped")
+
+
+def store_detect(frames, settings, ref) -> tuple[float, int]:
+    """(seconds of detection from a frame store written with the import's features, frames whose
+    verdicts equal ``ref``'s)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "f.h5")
+        write_frame_file(path, iter(frames), frames[0].shape, len(frames), features=detector_features)
+        reader = FrameReader(path)
+        try:
+            t0 = time.perf_counter()
+            res = detect_corrupt_frames(reader, len(frames), settings)
+            dt = time.perf_counter() - t0
+        finally:
+            reader.close()
+    same = np.logical_and.reduce([res.verdicts[k] == ref.verdicts[k] for k in KINDS])
+    return dt, int(same.sum())
+
+
+#: what is known about the real movies (shared/data/epic/README.md, checked frame by frame)
+REAL_TRUTH = {"L1": {"out_of_order": [0]}, "L2": {}}
+
+
+def real_movies(settings) -> None:
+    from embryo_gui.app.importing import alignment_check, import_embryo
+    from embryo_gui.io import read_annotations
+    from embryo_gui.model import Project
+
+    epic = os.path.join(SHARED, "epic")
+    print("\nreal EPIC movies (shared/data/epic; known: L1 frame 0 is a poster frame, nothing else is corrupt)")
+    total_frames = total_false = 0
+    with tempfile.TemporaryDirectory() as d:
+        project = Project(os.path.join(d, "real.h5"))
+        for name, truth in REAL_TRUTH.items():
+            movie = os.path.join(epic, f"20080731_ceh-32_4_{name}.mov")
+            csv = os.path.join(epic, f"CD20080731_ceh-32_4_{name}.csv")
+            n, t_plain = plain_decode(movie)
+            t0 = time.perf_counter()
+            emb, _ = import_embryo(project, movie, csv, name=name)
+            t_import = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            res = detect_corrupt_frames(emb.frames, emb.n_frames, settings)
+            t_det = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            full = detect_corrupt(iter(emb.frames), emb.n_frames, settings)
+            t_full = time.perf_counter() - t0
+            same = all((res.verdicts[k] == full.verdicts[k]).all() for k in KINDS)
+            false = found = 0
+            lines = []
+            for k in KINDS:
+                want = set(truth.get(k, []))
+                got = set(np.flatnonzero(res.verdicts[k]).tolist())
+                false += len(got - want)
+                found += len(got & want)
+                for t in sorted(got | want):
+                    tag = "found" if t in got and t in want else "MISSED" if t in want else "FALSE"
+                    lines.append(f"    frame {t} {k} {tag}: {res.reasons[t]!r}")
+            n_want = sum(len(v) for v in truth.values())
+            total_frames += emb.n_frames
+            total_false += false
+            chk = emb.alignment.get("check", {})
+            print(f"  {name}: {emb.n_frames} frames; false flags {false} ({false / emb.n_frames * 250:.2f} per 250 frames), "
+                  f"known corrupt found {found}/{n_want}; stored-feature path = full-frame path: {same}")
+            for ln in lines:
+                print(ln)
+            print(f"    speed: plain decode {t_plain:.2f} s, import (decode + store + features + alignment check) "
+                  f"{t_import:.2f} s, detection from the store {t_det:.2f} s ({t_det / max(t_plain, 1e-9):.2f} x decode), "
+                  f"from the full frames {t_full:.2f} s")
+            print(f"    alignment: used offset {chk.get('offset_used')} / {chk.get('frames_per_timepoint_used')} fpt; "
+                  f"best offset {chk.get('offset_best')} / {chk.get('frames_per_timepoint_best')} fpt; cost "
+                  f"{chk.get('cost_best')} (next best offset {chk.get('cost_next')}); agrees={chk.get('agrees')}")
+            costs = chk.get("offset_costs", {})
+            print("    cost by offset: " + ", ".join(f"{o}: {costs[str(o)]:.2f}" for o in range(-3, 4) if str(o) in costs))
+            print(f"    steps matched (frame, cells before -> after): {chk.get('steps')}")
+            # a wrong offset is caught
+            ann = read_annotations(csv)
+            for wrong in (-2, -1, 1, 2):
+                c = alignment_check(emb.frames, ann, wrong, 1.0)
+                print(f"    given offset {wrong:+d}: best {c.offset_best} / {c.fpt_best:g} fpt, warns={not c.agrees}")
+    print(f"  all: {total_false} false flags on {total_frames} real frames "
+          f"({total_false / total_frames * 250:.2f} per 250; ceiling 1)")
+
+
+def real_curves() -> None:
+    import csv as _csv
+    from collections import OrderedDict
+
+    path = os.path.join(SHARED, "gsoc2020", "training_data.csv")
+    if not os.path.exists(path):
+        print("\ntraining_data.csv not found: real curves skipped")
+        return
+    series: "OrderedDict[str, list]" = OrderedDict()
+    with open(path, newline="") as fh:
+        for row in _csv.DictReader(fh):
+            name = row["filenames"].split("/")[1]
+            k = int(row["filenames"].rsplit("/", 1)[1].split(".")[0])
+            series.setdefault(name, []).append((k, [float(row[c]) for c in "AEMPCDZ"]))
+    ours = rule = both = 0
+    only_ours, only_rule, rule_up = [], [], 0
+    n_frames = flagged_frames = 0
+    t0 = time.perf_counter()
+    for name, rows in series.items():
+        rows.sort()
+        c = np.array([r[1] for r in rows])
+        counts = np.column_stack([c, c.sum(axis=1)])
+        cl = detect_cliffs(counts)
+        m = cliff_mask(cl, len(counts))
+        n_frames += len(counts)
+        flagged_frames += int(m.sum())
+        dA = np.diff(c[:, 0])
+        r = bool((np.abs(dA) > 50).any())
+        up_only = r and not (dA < -50).any()
+        o = bool(cl)
+        ours += o
+        rule += r
+        both += o and r
+        rule_up += up_only
+        if o and not r:
+            only_ours.append(f"{name} ({', '.join(f'{x.kind} {x.lineage} [{x.start},{x.stop}) depth {x.depth:.2f}' for x in cl[:2])})")
+        if r and not o:
+            only_rule.append(f"{name} (max |diff A| {np.abs(dA).max():.0f} at frame {int(np.argmax(np.abs(dA))) + 1}, "
+                             f"{'a rise' if dA[np.argmax(np.abs(dA))] > 0 else 'a fall'})")
+    dt = time.perf_counter() - t0
+    print(f"\ncliff detector on the {len(series)} real curves of gsoc2020/training_data.csv ({n_frames} frames, "
+          f"{1000 * dt / len(series):.1f} ms per curve)")
+    print(f"  series with a cliff: ours {ours}, 2020 rule abs(diff(A)) > 50: {rule}, both {both}; "
+          f"the rule fires on a rise only (no fall > 50) in {rule_up}")
+    print(f"  frames inside our cliffs: {flagged_frames} of {n_frames}")
+    print(f"  ours only ({len(only_ours)}): " + "; ".join(only_ours[:8]))
+    print(f"  2020 rule only ({len(only_rule)}): " + "; ".join(only_rule[:8]))
 
 
 def _load_or_encode(emb, cache: str | None, seed: int, idx: int) -> None:

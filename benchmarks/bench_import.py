@@ -1,29 +1,45 @@
-"""Import and frame-access benchmark (issue: foundation).  Prints figures; asserts nothing.
+"""Import and frame-store benchmark (issue 14).  Prints figures; asserts nothing.
 
-    python benchmarks/bench_import.py [--frames 2000] [--demo-frames 300]
+    python benchmarks/bench_import.py [--frames 2000] [--demo-frames 300] [--real DIR] [--skip-real]
 
-Measures, in one run (ratios, since this machine is noisy):
-- import time of a 752x512 MPEG-4 ('mp4v') video as a ratio to a plain OpenCV sequential decode;
-- median / p99 time to read one random frame from the project vs an OpenCV seek-and-read;
-- peak resident memory of an import (separate process);
-- time to save a project of 100 embryos after one edit;
-- start-up time of `embryo-repair info` and whether torch / Qt got imported.
+For the demo movie (a 752x512 MPEG-4 'mp4v' video made here from demo frames) and each real movie
+in ../shared/data/epic/, measured in one run as ratios (this machine is shared and noisy):
+
+- codec table: bytes per frame, compression and decompression time per frame, for Blosc LZ4,
+  LZ4 + bit-shuffle and Zstd level 1 (the frame store's choice is marked);
+- import / plain OpenCV decode, with the CPU floor beside it (decode + small copy + compression in
+  the same 2-thread pool, nothing written), without and with the detector features;
+- time to the first frame of an import (what the window shows while it imports);
+- random frame read from the store vs an OpenCV seek + read (median and p99 speed-up);
+- reading every frame (full, small) back from the store / plain decode;
+- detection (the detect workflow on the imported embryo) / plain decode;
+- export at full size / copying the stored chunks as they are; export resized + gray;
+- file size per frame (full, small, features); peak memory of an import (fresh process);
+- save of a 100-embryo project after one edit; start-up of `embryo-repair info`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
+import h5py
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import plain_decode  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CODECS = {"lz4": dict(cname="lz4", clevel=1, shuffle=0),
+          "lz4+bitshuffle": dict(cname="lz4", clevel=1, shuffle=2),
+          "zstd-1": dict(cname="zstd", clevel=1, shuffle=0)}
 
 
 def make_video(path: Path, n: int, demo_frames: int) -> None:
@@ -40,21 +56,65 @@ def make_video(path: Path, n: int, demo_frames: int) -> None:
     w.release()
 
 
-def import_into(project_path: Path, video: Path) -> float:
-    from embryo_gui.app.importing import import_embryo
-    from embryo_gui.model import Project
-    p = Project(project_path)
+def codec_table(video: Path, n_max: int = 300) -> dict:
+    from embryo_gui.io import open_frame_source
+    from embryo_gui.model.framestore import compress_chunk, decompress_into
+    frames = []
+    with open_frame_source(video) as src:
+        for f in src:
+            frames.append(f)
+            if len(frames) >= n_max:
+                break
+    out = {}
+    for name, codec in CODECS.items():
+        t = time.perf_counter()
+        chunks = [compress_chunk(f, codec) for f in frames]
+        t_c = (time.perf_counter() - t) / len(frames)
+        buf = np.empty_like(frames[0])
+        t = time.perf_counter()
+        for c in chunks:
+            decompress_into(c, buf)
+        t_d = (time.perf_counter() - t) / len(frames)
+        out[name] = (np.mean([len(c) for c in chunks]), t_c, t_d)
+    return out
+
+
+def cpu_floor(video: Path) -> float:
+    """Seconds to decode (the import's frame source) + make the small copy + compress both, in the
+    import's 2-thread pool, writing nothing."""
+    from embryo_gui.io import open_frame_source
+    from embryo_gui.model.framestore import compress_chunk, small_frame
+
+    def work(f):
+        return compress_chunk(f), compress_chunk(small_frame(f))
+
     t = time.perf_counter()
-    import_embryo(p, video)
-    p.save()
+    with open_frame_source(video) as src, ThreadPoolExecutor(2) as pool:
+        pending = []
+        for f in src:
+            pending.append(pool.submit(work, f))
+            if len(pending) > 8:
+                pending.pop(0).result()
+        for p in pending:
+            p.result()
     return time.perf_counter() - t
 
 
-def peak_rss_of_import(project_path: Path, video: Path) -> tuple[float, float]:
-    """(RSS high-water mark after loading the libraries, after the import) of a fresh process, in MB.
+def import_into(project_path: Path, video: Path, features: bool) -> tuple[float, float]:
+    """(seconds of the import, seconds to its first frame) into a new project."""
+    from embryo_gui.app.importing import detector_features, import_embryo
+    from embryo_gui.model import Project
+    p = Project.create(project_path)
+    first = []
+    t = time.perf_counter()
+    import_embryo(p, video, features=detector_features if features else None,
+                  on_frame=lambda i, f: first.append(time.perf_counter()) if not first else None)
+    p.save()
+    return time.perf_counter() - t, first[0] - t
 
-    Read from /proc/self/status VmHWM, which starts afresh at exec (ru_maxrss is inherited from the
-    parent across fork + exec on Linux, and the parent here holds the rendered demo frames)."""
+
+def peak_rss_of_import(project_path: Path, video: Path) -> tuple[float, float]:
+    """(RSS high-water mark after loading the libraries, after the import) of a fresh process, in MB."""
     code = (
         "import sys\n"
         "def hwm():\n"
@@ -64,6 +124,7 @@ def peak_rss_of_import(project_path: Path, video: Path) -> tuple[float, float]:
         "import cv2, h5py, numpy\n"
         "from embryo_gui.app.importing import import_embryo\n"
         "from embryo_gui.model import Project\n"
+        "import embryo_gui.detect\n"
         "base = hwm()\n"
         "p = Project(sys.argv[1]); import_embryo(p, sys.argv[2]); p.save()\n"
         "print(base, hwm())\n")
@@ -92,6 +153,76 @@ def random_reads(project_path: Path, video: Path, n_reads: int, n_seeks: int, se
         t_cv.append(time.perf_counter() - t)
     cap.release()
     return np.array(t_proj) * 1e3, np.array(t_cv) * 1e3
+
+
+def full_reads(project_path: Path) -> tuple[float, float]:
+    """Seconds to read every frame (full), and every small copy, from the store."""
+    from embryo_gui.model import Project
+    e = Project.open(project_path).embryos[0]
+    t = time.perf_counter()
+    for _ in e.frames:
+        pass
+    t_full = time.perf_counter() - t
+    t = time.perf_counter()
+    for a in range(0, e.n_frames, 64):
+        e.frames.read_small(np.arange(a, min(a + 64, e.n_frames)))
+    return t_full, time.perf_counter() - t
+
+
+def detection(project_path: Path) -> float:
+    from embryo_gui.app.detecting import detect_embryo
+    from embryo_gui.model import Project
+    e = Project.open(project_path).embryos[0]
+    t = time.perf_counter()
+    detect_embryo(e)
+    return time.perf_counter() - t
+
+
+def export_vs_copy(project_path: Path, tmp: Path) -> tuple[float, float, float]:
+    """(export at full size, plain copy of the stored chunks into a new file, export 188x128 gray) seconds."""
+    from embryo_gui.app.exporting import export_dataset
+    from embryo_gui.model import Project
+    from embryo_gui.model.atomic import fsync_path
+    from embryo_gui.model.framestore import frame_compression
+    p = Project.open(project_path)
+    e = p.embryos[0]
+    e.current[:] = 1.0  # every frame annotated (in memory only): every frame is exported
+    t = time.perf_counter()
+    export_dataset(p, tmp / "export_full.h5")
+    t_exp = time.perf_counter() - t
+    src_ds = h5py.File(e.frames.path, "r")["frames"]
+    t = time.perf_counter()
+    with h5py.File(tmp / "copy.h5", "w") as f:
+        ds = f.create_dataset("frames", shape=src_ds.shape, dtype=np.uint8, chunks=src_ds.chunks,
+                              **frame_compression())
+        for i in range(src_ds.shape[0]):
+            mask, data = src_ds.id.read_direct_chunk((i, 0, 0, 0))
+            ds.id.write_direct_chunk((i, 0, 0, 0), data, filter_mask=mask)
+    fsync_path(tmp / "copy.h5")  # as the export's atomic write does
+    t_copy = time.perf_counter() - t
+    src_ds.file.close()
+    t = time.perf_counter()
+    export_dataset(p, tmp / "export_small.h5", size=(188, 128), gray=True)
+    t_small = time.perf_counter() - t
+    return t_exp, t_copy, t_small
+
+
+def sizes(project_path: Path) -> dict:
+    from embryo_gui.model import Project
+    e = Project.open(project_path).embryos[0]
+    out = {}
+    with h5py.File(e.frames.path, "r") as f:
+        n = f["frames"].shape[0]
+        out["full"] = f["frames"].id.get_storage_size() / n
+        out["small"] = f["small"].id.get_storage_size() / n
+        feats = 0
+        if "features" in f:
+            for k in f["features"]:
+                feats += f["features"][k].id.get_storage_size()
+        out["features"] = feats / n
+        out["raw"] = int(np.prod(f["frames"].shape[1:]))
+    out["file"] = e.frames.path.stat().st_size / n
+    return out
 
 
 def save_100(tmp: Path) -> float:
@@ -126,34 +257,70 @@ def cli_start(project: Path) -> tuple[float, list]:
     return float(secs), eval(mods)
 
 
+def bench_movie(label: str, video: Path, tmp: Path, detect: bool = True) -> None:
+    from embryo_gui.model.framestore import CODEC
+    tmp.mkdir()
+    n, t_dec = plain_decode(video)
+    cap = cv2.VideoCapture(str(video))
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    cap.release()
+    print(f"\n== {label}: {n} frames {w}x{h} ({video.stat().st_size / 1e6:.1f} MB); load average "
+          f"{os.getloadavg()[0]:.1f}")
+    table = codec_table(video)
+    print("codec (Blosc, level 1)   bytes/frame   compress ms   decompress ms")
+    for name, (size, t_c, t_d) in table.items():
+        mark = "  <- frame store" if CODECS[name] == CODEC else ""
+        print(f"  {name:22s} {size / 1e3:8.0f} kB {t_c * 1e3:10.2f} {t_d * 1e3:14.2f}{mark}")
+    n2, t_dec = plain_decode(video)           # again, next to what it is compared with
+    t_floor = cpu_floor(video)
+    t_imp, t_first = import_into(tmp / "p.h5", video, features=False)
+    t_imp_f, _ = import_into(tmp / "pf.h5", video, features=True)
+    print(f"plain OpenCV decode : {t_dec:6.2f} s ({n / t_dec:5.0f} frames/s)")
+    print(f"import / decode     : {t_imp / t_dec:5.2f}x (target <= 2.2x); CPU floor (decode + small + "
+          f"compress, nothing written) {t_floor / t_dec:.2f}x; with detector features {t_imp_f / t_dec:.2f}x")
+    print(f"first frame         : {t_first * 1e3:6.0f} ms after the import started (target < 1 s)")
+    t_proj, t_cv = random_reads(tmp / "p.h5", video, 300, 60)
+    med_p, p99_p = np.median(t_proj), np.percentile(t_proj, 99)
+    med_c, p99_c = np.median(t_cv), np.percentile(t_cv, 99)
+    print(f"random frame read   : store median {med_p:.2f} ms p99 {p99_p:.2f} ms; OpenCV seek+read median "
+          f"{med_c:.1f} ms p99 {p99_c:.1f} ms; speed-up median {med_c / med_p:.0f}x p99 {p99_c / p99_p:.0f}x "
+          "(target >= 20x)")
+    _, t_dec = plain_decode(video)
+    t_full, t_small = full_reads(tmp / "p.h5")
+    print(f"full-embryo read    : {t_full / t_dec:.2f}x decode (target < 1x); small copies {t_small / t_dec:.3f}x")
+    if detect:
+        t_det = detection(tmp / "p.h5")
+        print(f"detection / decode  : {t_det / t_dec:.2f}x (target < 1x)  ({t_det:.2f} s)")
+    t_exp, t_copy, t_small_exp = export_vs_copy(tmp / "p.h5", tmp)
+    print(f"export full size    : {t_exp:.2f} s = {t_exp / t_copy:.2f}x the chunk copy ({t_copy:.2f} s) "
+          f"(target <= 1.5x); 188x128 gray {t_small_exp:.2f} s")
+    s = sizes(tmp / "p.h5")
+    sf = sizes(tmp / "pf.h5")
+    print(f"size per frame      : full {s['full'] / 1e3:.0f} kB ({s['full'] / s['raw']:.0%} of raw), small "
+          f"{s['small'] / 1e3:.1f} kB, features {sf['features'] / 1e3:.1f} kB; file {s['file'] / 1e3:.0f} kB")
+    base_mb, peak_mb = peak_rss_of_import(tmp / "p2.h5", video)
+    print(f"import peak RSS     : {peak_mb:.0f} MB (libraries loaded: {base_mb:.0f} MB)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=2000)
     ap.add_argument("--demo-frames", type=int, default=300)
+    ap.add_argument("--real", default=str(REPO.parent / "shared" / "data" / "epic"))
+    ap.add_argument("--skip-real", action="store_true")
+    ap.add_argument("--no-detect", action="store_true", help="skip the detection timing")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         video = tmp / "long.mp4"
         make_video(video, args.frames, args.demo_frames)
-        n, t_dec = plain_decode(video)
-        t_imp = import_into(tmp / "p.h5", video)
-        base_mb, peak_mb = peak_rss_of_import(tmp / "p2.h5", video)
-        t_proj, t_cv = random_reads(tmp / "p.h5", video, 300, 60)
-        t_save = save_100(tmp)
-        t_cli, mods = cli_start(tmp / "p.h5")
-        size_mb = sum(f.stat().st_size for f in (tmp / "p.frames").glob("*.h5")) / 1e6
-        print(f"video: {n} frames 752x512 mp4v ({video.stat().st_size / 1e6:.1f} MB)")
-        print(f"plain OpenCV decode : {t_dec:7.2f} s  ({n / t_dec:6.0f} frames/s)")
-        print(f"import into project : {t_imp:7.2f} s  ({n / t_imp:6.0f} frames/s)  ratio {t_imp / t_dec:.2f}x"
-              f"  (target <= 1.5x)  frame store {size_mb:.0f} MB")
-        print(f"import peak RSS     : {peak_mb:7.0f} MB (process with libraries loaded: {base_mb:.0f} MB)"
-              f"  (target < 1000 MB)")
-        med_p, p99_p = np.median(t_proj), np.percentile(t_proj, 99)
-        med_c, p99_c = np.median(t_cv), np.percentile(t_cv, 99)
-        print(f"random frame read   : project median {med_p:.2f} ms p99 {p99_p:.2f} ms;"
-              f" OpenCV seek+read median {med_c:.1f} ms p99 {p99_c:.1f} ms;"
-              f" speed-up median {med_c / med_p:.0f}x p99 {p99_c / p99_p:.0f}x (target >= 20x)")
-        print(f"save 100 embryos    : {t_save:7.1f} ms after one edit (target < 50 ms)")
+        bench_movie(f"demo {args.frames} frames mp4v", video, tmp / "demo", not args.no_detect)
+        real = sorted(Path(args.real).glob("*.mov")) if not args.skip_real else []
+        for k, mov in enumerate(real):
+            bench_movie(mov.name, mov, tmp / f"real{k}", not args.no_detect)
+        print()
+        print(f"save 100 embryos    : {save_100(tmp):7.1f} ms after one edit (target < 50 ms)")
+        t_cli, mods = cli_start(tmp / "demo" / "p.h5")
         print(f"CLI start (info)    : {t_cli * 1e3:7.0f} ms; torch/Qt imported: {mods or 'none'}")
 
 

@@ -28,6 +28,8 @@ LIBRARIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("NumPy", ("numpy",), "BSD-3-Clause"),
     ("SciPy", ("scipy",), "BSD-3-Clause"),
     ("h5py", ("h5py",), "BSD-3-Clause"),
+    ("hdf5plugin", ("hdf5plugin",), "MIT"),
+    ("python-blosc", ("blosc",), "BSD-3-Clause"),
     ("OpenCV", ("opencv-python-headless", "opencv-python", "opencv-contrib-python-headless",
                 "opencv-contrib-python"), "Apache-2.0"),
     ("tifffile", ("tifffile",), "BSD-3-Clause"),

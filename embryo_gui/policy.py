@@ -20,12 +20,14 @@ FLAG_KINDS: tuple[str, ...] = (
     "edited",         # current annotation differs from the original
     "repaired",       # value filled in by interpolation / monotone refit
     "spike",          # annotation differs from its neighbours' for 1-2 frames (isolated mislabel)
+    "out_of_order",   # frame out of time order (a poster frame: resembles a distant frame, not its neighbours)
 )
 #: Kinds the corrupt-frame detector sets (from pixels).
-CORRUPT_KINDS: tuple[str, ...] = ("black", "red_artifact", "outlier")
+CORRUPT_KINDS: tuple[str, ...] = ("black", "red_artifact", "outlier", "out_of_order")
 #: Corrupt kinds whose frames are lost whatever is done (no usable pixels): they count towards an
-#: embryo's lost fraction even when not excluded.  Outliers are only lost once excluded.
-LOST_KINDS: tuple[str, ...] = ("black", "red_artifact")
+#: embryo's lost fraction even when not excluded.  Outliers are only lost once excluded.  An
+#: out-of-order frame's label belongs to another time: lost too.
+LOST_KINDS: tuple[str, ...] = ("black", "red_artifact", "out_of_order")
 #: Kinds that ask for a look (``excluded``, ``edited`` and ``repaired`` record what was done about them).
 PROBLEM_KINDS: tuple[str, ...] = CORRUPT_KINDS + ("cliff", "lossy", "spike")
 #: Kinds that record what was done about a problem: a problem flag on such a frame is handled.

@@ -29,6 +29,8 @@ def test_versions_are_the_installed_distributions():
         "OpenCV": "opencv-python-headless",
         "tifffile": "tifffile",
         "PyTorch": "torch",
+        "hdf5plugin": "hdf5plugin",
+        "python-blosc": "blosc",
     }
     for name, dist in expected.items():
         lib = _lib(info, name)
@@ -43,7 +45,7 @@ def test_licences_of_the_bundled_libraries():
         "PySide6 (Qt for Python)": "LGPL-3.0-only", "shiboken6": "LGPL-3.0-only",
         "pyqtgraph": "MIT", "NumPy": "BSD-3-Clause", "SciPy": "BSD-3-Clause",
         "h5py": "BSD-3-Clause", "OpenCV": "Apache-2.0", "tifffile": "BSD-3-Clause",
-        "PyTorch": "BSD-3-Clause",
+        "PyTorch": "BSD-3-Clause", "hdf5plugin": "MIT", "python-blosc": "BSD-3-Clause",
     }
     assert info["license"] == "MIT"
 

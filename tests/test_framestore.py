@@ -47,7 +47,7 @@ def test_write_stores_frames_small_and_features_in_order(tmp_path):
 
     p = tmp_path / "x.h5"
     n = write_frame_file(p, iter(frames), frames[0].shape, expected_frames=10, features=feats,
-                         on_frame=lambda i, fr, sm: seen.append((i, int(fr[0, 0, 0]))))
+                         on_frame=lambda i, fr: seen.append((i, int(fr[0, 0, 0]))))
     assert n == 37
     assert seen == [(i, i) for i in range(37)]  # in order, every frame
     r = FrameReader(p, 37, frames[0].shape)
@@ -164,7 +164,7 @@ def test_decoder_error_and_bad_frame_leave_no_file(tmp_path):
 
 def test_live_frames_keep_first_within_budget_then_newest():
     fr = np.zeros((10, 10, 3), np.uint8)
-    live = LiveFrames(fr.shape, expected=10, budget_bytes=3 * fr.nbytes)
+    live = LiveFrames(budget_bytes=3 * fr.nbytes)
     for i in range(6):
         live.add(i, fr + i)
     assert live.count == 6

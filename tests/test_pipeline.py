@@ -42,7 +42,7 @@ def test_detect_json_schema_and_flags_stored(demo_path, tmp_path, capsys):
     p = Project.open(path)
     for rec, e in zip(d["embryos"], p.embryos):
         assert rec["n_frames"] == e.n_frames == 60
-        assert set(rec["corrupt_frames"]) == {"black", "red_artifact", "outlier"}
+        assert set(rec["corrupt_frames"]) == {"black", "red_artifact", "outlier", "out_of_order"}
         for kind, frames in rec["corrupt_frames"].items():
             assert frames == np.flatnonzero(e.flags.mask(kind)).tolist()
         for c in rec["cliffs"]:

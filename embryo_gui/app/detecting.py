@@ -9,7 +9,7 @@ import json
 
 from ..detect import CliffSettings, CorruptSettings, detect_cliffs
 from ..detect._settings import resolve
-from ..detect.corrupt import detect_corrupt
+from ..detect.corrupt import detect_corrupt_frames
 from ..detect.spikes import SpikeSettings, detect_spikes
 from ..edits import SetFlags
 from ..edits.flag_edits import active_cliffs_mask
@@ -69,7 +69,7 @@ def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=
         if progress is not None:
             progress({**info, "embryo": embryo.name})
 
-    res = detect_corrupt(iter(embryo.frames), n, corrupt_settings, progress=prog, cancel=cancel)
+    res = detect_corrupt_frames(embryo.frames, n, corrupt_settings, progress=prog, cancel=cancel)
     check(cancel)
     masks = {k: np.asarray(res.verdicts[k], bool) for k in CORRUPT_KINDS}
     scores = {f"{k}_score": np.asarray(v, np.float32) for k, v in res.scores.items()}

@@ -33,12 +33,12 @@ from ..edits.review_edits import rejected_mask
 from ..errors import EmbryoError
 from ..lineages import LINEAGES, POPULATION
 from ..model.atomic import atomic_group, check_writable_dir, ensure_space, real_target, recover_group, stale_temps
-from ..model.lock import ProjectLock
 from ..model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION, FORMAT_NAME, FRAMES_FORMAT_NAME
+from ..model.framestore import EXPORT_COMPRESSIONS, copy_frames, create_frames_dataset
+from ..model.lock import ProjectLock
 from ..policy import EXPORT_DROPPED_UNLESS_CLEARED, EXPORT_REPORTED_KINDS, EXPORT_UNREVIEWED_KINDS
-from ..progress import Throttle, check
+from ..progress import Throttle
 
-_BATCH = 32
 #: words for the report's reasons (the CLI, the dialog and the message use them)
 REASON_TEXT = {"excluded": "excluded", "lossy": "lossy (trainer), not cleared", "unannotated": "unannotated",
                "unusable_embryo": "in unusable embryos"}
@@ -135,11 +135,16 @@ def existing_outputs(out_path, csv_path=None) -> list[Path]:
 
 def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
                    csv_path=None, include_unusable: bool = False, progress=None, cancel=None,
-                   overwrite: bool = False) -> dict:
+                   overwrite: bool = False, compression: str = "blosc") -> dict:
     """Write the cleaned dataset; returns a report with a one-line ``message``, ``dropped`` (by
     reason), ``unreviewed`` (kept frames still flagged, by kind) and ``lines`` (the policy in words).
-    An existing output file is refused unless ``overwrite``."""
-    import cv2
+    An existing output file is refused unless ``overwrite``.
+
+    ``compression``: ``blosc`` (the frame store's codec: at full size the stored chunks are copied as
+    they are; readers need ``import hdf5plugin``), or the portable ``lzf`` / ``none`` (any h5py)."""
+    if compression not in EXPORT_COMPRESSIONS:
+        raise EmbryoError(f"unknown compression {compression!r}; choose one of {', '.join(EXPORT_COMPRESSIONS)}",
+                          out_path)
 
     out_path = Path(out_path)
     check_output(project, out_path)
@@ -177,7 +182,7 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
     names = [e.name for e, _ in plan]
     policy = {"kept": "not excluded, not lossy unless cleared, population annotated"
                       + ("" if include_unusable else ", embryo not unusable"),
-              "size": [w, h], "gray": bool(gray)}
+              "size": [w, h], "gray": bool(gray), "compression": compression}
     targets = [out_path] + ([Path(csv_path)] if csv_path is not None else [])
     lock = ProjectLock(out_path)  # two exports to one output take turns (the pair stays a pair)
     lock.acquire()
@@ -186,7 +191,7 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
         with atomic_group(targets) as tmps:
             population, lineages, embryo_idx, source_frame = _write_h5(
                 tmps[0], project, plan, n_total, fshape, (h, w), gray, names, policy, dropped_total, throttle,
-                cancel)
+                compression, cancel)
             if csv_path is not None:
                 _write_csv(tmps[1], names, embryo_idx, source_frame, population, lineages)
     finally:
@@ -216,9 +221,10 @@ def recover_output(targets) -> list[str]:
     return done + removed
 
 
-def _write_h5(tmp, project, plan, n_total, fshape, hw, gray, names, policy, dropped_total, throttle, cancel):
-    import cv2
+def _write_h5(tmp, project, plan, n_total, fshape, hw, gray, names, policy, dropped_total, throttle, compression,
+              cancel):
     h, w = hw
+    frame_bytes = int(np.prod(fshape))
     with h5py.File(tmp, "w", libver="latest") as f:
         f.attrs["format"] = EXPORT_FORMAT_NAME
         f.attrs["format_version"] = EXPORT_FORMAT_VERSION
@@ -227,27 +233,20 @@ def _write_h5(tmp, project, plan, n_total, fshape, hw, gray, names, policy, drop
         f.attrs["policy"] = json.dumps(policy)
         f.attrs["dropped"] = json.dumps(dropped_total)
         f.attrs["n_frames"] = n_total
-        frames = f.create_dataset("frames", shape=(n_total,) + fshape, dtype=np.uint8,
-                                  chunks=(1,) + fshape, compression="lzf")
+        frames = create_frames_dataset(f, "frames", n_total, fshape, compression)
         population = np.empty(n_total, np.float32)
         lineages = np.empty((n_total, len(LINEAGES)), np.float32)
         embryo_idx = np.empty(n_total, np.int32)
         source_frame = np.empty(n_total, np.int32)
         pos = 0
         for ei, (e, idx) in enumerate(plan):
-            for a in range(0, len(idx), _BATCH):
-                check(cancel)
-                sel = idx[a:a + _BATCH]
-                batch = e.frames.read(sel)
-                out = np.empty((len(sel),) + fshape, np.uint8)
-                for j, fr in enumerate(batch):
-                    if (fr.shape[0], fr.shape[1]) != (h, w):
-                        fr = cv2.resize(fr, (w, h), interpolation=cv2.INTER_AREA)
-                    out[j] = cv2.cvtColor(fr, cv2.COLOR_RGB2GRAY) if gray else fr
-                ensure_space(tmp, 2 * out.nbytes)  # stop before HDF5 itself meets a full disk
-                frames[pos:pos + len(sel)] = out
-                pos += len(sel)
-                throttle({"stage": "export", "done": pos, "total": n_total})
+            def advance(k: int) -> None:
+                advance.done += k
+                ensure_space(tmp, 2 * 32 * frame_bytes)  # room for the next batch: HDF5 never meets a full disk
+                throttle({"stage": "export", "done": advance.done, "total": n_total})
+            advance.done = pos
+            ensure_space(tmp, 2 * min(32, len(idx)) * frame_bytes)  # room for the first batch (then: advance)
+            pos = copy_frames(frames, pos, e.frames, idx, (w, h), gray, cancel=cancel, on_frames=advance)
             k = len(idx)
             start = pos - k
             population[start:pos] = e.current[idx, POPULATION]

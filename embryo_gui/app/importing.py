@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Optional
 
 
-from ..detect.frame_features import frame_features
 from ..errors import EmbryoError
 from ..io import Alignment, align_annotations, open_frame_source, read_annotations
 from ..io.annotations import resolve_frame_base
+from ..model.framestore import FrameReader
 from ..model.project import Project
 
 
@@ -39,6 +39,9 @@ def detector_features(frame, small) -> dict:
     detection need not read the full frames again.  Today: :func:`embryo_gui.detect.frame_features.
     frame_features` at its default settings, the scalars and the maps that need full resolution
     (the area-pooled red and green maps are the small copy's channels 0 and 1)."""
+    # deferred: importing the detect package costs 1-2 s; here it happens in the import's compression
+    # pool, after the first frames are on screen, not before (not a cycle: app sits above detect)
+    from ..detect.frame_features import frame_features
     ff = frame_features(frame)
     out = {"bright": float(ff.bright), "red_score": float(ff.red_score), "red_kind": ff.red_kind,
            "red_reason": ff.red_reason, "thumb": ff.thumb, "line_map": ff.line_map}
@@ -55,7 +58,7 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
     and add the embryo (in memory: the caller saves).  Returns ``(embryo, messages)``.
 
     ``features(frame, small)`` computes the per-frame values stored beside the frames (None: none);
-    ``on_frame(i, frame, small)`` sees each frame as it is written (a live preview,
+    ``on_frame(i, frame)`` sees each frame as it is decoded (a live preview,
     :class:`embryo_gui.model.framestore.LiveFrames`).
 
     Annotations are read and checked before any frame is decoded, so a bad CSV costs nothing and
@@ -98,6 +101,16 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
             alignment["annotations"] = str(Path(annotations_path).resolve())
             if rep.get("message"):
                 messages.append(f"{annotations_path}: {rep['message']}")
+        if ann is not None:
+            # check the mapping against the pixels (nuclei counted on the small frames)
+            reader = FrameReader(frames_path, n, src.frame_shape)
+            try:
+                chk = alignment_check(reader, ann, int(time_offset), float(frames_per_timepoint))
+            finally:
+                reader.close()
+            if chk is not None:
+                alignment["check"] = chk.to_dict()
+                messages.append(f"{annotations_path}: {chk.message}")
         embryo = project.attach_embryo(name, frames_path, n, src.frame_shape, counts, source=info,
                                        alignment=alignment)
     except BaseException:
@@ -108,3 +121,22 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
                 os.unlink(frames_path)
         raise
     return embryo, messages
+
+
+def alignment_check(frames, ann, offset: int, fpt: float):
+    """:class:`~embryo_gui.detect.alignment_check.AlignmentCheck` of an embryo's frames (a
+    FrameReader: ``embryo.frames``) against its annotations (``io.read_annotations``; None without
+    a population curve), for the mapping ``offset`` / ``fpt``.  For the import dialog and
+    ``import --json``."""
+    import numpy as np
+
+    from ..detect.alignment_check import check_frames, small_frames
+    from ..lineages import POPULATION
+
+    pop = np.asarray(ann.counts[:, POPULATION], dtype=np.float64)
+    if not np.isfinite(pop).any():
+        return None
+    index = np.asarray(ann.index, dtype=np.float64)
+    if ann.kind == "frames":          # frame f is "timepoint" f + 1 at one frame per timepoint
+        return check_frames(small_frames(frames), index + 1.0, pop, offset, 1.0, fpts=(1.0,))
+    return check_frames(small_frames(frames), index, pop, offset, fpt)

@@ -94,9 +94,14 @@ def cmd_import(args) -> int:
         project.close()
         raise
     project.close()
+    ann = int(np.isfinite(embryo.original[:, -1]).sum())
+    if getattr(args, "json", False):
+        _print_json({"project": str(path), "created": new, "name": embryo.name, "n_frames": embryo.n_frames,
+                     "frame_shape": list(embryo.frame_shape), "annotated_frames": ann,
+                     "alignment": embryo.alignment, "messages": messages})
+        return 0
     for m in messages:
         print(m)
-    ann = int(np.isfinite(embryo.original[:, -1]).sum())
     print(f"{'created' if new else 'updated'} {path}: embryo {embryo.name!r}, {embryo.n_frames} frames "
           f"{embryo.frame_shape[1]}x{embryo.frame_shape[0]}, {ann} annotated")
     return 0
@@ -178,6 +183,7 @@ def cmd_export(args) -> int:
     project = _open(args.project)
     with progress_bar("export") as bar:
         report = export_dataset(project, args.out, size=args.size, gray=args.gray, csv_path=args.csv,
+                                compression=args.compression,
                                 include_unusable=args.include_unusable, progress=bar, overwrite=args.force)
     if report.get("recovered"):
         print(f"embryo-repair: finished or removed what an interrupted export left: {', '.join(report['recovered'])}",

@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-offset", type=_frame_offset, default=0, metavar="K",
                    help="frame of the first annotation timepoint (default 0)")
     s.add_argument("--frames-per-timepoint", type=_frames_per_timepoint, default=1.0, metavar="R")
+    s.add_argument("--json", action="store_true",
+                   help="print the import report (alignment and its check against the pixels) as JSON")
     s.add_argument("--frame-base", type=int, choices=(0, 1), default=None,
                    help="what a per-frame CSV calls the first video frame (0 or 1; default: detect "
                         "from the file when unambiguous, else refuse and ask)")
@@ -125,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--gray", action="store_true", help="one grayscale channel instead of RGB")
     s.add_argument("--csv", metavar="OUT.csv", help="also write the labels as CSV")
     s.add_argument("--include-unusable", action="store_true", help="keep frames of embryos auto-clean called unusable")
+    s.add_argument("--compression", choices=("blosc", "lzf", "none"), default="blosc",
+                   help="frame compression: blosc (default; fastest, readers need `import hdf5plugin`), "
+                        "lzf or none (readable by any h5py)")
+    s.add_argument("--portable", dest="compression", action="store_const", const="lzf",
+                   help="same as --compression lzf")
     s.add_argument("--force", action="store_true", help="replace OUT.h5 / OUT.csv if they exist")
     s.add_argument("--json", action="store_true", help="the report (kept, dropped per reason) as JSON")
 

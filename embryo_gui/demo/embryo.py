@@ -18,7 +18,8 @@ from .positions import PositionTrack, nucleus_diameter
 from .render import Scene
 
 TRUTH_KEYS = ("true_counts", "black", "dead", "red_band", "red_line", "red_blotch", "red_artifact", "cliff",
-              "cliff_kind", "cliff_lineage", "mislabelled", "reporter", "twitch", "spike", "dim", "clean")
+              "cliff_kind", "cliff_lineage", "mislabelled", "reporter", "twitch", "spike", "dim", "clean",
+              "out_of_order")
 
 
 @dataclass
@@ -140,6 +141,19 @@ def make_demo_embryo(index: int, seed: int, n_frames: int = 300,
     # ---- late development: twitching and reporters
     tw_angle, tw_shift, twitch = _twitch(rng, true[:, POPULATION], T, s)
     rep_cells, rep_green, rep_start, rep_ramp = _reporters(rng, lineage, speed)
+    # issue 11 (real EPIC movies), from a generator of its own so the draws above stay as they were:
+    # reporter expression filling most of the embryo late, dim early frames, poster frames
+    rng11 = np.random.default_rng([int(seed), int(index), 29])
+    if rng11.random() < 0.35:
+        _fill_reporters(rng11, lineage, rep_cells, rep_start)
+    if true[0, POPULATION] <= 12 and rng11.random() < 0.7:
+        # histone-GFP still weak at the start: the first 10-25 % of the frames ramp up from 30-60 %
+        k = max(2, int(T * rng11.uniform(0.1, 0.25)))
+        ramp = np.ones(T)
+        ramp[:k] = np.linspace(rng11.uniform(0.3, 0.6), 1.0, k)
+        bleach_early = ramp
+    else:
+        bleach_early = np.ones(T)
     rep_visible = np.clip((times - rep_start) / rep_ramp, 0, 1) * (rep_cells.max() if rep_cells.size else 0)
     reporter = np.array([rep_visible[f] >= 0.15 and bool((rep_cells[lineage.alive(times[f])] > 0).any())
                          for f in range(T)])
@@ -151,6 +165,17 @@ def make_demo_embryo(index: int, seed: int, n_frames: int = 300,
     rate = 0.0 if clean else rng.uniform(0.01, 0.05)
     nucleus_px = float(nucleus_diameter(true[T // 2, POPULATION], size_scale))
     kinds, params = art.schedule_corruption(rng, T, rate, dead, (h, w), nucleus_px)
+    # poster frame (like the real L1 movie's frame 0): a copy of a distant, clean frame
+    source = np.arange(T)
+    poster = np.zeros(T, dtype=bool)
+    if not clean and T >= 40 and rng11.random() < 0.3:
+        usable = (kinds == art.NONE) & ~dead
+        at = 0 if rng11.random() < 0.7 else int(rng11.integers(1, T))
+        far = np.flatnonzero(usable & (np.abs(np.arange(T) - at) >= max(20, T // 5)))
+        if usable[at] and far.size:
+            late = far[far >= int(0.7 * T)]
+            source[at] = int(rng11.choice(late if at == 0 and late.size else far))
+            poster[at] = True
 
     # ---- annotations
     counts = true.copy()
@@ -168,13 +193,14 @@ def make_demo_embryo(index: int, seed: int, n_frames: int = 300,
     scene = Scene(
         height=h, width=w, seed_key=(int(seed), int(index)), lineage=lineage, track_factory=make_track, times=times,
         center=center, axes=axes, orientation=float(orientation), size_scale=size_scale,
-        gfp=rng.uniform(140.0, 220.0), bleach=bleach,
+        gfp=rng.uniform(140.0, 220.0), bleach=bleach * bleach_early,
         floor=(rng.uniform(1, 5), rng.uniform(4, 12), rng.uniform(3, 9)),
         noise_sigma=(rng.uniform(1.0, 2.5), rng.uniform(1.5, 3.5), rng.uniform(1.5, 3.5)),
         shot=rng.uniform(0.08, 0.2), speckle_amp=rng.uniform(15.0, 45.0), hot_pixels=hot,
         jpeg_quality=int(rng.integers(60, 86)), focal_plane=focal, twitch_angle=tw_angle, twitch_shift=tw_shift,
         reporter_cells=rep_cells, reporter_green=rep_green, reporter_start=rep_start, reporter_ramp=rep_ramp,
-        reporter_amp=rng.uniform(190.0, 320.0), corrupt_kind=kinds, corrupt_params=params, dead=dead)
+        reporter_amp=rng.uniform(190.0, 320.0), corrupt_kind=kinds, corrupt_params=params, dead=dead,
+        frame_source=source)
 
     band, line, blotch = kinds == art.BAND, kinds == art.LINE, kinds == art.BLOTCH
     truth = {
@@ -186,6 +212,7 @@ def make_demo_embryo(index: int, seed: int, n_frames: int = 300,
         "mislabelled": mis, "reporter": reporter, "twitch": twitch, "spike": spike,
         "dim": dim & ~dead & (kinds == art.NONE),
         "clean": np.array(clean),
+        "out_of_order": poster,
     }
     assert tuple(truth) == TRUTH_KEYS and len(COLUMNS) == counts.shape[1]
     return DemoEmbryo(name=f"demo_{int(index):02d}", n_frames=T, frame_shape=shape, counts=counts,
@@ -215,6 +242,19 @@ def _twitch(rng: np.random.Generator, pop: np.ndarray, T: int, s: float
     moved = np.zeros(T, dtype=bool)
     moved[1:] = (np.abs(np.diff(angle)) > np.radians(0.2)) | (np.abs(np.diff(shift, axis=0)).max(axis=1) > 0.3 * s)
     return angle, shift, moved
+
+
+def _fill_reporters(rng: np.random.Generator, lineage, level: np.ndarray, start: float) -> None:
+    """Late reporter expression filling most of the embryo (in some EPIC series the whole embryo
+    turns yellow-red in its last third): 55-90 % of the cells alive at ``start`` (and their
+    descendants) express, in place."""
+    alive = lineage.alive(start)
+    extra = alive[rng.random(alive.size) < rng.uniform(0.55, 0.9)]
+    level[extra] = np.maximum(level[extra], rng.uniform(0.4, 1.0, extra.size).astype(np.float32))
+    for c in range(lineage.n_cells):  # parents come before children
+        p = lineage.parent[c]
+        if p >= 0 and lineage.birth[c] > start and level[p] > 0:
+            level[c] = level[p]
 
 
 def _reporters(rng: np.random.Generator, lineage, speed: float

@@ -55,6 +55,7 @@ class Scene:
     corrupt_kind: np.ndarray   # (T,) int8, artifacts.* constants
     corrupt_params: list
     dead: np.ndarray           # (T,) bool
+    frame_source: np.ndarray = None  # (T,) int: the frame whose embryo frame f shows (a poster frame: another)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -118,7 +119,7 @@ class Scene:
         elif kind == art.BLACK_FLOOR:
             img = nz - np.asarray(self.floor, dtype=np.float32) * 0.4
         else:
-            g_half, r_half = self._signal_half(f)
+            g_half, r_half = self._signal_half(f if self.frame_source is None else int(self.frame_source[f]))
             # shot noise at half resolution (it is spatially correlated after the codec anyway)
             hn = self._cache["half_noise"]
             hh, hw = g_half.shape

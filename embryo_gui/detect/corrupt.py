@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Optional
 
+import cv2
 import numpy as np
 
 from ..errors import EmbryoError
@@ -22,6 +23,7 @@ from ._settings import resolve
 from .corrupt_settings import LEGACY_KEYS, CorruptSettings  # noqa: F401  (re-exported)
 from .frame_features import FrameFeatures, frame_features
 from .novelty import BlotchPass, blotch_pass, prepare
+from .order import out_of_order
 
 KINDS = CORRUPT_KINDS
 @dataclass
@@ -97,7 +99,8 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
                    if (~dark).any() else s.black_abs)
     ratio = bright / np.maximum(ref, 1.0)
     black_score = np.maximum(s.black_abs / np.maximum(bright, 1.0), s.black_rel / np.maximum(ratio, 1e-6))
-    black = (dark | (ratio < s.black_rel)) & (black_score >= 1.0)
+    nuclei = np.array([f.nuclei for f in feats], dtype=np.int64)
+    black = (dark | (ratio < s.black_rel)) & (black_score >= 1.0) & ~(nuclei > 0)
 
     # red: bands and lines are told by shape alone; a blotch must be transient (novelty.py) and
     # larger than a fraction of a nucleus (radius measured on the green channel of this video)
@@ -155,6 +158,18 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
         z = np.zeros(T)
         out_v = np.zeros(T, dtype=bool)
 
+    # out of time order (a poster frame): like a distant frame, unlike its neighbours
+    if T >= 3:
+        thumbs = np.stack([f.thumb[..., 0] for f in feats])
+        order_v, order_s, _, order_r = out_of_order(thumbs, skip=black, ratio=s.order_ratio, jump=s.order_jump)
+        order_v &= ~black
+    else:
+        order_v, order_s, order_r = np.zeros(T, dtype=bool), np.zeros(T), [""] * T
+    out_v = out_v & ~order_v
+    # a poster frame's red (reporters of another time) is new to its neighbours but explained by
+    # where it belongs: no blotch there (bands and lines, told by shape, still count)
+    red_v = red_v & ~(order_v & ~shape_v & ~tline_v)
+
     reasons = []
     for t, f in enumerate(feats):
         parts = []
@@ -171,11 +186,14 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
                              f"not in the neighbouring frames")
         if out_v[t]:
             parts.append(f"unlike both neighbours (z={z[t]:.0f})")
+        if order_v[t]:
+            parts.append(order_r[t])
         reasons.append("; ".join(parts))
     return CorruptResult(
         scores={"black": black_score.astype(np.float32), "red_artifact": red.astype(np.float32),
-                "outlier": np.clip(z, -1e6, 1e6).astype(np.float32)},
-        verdicts={"black": black, "red_artifact": red_v, "outlier": out_v},
+                "outlier": np.clip(z, -1e6, 1e6).astype(np.float32),
+                "out_of_order": np.asarray(order_s, dtype=np.float32)},
+        verdicts={"black": black, "red_artifact": red_v, "outlier": out_v, "out_of_order": order_v},
         reasons=reasons, settings=s.to_dict(),
         red_kinds=[(f.red_kind if shape_v[t] else "line" if tline_v[t] else "blotch" if blot_v[t]
                     else f.red_kind)
@@ -251,3 +269,99 @@ def detect_corrupt(frames: Iterable[np.ndarray], n_frames: int,
     if progress is not None:
         progress(dict(stage="corrupt", done=n_frames, total=n_frames))
     return res
+
+
+#: per-frame values the import stores (app.importing.detector_features) that detection reads back
+STORED_KEYS = ("bright", "red_score", "red_kind", "red_reason", "thumb", "line_map")
+
+
+def features_from_store(stored: dict, small: Iterable[np.ndarray], settings=None) -> Iterator[FrameFeatures]:
+    """Per-frame features rebuilt from what the import stored (``FrameReader.features()``: the
+    values of :func:`frame_features` that need the full frame) and the 1/4-size copies
+    (``FrameReader.read_small``: their red and green channels are the area-pooled maps), without
+    reading a full frame.  The nucleus count of dark frames (black rule) is taken on the small
+    copy's green channel."""
+    from .alignment_check import count_nuclei
+    s = resolve(CorruptSettings, settings)
+    missing = [k for k in STORED_KEYS if k not in stored]
+    if missing:
+        raise EmbryoError(f"stored detector features lack {', '.join(missing)}")
+    kinds = sorted({k[:-6] for k in stored if k.endswith("_score") and k != "red_score"})
+    for t, sm in enumerate(small):
+        sm = np.asarray(sm)
+        red_map = np.ascontiguousarray(sm[..., 0])
+        green_map = np.ascontiguousarray(sm[..., 1])
+        line_map = np.asarray(stored["line_map"][t])
+        if line_map.shape != red_map.shape:          # pooled sizes differ by rounding: crop to both
+            h, w = min(line_map.shape[0], red_map.shape[0]), min(line_map.shape[1], red_map.shape[1])
+            red_map, green_map, line_map = red_map[:h, :w].copy(), green_map[:h, :w].copy(), line_map[:h, :w].copy()
+        bright = float(stored["bright"][t])
+        nuclei = (count_nuclei(green_map, min_snr=s.black_nucleus_snr, min_level=s.black_nucleus_level)
+                  if bright < s.black_rel * 255 else -1)
+        ks = {k: (float(stored[f"{k}_score"][t]), str(stored.get(f"{k}_reason", [""] * (t + 1))[t]))
+              for k in kinds}
+        yield FrameFeatures(bright=bright, red_score=float(stored["red_score"][t]),
+                                 red_kind=str(stored["red_kind"][t]), red_reason=str(stored["red_reason"][t]),
+                                 thumb=np.asarray(stored["thumb"][t], dtype=np.float32), kind_scores=ks or None,
+                                 red_map=red_map, green_map=green_map,
+                                 excess_map=cv2.subtract(red_map, green_map), line_map=line_map,
+                                 nuclei=int(nuclei))
+
+
+def detect_corrupt_stored(stored: dict, small: Iterable[np.ndarray], n_frames: int,
+                          settings: "CorruptSettings | dict | None" = None) -> CorruptResult:
+    """:func:`detect_corrupt` from the features stored at import and the small copies (no full
+    frame read); the same verdicts when the stored features were computed with these settings."""
+    s = resolve(CorruptSettings, settings)
+    t0 = time.perf_counter()
+    feats: list[FrameFeatures] = []
+    blotches = BlotchPass(n_frames, s, drop_maps=True)   # holds the maps of a few frames only
+    for i, f in enumerate(features_from_store(stored, small, s)):
+        prepare(f, s, i)
+        feats.append(f)
+        blotches.push(i, f)
+    blotches.finish()
+    if len(feats) != n_frames:
+        raise EmbryoError(f"expected {n_frames} frames, got {len(feats)}")
+    res = decide(feats, s)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+#: settings the per-frame features depend on (stored features made with others are not reused)
+FRAME_SETTING_KEYS = ("pool", "thumb_pool", "bright_percentile", "red_threshold", "red_low", "min_region_px",
+                      "line_min_len", "line_min_elong", "line_min_frag", "line_max_width", "line_long_elong",
+                      "line_angle_tol", "band_min_len", "band_min_elong", "band_angle_tol")
+
+
+def detect_corrupt_frames(reader, n_frames: int, settings: "CorruptSettings | dict | None" = None,
+                          progress=None, cancel=None) -> CorruptResult:
+    """Corrupt-frame detection of a frame store (``FrameReader``): from the features stored at
+    import and the small copies when they are there and were made with these settings (no full
+    frame read: faster than decoding the movie), else from the full frames."""
+    s = resolve(CorruptSettings, settings)
+    d = CorruptSettings()
+    same = all(getattr(s, k) == getattr(d, k) for k in FRAME_SETTING_KEYS)
+    stored = {}
+    if same and getattr(reader, "has_small", False):
+        try:
+            stored = reader.features()
+        except Exception:
+            stored = {}
+    if stored and all(k in stored for k in STORED_KEYS) and len(stored["bright"]) == n_frames:
+        every = max(1, int(s.check_every)) * 8
+        from .alignment_check import small_frames
+
+        def smalls():
+            for i, f in enumerate(small_frames(reader)):
+                if i % every == 0:
+                    if cancel is not None:
+                        cancel.raise_if_cancelled()
+                    if progress is not None:
+                        progress(dict(stage="corrupt", done=i, total=n_frames))
+                yield f
+        res = detect_corrupt_stored(stored, smalls(), n_frames, s)
+        if progress is not None:
+            progress(dict(stage="corrupt", done=n_frames, total=n_frames))
+        return res
+    return detect_corrupt(iter(reader), n_frames, s, progress=progress, cancel=cancel)

@@ -23,6 +23,8 @@ class CorruptSettings:
     black_abs: float = 24.0          # brightness below this: black whatever the neighbours
     black_rel: float = 0.35          # ...or below this fraction of the neighbours' median brightness
     black_window: int = 15           # frames on each side forming the neighbours' median
+    black_nucleus_snr: float = 4.0   # ...unless it holds a nucleus: a LoG blob this many noise sigmas up
+    black_nucleus_level: float = 10.0  # ...and this many grey levels of LoG response (a nucleus of ~30 over the floor)
     # red artifacts: bands and lines (shape, one frame)
     red_threshold: int = 45          # red excess R - G (max-pooled) marking a red pixel
     red_low: int = 25                # hysteresis: red regions grow down to this excess
@@ -59,6 +61,9 @@ class CorruptSettings:
     outlier_min_diff: float = 4.0    # ...and a mean absolute difference (grey levels) at least this
     outlier_window: int = 15         # frames on each side for the robust z (local median / MAD)
     outlier_skip_ratio: float = 1.5  # ...and >= this x the difference between the two neighbours
+    # out-of-order frames (order.py): resembles a distant frame far more than its neighbours
+    order_ratio: float = 0.5         # distance to the distant match <= this x distance to the neighbours
+    order_jump: float = 4.0          # ...neighbours >= this x the median frame-to-frame step away, match within it
     check_every: int = 4             # frames between progress / cancel checks
     workers: int = 2                 # threads computing per-frame features (results do not depend on it)
 

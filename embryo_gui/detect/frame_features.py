@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from ._settings import resolve
+from .alignment_check import count_nuclei
 from .corrupt_settings import CorruptSettings
 
 EDGES = ("top", "bottom", "left", "right")
@@ -48,6 +49,7 @@ class FrameFeatures:
     temporal: Optional[tuple] = field(default=None, repr=False)  # novelty.prepare: (maps, dilated flat maps)
     radius_sample: Optional[float] = None   # novelty.prepare: nucleus radius (full-res px) of this frame
     blotch: Optional[dict] = None   # temporal blotch test result (novelty.blotch_pass), None = not run
+    nuclei: int = -1        # nucleus-like blobs in the pooled green (counted for dark frames only, else -1)
 
 
 def _shape(roi: np.ndarray, area: int, x: int, y: int) -> tuple[float, float, float, float, float]:
@@ -184,6 +186,10 @@ def frame_features(frame: np.ndarray, settings=None) -> FrameFeatures:
     k = green_map.size * (1.0 - s.bright_percentile / 100.0)
     above = np.cumsum(hist[::-1])
     bright = float(255 - int(np.searchsorted(above, max(k, 0.5))))
+    # a frame that could be called black (darker than black_rel of a full-scale neighbour) gets its
+    # nuclei counted (LoG blobs, ~1 ms): a frame holding a nucleus is never black
+    nuclei = count_nuclei(green_map, min_snr=s.black_nucleus_snr,
+                                                 min_level=s.black_nucleus_level) if bright < s.black_rel * 255 else -1
 
     excess_map = cv2.subtract(red_map, green_map)      # pooled red excess (blotches are wide)
     _, mx, _, _ = cv2.minMaxLoc(excess)
@@ -209,7 +215,7 @@ def frame_features(frame: np.ndarray, settings=None) -> FrameFeatures:
         th = th[:, :, None]
     return FrameFeatures(bright=bright, red_score=red_score, red_kind=red_kind, red_reason=red_reason,
                          thumb=th, kind_scores=kinds, red_map=red_map, green_map=green_map,
-                         excess_map=excess_map, line_map=excess)
+                         excess_map=excess_map, line_map=excess, nuclei=int(nuclei))
 
 
 def best_kind(kinds: dict) -> tuple[str, float, str]:

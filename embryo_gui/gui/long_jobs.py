@@ -211,7 +211,10 @@ class LongJobsMixin:
             self.set_project(p)
             self._add_recent(p.path)
 
+        live, preview = self._import_preview(video)
+
         def done(result) -> None:
+            preview.stop()
             embryo, messages = result
             self._refresh_embryo_list()
             self.set_embryo(embryo.name)
@@ -220,6 +223,47 @@ class LongJobsMixin:
             if messages:
                 self.statusBar().showMessage(" ".join(messages), 10000)
 
-        return self._run("import", import_embryo, self.project, video, annotations, name=name,
-                         time_offset=time_offset, frames_per_timepoint=frames_per_timepoint,
-                         frame_base=frame_base, on_done=done)
+        w = self._run("import", import_embryo, self.project, video, annotations, name=name,
+                      time_offset=time_offset, frames_per_timepoint=frames_per_timepoint,
+                      frame_base=frame_base, on_done=done, on_frame=live.add)
+        if w is None:
+            preview.stop()
+        else:
+            def ended(*_) -> None:  # failed or cancelled: back to what was shown before
+                preview.stop()
+                if self.embryo is not None:
+                    self._show_frame(self.cursor.index)
+                else:
+                    self.video.show_frame(None)
+            w.failed.connect(ended)
+            w.cancelled.connect(ended)
+        return w
+
+    def _import_preview(self, video):
+        """While an import runs, show its frames as they are decoded (the first within a fraction of
+        a second, whatever the length of the movie): a timer polls a Qt-free
+        :class:`~embryo_gui.model.framestore.LiveFrames` the import thread fills."""
+        from PySide6 import QtCore
+
+        from ..model.framestore import LiveFrames
+        live = LiveFrames(budget_bytes=64 << 20)
+        timer = QtCore.QTimer(self, interval=40)
+        shown = {"i": -1}
+
+        def poll() -> None:
+            i, frame = live.latest()
+            if frame is not None and i != shown["i"]:
+                shown["i"] = i
+                self.video.show_frame(frame)
+                self.statusBar().showMessage(f"importing {Path(video).name}: frame {i + 1}")
+                self.importPreviewShown.emit(i)
+
+        timer.timeout.connect(poll)
+        timer.start()
+        self._import_timer = timer
+        return live, timer
+
+    def import_preview_active(self) -> bool:
+        """Whether the window is showing the frames of an import in progress."""
+        t = getattr(self, "_import_timer", None)
+        return t is not None and t.isActive()

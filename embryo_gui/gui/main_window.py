@@ -49,6 +49,7 @@ class MainWindow(LayoutMixin, ActionsMixin, FileOpsMixin, EmbryoDisplayMixin, Na
 
     projectChanged = QtCore.Signal()
     frameShown = QtCore.Signal(int)
+    importPreviewShown = QtCore.Signal(int)  # frame of an import in progress shown (gui/long_jobs.py)
     workFinished = QtCore.Signal(str)  # "train", "train-cancelled", "autoclean", "export", "import", "...-failed"
     jobProgress = QtCore.Signal(str, object)  # (job kind, progress dict), after the window's own handling
 

@@ -23,6 +23,7 @@ FLAG_COLOURS: dict[str, tuple[int, int, int]] = {
     "edited": (40, 170, 80),
     "repaired": (0, 190, 190),
     "spike": (230, 90, 170),
+    "out_of_order": (120, 90, 40),
 }
 
 

@@ -35,8 +35,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-import blosc
-import cv2
 import h5py
 import hdf5plugin  # noqa: F401  (registers the Blosc filter with HDF5)
 import numpy as np
@@ -46,8 +44,20 @@ from ..progress import CancelToken, Throttle, check
 from .atomic import atomic_target, ensure_space
 from .format import FRAMES_FORMAT_NAME, FRAMES_FORMAT_VERSION
 
-blosc.set_releasegil(True)   # compression / decompression run outside the GIL (the pool needs it)
-blosc.set_nthreads(1)        # parallelism comes from our pool, one frame per thread
+_blosc_module = None
+
+
+def _blosc():
+    """python-blosc, imported on first use (it and OpenCV are a fifth of a second of start-up that
+    opening and saving a project do not need), set to release the GIL (the pool needs it) and to
+    one internal thread (parallelism comes from our pool, one frame per thread)."""
+    global _blosc_module
+    if _blosc_module is None:
+        import blosc
+        blosc.set_releasegil(True)
+        blosc.set_nthreads(1)
+        _blosc_module = blosc
+    return _blosc_module
 
 BLOSC_FILTER_ID = 32001
 SMALL_FACTOR = 4
@@ -66,6 +76,7 @@ FeatureFunction = Callable[[np.ndarray, np.ndarray], dict]
 def small_frame(frame: np.ndarray) -> np.ndarray:
     """The 1/4-size copy of a frame stored at import: ``cv2.resize(frame, (w//4, h//4), INTER_AREA)``
     (at least 1 pixel each way, for tiny test frames)."""
+    import cv2
     h, w = frame.shape[:2]
     return cv2.resize(np.ascontiguousarray(frame), small_size(w, h), interpolation=cv2.INTER_AREA)
 
@@ -85,22 +96,28 @@ def compress_chunk(arr: np.ndarray, codec: Optional[dict] = None) -> bytes:
     """One chunk compressed as the Blosc HDF5 filter would (readable with ``write_direct_chunk``)."""
     c = dict(CODEC, **(codec or {}))
     a = np.ascontiguousarray(arr)
-    return blosc.compress_ptr(a.__array_interface__["data"][0], a.size, typesize=a.itemsize,
+    return _blosc().compress_ptr(a.__array_interface__["data"][0], a.size, typesize=a.itemsize,
                               clevel=int(c["clevel"]), shuffle=int(c["shuffle"]), cname=c["cname"])
 
 
 def decompress_into(data, out: np.ndarray) -> None:
     """Decompress one Blosc chunk into the contiguous array ``out`` (no intermediate copy).  The chunk's
     header is checked first (a damaged header would make Blosc write past ``out``)."""
+    check_chunk_header(data, out.nbytes)
+    n = _blosc().decompress_ptr(data, out.__array_interface__["data"][0])
+    if n != out.nbytes:
+        raise ValueError(f"chunk holds {n} bytes, expected {out.nbytes}")
+
+
+def check_chunk_header(data, nbytes_expected: int) -> None:
+    """ValueError unless ``data`` starts with a Blosc header for ``nbytes_expected`` bytes in
+    ``len(data)`` (a damaged header would make Blosc write past its output)."""
     if len(data) < 16:
         raise ValueError("chunk too short for a Blosc header")
     nbytes, _, cbytes = struct.unpack_from("<III", data, 4)
-    if nbytes != out.nbytes or cbytes != len(data):
-        raise ValueError(f"damaged Blosc chunk header ({nbytes} bytes in {cbytes}, expected {out.nbytes} in "
+    if nbytes != nbytes_expected or cbytes != len(data):
+        raise ValueError(f"damaged Blosc chunk header ({nbytes} bytes in {cbytes}, expected {nbytes_expected} in "
                          f"{len(data)})")
-    n = blosc.decompress_ptr(data, out.__array_interface__["data"][0])
-    if n != out.nbytes:
-        raise ValueError(f"chunk holds {n} bytes, expected {out.nbytes}")
 
 
 def is_blosc(ds) -> bool:
@@ -177,15 +194,15 @@ def write_frame_file(
     cancel: Optional[CancelToken] = None,
     truth: Optional[dict] = None,
     features: Optional[FeatureFunction] = None,
-    on_frame: Optional[Callable[[int, np.ndarray, np.ndarray], None]] = None,
+    on_frame: Optional[Callable[[int, np.ndarray], None]] = None,
     codec: Optional[dict] = None,
 ) -> int:
     """Write ``frames`` (uint8 RGB) to a new frame file atomically; return the number written.
 
     Stores beside each frame its small copy (:func:`small_frame`) and, with ``features`` given,
     ``features(frame, small)`` (a dict, see :data:`FeatureFunction`) under ``/features``.
-    ``on_frame(i, frame, small)`` is called on the writer thread as each frame is written, in order
-    (a live preview: :class:`LiveFrames`).  ``truth`` (demo ground truth, arrays by name) is stored
+    ``on_frame(i, frame)`` is called on the writer thread as each frame arrives from the decoder, in
+    order, before it is compressed (a live preview: :class:`LiveFrames`).  ``truth`` (demo ground truth, arrays by name) is stored
     beside the frames.
 
     Decoding (the iterator) runs in its own thread, compression in a pool, writing here; memory stays
@@ -247,8 +264,6 @@ def write_frame_file(
                     small_ds.id.write_direct_chunk((written, 0, 0, 0), small_c)
                     if feats is not None:
                         feat.add(written, feats)
-                    if on_frame is not None:
-                        on_frame(written, fr, small)
                     written += 1
                     throttle({"stage": "import", "done": written, "total": expected_frames})
 
@@ -265,6 +280,8 @@ def write_frame_file(
                         raise EmbryoError(
                             f"frame {n} has shape {fr.shape} {fr.dtype}, expected {(h, w, c)} uint8", path)
                     pending.append((fr, pool.submit(work, fr)))
+                    if on_frame is not None:
+                        on_frame(n, fr)
                     n += 1
                     while len(pending) > _IN_FLIGHT or (pending and pending[0][1].done()):
                         write_one()
@@ -326,6 +343,111 @@ class _ChunkReader:
         out = np.empty(self.shape[1:], self.ds.dtype)
         self.read_into(i, out)
         return out
+
+
+EXPORT_COMPRESSIONS = ("blosc", "lzf", "none")
+
+
+def create_frames_dataset(f: h5py.File, name: str, n: int, fshape: tuple, compression: str = "blosc"):
+    """A ``(n,) + fshape`` uint8 dataset, one chunk per frame, compressed with ``compression``:
+    ``blosc`` (:data:`CODEC`; readers ``import hdf5plugin``), ``lzf`` (built into every h5py) or
+    ``none``."""
+    if compression not in EXPORT_COMPRESSIONS:
+        raise EmbryoError(f"unknown compression {compression!r}; choose one of {', '.join(EXPORT_COMPRESSIONS)}")
+    kw = frame_compression() if compression == "blosc" else {"compression": "lzf"} if compression == "lzf" else {}
+    ds = f.create_dataset(name, shape=(int(n),) + tuple(fshape), dtype=np.uint8, chunks=(1,) + tuple(fshape), **kw)
+    ds.attrs["compression"] = compression
+    return ds
+
+
+def copy_frames(ds, start: int, reader: "FrameReader", indices, size: Optional[tuple[int, int]] = None,
+                gray: bool = False, cancel: Optional[CancelToken] = None,
+                on_frames: Optional[Callable[[int], None]] = None) -> int:
+    """Write frames ``indices`` of ``reader`` into ``ds`` (from :func:`create_frames_dataset`) from row
+    ``start``, resized to ``size`` (w, h) with area interpolation and/or converted to gray; return the
+    next row.
+
+    At full size into a Blosc dataset the stored chunks are copied as they are (``read_direct_chunk``
+    -> ``write_direct_chunk``: no decompression at all).  Otherwise frames are decompressed,
+    transformed and compressed in a pool of threads with the same codec and written in order
+    (LZF goes through h5py's own filter on this thread: the portable option is the slow one).
+    ``on_frames(k)`` is called as frames are written (k since the last call)."""
+    import cv2
+    idx = np.asarray(indices, dtype=np.int64).ravel()
+    reader._open()
+    src = reader._full
+    out_shape = tuple(int(x) for x in ds.shape[1:])
+    h0, w0 = reader.shape[1:3]
+    w, h = (int(size[0]), int(size[1])) if size else (w0, h0)
+    resize = (w, h) != (w0, h0)
+    mode = ds.attrs.get("compression", "blosc" if is_blosc(ds) else "other")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    pos = int(start)
+    if not resize and not gray and mode == "blosc" and src.fast and out_shape == src.shape[1:]:
+        zero = (0,) * len(out_shape)
+        for k, i in enumerate(idx):
+            if k % 64 == 0:
+                check(cancel)
+            mask, data = src.ds.id.read_direct_chunk((int(i),) + zero)
+            if not mask & 1:  # copied without decompression: a damaged chunk must not pass unseen
+                try:
+                    check_chunk_header(data, int(np.prod(out_shape)))
+                except ValueError as exc:
+                    raise EmbryoError(f"frame {int(i)} cannot be read: the frame file is damaged ({exc}); re-import "
+                                      "the embryo from its video", reader.path) from None
+            ds.id.write_direct_chunk((pos,) + zero, data, filter_mask=mask)
+            pos += 1
+            if on_frames is not None and (k % 32 == 31 or k == len(idx) - 1):
+                on_frames(k % 32 + 1)
+        return pos
+
+    def work(i: int):
+        fr = src.read(int(i))
+        if resize:
+            fr = cv2.resize(fr, (w, h), interpolation=cv2.INTER_AREA)
+        if gray:
+            fr = cv2.cvtColor(fr, cv2.COLOR_RGB2GRAY)
+        if fr.shape != out_shape:
+            raise EmbryoError(f"frame {i} gives shape {fr.shape}, the dataset holds {out_shape}")
+        if mode == "blosc":
+            return compress_chunk(fr)
+        if mode == "none":
+            return np.ascontiguousarray(fr).tobytes()
+        return fr
+
+    zero = (0,) * len(out_shape)
+    pending: "collections.deque" = collections.deque()
+    done_since = 0
+    with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="export-compress") as pool:
+        try:
+            it = iter(idx)
+            for i in it:
+                pending.append(pool.submit(work, int(i)))
+                while len(pending) > _IN_FLIGHT or (pending and pending[0].done()):
+                    check(cancel)
+                    pos = _put(ds, pos, pending.popleft().result(), mode, zero)
+                    done_since += 1
+                    if on_frames is not None and done_since >= 32:
+                        on_frames(done_since)
+                        done_since = 0
+            while pending:
+                check(cancel)
+                pos = _put(ds, pos, pending.popleft().result(), mode, zero)
+                done_since += 1
+        finally:
+            for fut in pending:
+                fut.cancel()
+    if on_frames is not None and done_since:
+        on_frames(done_since)
+    return pos
+
+
+def _put(ds, pos: int, item, mode: str, zero: tuple) -> int:
+    if mode in ("blosc", "none"):
+        ds.id.write_direct_chunk((pos,) + zero, item)
+    else:
+        ds[pos] = item
+    return pos + 1
 
 
 class FrameReader:
@@ -475,15 +597,13 @@ class FrameReader:
 class LiveFrames:
     """Frames of an import in progress, for a preview before the frame file exists (no Qt).
 
-    Pass :meth:`add` as ``on_frame`` to :func:`write_frame_file`: it keeps every frame written so far
+    Pass :meth:`add` as ``on_frame`` to :func:`write_frame_file`: it keeps every frame decoded so far
     up to ``budget_bytes`` (then only the latest), so a window can show the first frames within a
     fraction of a second of the start of an import and let the user scrub what has arrived.
     Thread-safe: written by the import thread, read by any.
     """
 
-    def __init__(self, frame_shape, expected: Optional[int] = None, budget_bytes: int = 256 << 20):
-        self.frame_shape = tuple(int(x) for x in frame_shape)
-        self.expected = expected
+    def __init__(self, budget_bytes: int = 256 << 20):
         self.budget = int(budget_bytes)
         self._frames: dict[int, np.ndarray] = {}
         self._bytes = 0
@@ -493,7 +613,7 @@ class LiveFrames:
         self.done = False
         self.changed = threading.Event()
 
-    def add(self, i: int, frame: np.ndarray, small: Optional[np.ndarray] = None) -> None:
+    def add(self, i: int, frame: np.ndarray) -> None:
         with self._lock:
             if self._extra is None and self._bytes + frame.nbytes <= self.budget:
                 self._bytes += frame.nbytes           # within budget: kept

@@ -1,0 +1,59 @@
+"""The window shows an import's frames while it runs, then the embryo.  (How soon the first frame
+shows -- the target is under 1 s -- is measured by benchmarks/bench_import.py, not asserted here.)"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+
+from gui_helpers import open_window
+
+
+def write_video(path, n, w=376, h=256):
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 7, (w, h))
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        f = rng.normal(16, 5, (h, w, 3)).clip(0, 255).astype(np.uint8)
+        cv2.circle(f, (20 + (i % 300), h // 2), 12, (40, 200, 40), -1)
+        vw.write(f)
+    vw.release()
+
+
+def test_import_preview_shows_frames_before_the_import_ends(qtbot, tmp_path):
+    video = tmp_path / "movie.mp4"
+    write_video(video, 400)
+    win = open_window(qtbot, tmp_path)
+    shown, finished = [], []
+    win.importPreviewShown.connect(lambda i: shown.append((time.perf_counter(), i, win.video._raw)))
+    win.workFinished.connect(lambda kind: finished.append((time.perf_counter(), kind)))
+    t0 = time.perf_counter()
+    w = win.import_video(tmp_path / "p.h5", video)
+    assert w is not None
+    qtbot.waitUntil(lambda: bool(finished), timeout=60000)
+    assert finished[0][1] == "import"
+    assert shown, "no frame was shown while importing"
+    t_first, i_first, frame = shown[0]
+    assert t_first < finished[0][0] and len(shown) >= 2  # frames kept arriving while it imported
+    print(f"first frame on screen {t_first - t0:.2f} s after import_video, import done after "
+          f"{finished[0][0] - t0:.2f} s")
+    assert frame.shape == (256, 376, 3) and i_first < 400
+    e = win.embryo
+    assert e is not None and e.n_frames == 400
+    assert np.array_equal(frame, e.frames[i_first])  # the preview showed the very frame stored
+    assert np.array_equal(win.video._raw, e.frames[win.cursor.index])  # then the imported embryo
+    assert not win.import_preview_active()
+
+
+def test_failed_import_leaves_no_preview(qtbot, tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all" * 100)
+    win = open_window(qtbot, tmp_path)
+    finished = []
+    win.workFinished.connect(finished.append)
+    w = win.import_video(tmp_path / "p.h5", bad)
+    if w is not None:
+        qtbot.waitUntil(lambda: bool(finished), timeout=30000)
+        assert finished[0] == "import-failed"
+    assert win.video._raw is None and not win.import_preview_active()
