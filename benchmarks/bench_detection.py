@@ -34,6 +34,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import plain_decode  # noqa: E402
 
+from embryo_gui.arrays import runs
 from embryo_gui.app.importing import detector_features
 from embryo_gui.demo import make_demo_embryo
 from embryo_gui.detect import CorruptSettings, cliff_mask, detect_cliffs, detect_corrupt
@@ -164,7 +165,7 @@ def main() -> None:
                 for c in cliffs:
                     if not truth_m[c.start:c.stop].any():
                         misses.append(f"seed {seed} embryo {idx}: cliff FP {c.to_dict()}")
-                for a, b in _runs(truth_m):
+                for a, b in runs(truth_m):
                     if not pred[a:b].any():
                         lin = tr["cliff_lineage"][a]
                         name = "population" if lin < 0 or lin >= len(LINEAGES) else LINEAGES[lin]
@@ -367,12 +368,6 @@ def _params(emb, t: int) -> str:
         return " lines=" + ",".join(f"(thick {ln['thick']}, amp {ln['amp']:.0f}, aa {ln['aa']})" for ln in p["lines"])
     keys = [k for k in ("size", "width", "amp", "green", "edge") if k in p]
     return " " + " ".join(f"{k}={p[k]:.1f}" if isinstance(p[k], float) else f"{k}={p[k]}" for k in keys)
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    m = np.concatenate(([False], mask, [False])).astype(np.int8)
-    d = np.diff(m)
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
 
 
 if __name__ == "__main__":

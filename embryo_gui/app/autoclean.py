@@ -16,19 +16,29 @@ Policy (``AutocleanPolicy``):
   frames count as kept) is reported unusable (its frames are left out of an export unless asked
   otherwise).
 Running it twice changes nothing the second time.
+
+Compute / apply (docs/ARCHITECTURE.md): :func:`compute_autoclean` runs the detectors (if needed)
+and plans the policy on a snapshot of the embryo (off-thread, the project untouched) and returns an
+:class:`AutocleanPlan`.  :func:`autoclean_apply` (caller's thread) returns the edits to push: the
+detectors' ``SetFlags`` (if they ran) and the :class:`Autoclean` batch of the planned policy edits;
+no detector runs inside ``Edit.apply``.  If the embryo changed while the detectors ran, the (cheap)
+policy is planned again on its current state with the same detections.
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Optional
 
-import numpy as np
-
-from ..edits import AcceptDetection, Edit, Interpolate, SetExcluded
-from ..policy import CORRUPT_KINDS, LOST_KINDS, UNUSABLE_FRACTION
+from ..arrays import runs
+from ..edits import AcceptDetection, Batch, Edit, Interpolate, SetExcluded, SetFlags
+from ..errors import EmbryoError
+from ..model.detections import AutocleanRecord
+from ..policy import CORRUPT_KINDS, DIP_REPAIRS, LOST_KINDS, UNUSABLE_FRACTION
 from ..progress import check
-from .detecting import detection_edit, needs_detection
+from .detecting import (DetectionResult, EmbryoInput, compute_detections, detection_apply, detection_edit,
+                        needs_detection, redecide)
+from .jobs import Job
 
 
 @dataclass
@@ -38,107 +48,159 @@ class AutocleanPolicy:
     repair_spikes: bool = True
     unusable_fraction: float = UNUSABLE_FRACTION
 
+    def __post_init__(self):
+        if self.dip_repair not in DIP_REPAIRS:
+            raise EmbryoError(f"dip_repair must be one of {', '.join(DIP_REPAIRS)}, got {self.dip_repair!r}")
+        if not 0 <= float(self.unusable_fraction) <= 1:
+            raise EmbryoError(f"unusable_fraction must be between 0 and 1, got {self.unusable_fraction}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-class _Autoclean(Edit):
-    """The policy as one edit (one undo step), on the detections the embryo already has."""
+class Autoclean(Batch):
+    """The planned auto-clean edits of one embryo as one history step (no detector runs in it)."""
 
     type = "autoclean"
 
-    def __init__(self, policy: AutocleanPolicy, progress=None, cancel=None, notes=None):
+    def __init__(self, edits, policy: AutocleanPolicy, summary: Optional[dict] = None, label: str = "auto-clean"):
         self.policy = policy
-        self._progress, self._cancel = progress, cancel
-        self._notes = list(notes or [])
-        self.summary: dict = {}
-        super().__init__("auto-clean")
+        self.summary: dict = dict(summary or {})
+        super().__init__(edits, label)
 
     def params(self) -> dict:
-        return {"policy": self.policy.to_dict()}
-
-    def _forward(self, embryo) -> None:
-        p = self.policy
-        notes = self._notes
-        check(self._cancel)
-        kinds = [k for k in CORRUPT_KINDS if k in LOST_KINDS or p.exclude_outliers]
-        corrupt = embryo.flags.any_of(kinds)
-        if corrupt.any():
-            SetExcluded(corrupt, True, reason="corrupt")._forward(embryo)
-        repaired = excluded_cliff = left_for_review = 0
-        hand = embryo.flags.mask("edited") & ~embryo.flags.mask("repaired")  # values set by hand
-        for i, c in enumerate(embryo.detections.get("cliffs") or []):
-            if c.get("status") != "pending":
-                continue
-            if hand[max(0, c["start"]):c["stop"]].any():
-                left_for_review += 1  # the user changed values in it by hand: theirs to decide
-                continue
-            before = embryo.flags.mask("excluded").sum()
-            AcceptDetection(i, repair=p.dip_repair)._forward(embryo)
-            if embryo.detections["cliffs"][i].get("repair") == "interpolated":
-                repaired += 1
-            else:
-                excluded_cliff += int(embryo.flags.mask("excluded").sum() - before)
-        spikes_repaired = 0
-        if p.repair_spikes:
-            todo = embryo.flags.mask("spike") & ~embryo.flags.mask("excluded") & ~hand
-            for start, stop in _runs(todo):
-                try:
-                    Interpolate(start, stop)._forward(embryo)
-                    spikes_repaired += stop - start
-                except ValueError:
-                    SetExcluded((start, stop), True, reason="spike")._forward(embryo)
-        frac = lost_fraction(embryo)
-        unusable = frac > p.unusable_fraction
-        det = copy.deepcopy(embryo.detections)
-        det["autoclean"] = {"policy": p.to_dict(), "unusable": bool(unusable), "lost_fraction": round(frac, 4)}
-        embryo.detections = det
-        self.summary = {
-            "name": embryo.name, "n_frames": embryo.n_frames,
-            **{k: int(embryo.flags.mask(k).sum()) for k in CORRUPT_KINDS},
-            "cliffs": len(embryo.detections.get("cliffs") or []),
-            "cliffs_repaired": repaired, "cliff_frames_excluded": excluded_cliff,
-            "cliffs_left_for_review": left_for_review,
-            "spikes": int(embryo.flags.mask("spike").sum()), "spikes_repaired": spikes_repaired,
-            "excluded": int(embryo.flags.mask("excluded").sum()),
-            "repaired": int(embryo.flags.mask("repaired").sum()),
-            "lost_fraction": round(frac, 4), "unusable": bool(unusable),
-            "state": embryo.state(),
-            "notes": notes,
-        }
+        return {"policy": self.policy.to_dict(), **super().params()}
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, stop)`` ranges of consecutive True values."""
-    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
-    edges = np.flatnonzero(m[1:] != m[:-1])
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+@dataclass
+class AutocleanPlan:
+    """What auto-clean will do to one embryo: ``detections`` (None when the detectors had already
+    run at these settings), the policy's ``edits`` (applied in order as one step) and the
+    ``summary`` of the embryo after them (see :func:`format_summary`)."""
+    name: str
+    edits: list
+    summary: dict
+    detections: Optional[DetectionResult]
+    token: tuple = ()
+    notes: list = field(default_factory=list)
 
 
-def lost_fraction(embryo) -> float:
-    """Share of frames an export would lose (see ``Embryo.lost_fraction``)."""
-    return embryo.lost_fraction()
+def plan_policy(scratch, policy: AutocleanPolicy, notes=()) -> tuple[list[Edit], dict]:
+    """Plan the policy on ``scratch`` (an ``Embryo.snapshot()`` holding the detections; it is
+    changed); cheap (no detector runs).  Returns the edits and the summary."""
+    p = policy
+    steps: list[Edit] = []
+
+    def do(edit: Edit) -> Edit:
+        edit._forward(scratch)
+        steps.append(edit)
+        return edit
+
+    kinds = [k for k in CORRUPT_KINDS if k in LOST_KINDS or p.exclude_outliers]
+    corrupt = scratch.flags.any_of(kinds)
+    if corrupt.any():
+        do(SetExcluded(corrupt, True, reason="corrupt"))
+    repaired = excluded_cliff = left_for_review = 0
+    hand = scratch.flags.mask("edited") & ~scratch.flags.mask("repaired")  # values set by hand
+    for i, c in enumerate(scratch.cliffs):
+        if c.status != "pending":
+            continue
+        if hand[max(0, c.start):c.stop].any():
+            left_for_review += 1  # the user changed values in it by hand: theirs to decide
+            continue
+        before = scratch.flags.mask("excluded").sum()
+        do(AcceptDetection(i, repair=p.dip_repair))
+        if scratch.cliffs[i].repair == "interpolated":
+            repaired += 1
+        else:
+            excluded_cliff += int(scratch.flags.mask("excluded").sum() - before)
+    spikes_repaired = 0
+    if p.repair_spikes:
+        todo = scratch.flags.mask("spike") & ~scratch.flags.mask("excluded") & ~hand
+        for start, stop in runs(todo):
+            try:
+                do(Interpolate(start, stop))
+                spikes_repaired += stop - start
+            except ValueError:
+                do(SetExcluded((start, stop), True, reason="spike"))
+    frac = scratch.lost_fraction()
+    unusable = frac > p.unusable_fraction
+    do(SetFlags(detections={"autoclean": AutocleanRecord(p.to_dict(), bool(unusable), frac).to_dict()},
+                label="auto-clean verdict"))
+    summary = {
+        "name": scratch.name, "n_frames": scratch.n_frames,
+        **{k: int(scratch.flags.mask(k).sum()) for k in CORRUPT_KINDS},
+        "cliffs": len(scratch.cliffs),
+        "cliffs_repaired": repaired, "cliff_frames_excluded": excluded_cliff,
+        "cliffs_left_for_review": left_for_review,
+        "spikes": int(scratch.flags.mask("spike").sum()), "spikes_repaired": spikes_repaired,
+        "excluded": int(scratch.flags.mask("excluded").sum()),
+        "repaired": int(scratch.flags.mask("repaired").sum()),
+        "lost_fraction": round(frac, 4), "unusable": bool(unusable),
+        "state": scratch.state(),
+        "notes": list(notes),
+    }
+    return steps, summary
+
+
+def _edits_on(embryo, policy: AutocleanPolicy, detection=None) -> list[Edit]:
+    """[the detection edit, if given] + the policy planned on a snapshot of ``embryo`` after it."""
+    out: list[Edit] = []
+    notes: list[str] = []
+    scratch = embryo.snapshot()
+    if detection is not None:
+        edit, notes = detection
+        edit._forward(scratch)
+        out.append(edit)
+    steps, summary = plan_policy(scratch, policy, notes)
+    out.append(Autoclean(steps, policy, summary))
+    return out
 
 
 def autoclean_edits(embryo, policy: AutocleanPolicy | None = None, progress=None, cancel=None,
                     detection=None) -> list[Edit]:
     """The edits an auto-clean pushes, in order: the detectors' (when they have not run at the
-    current settings; ``detection`` = an already computed ``(edit, notes)``) and the policy's."""
-    out: list[Edit] = []
-    notes: list[str] = []
+    current settings; ``detection`` = an already computed ``(edit, notes)``; else they run here)
+    and the policy's :class:`Autoclean` batch (its ``summary`` says what it does)."""
     if detection is None and needs_detection(embryo):
         detection = detection_edit(embryo, progress=progress, cancel=cancel)
-    if detection is not None:
-        edit, notes = detection
-        out.append(edit)
-    out.append(_Autoclean(policy or AutocleanPolicy(), progress, cancel, notes))
+    return _edits_on(embryo, policy or AutocleanPolicy(), detection)
+
+
+def compute_autoclean(scratch, policy: Optional[AutocleanPolicy] = None, progress=None,
+                      cancel=None, token: tuple = ()) -> AutocleanPlan:
+    """Detect (if needed) and plan on ``scratch`` (an ``Embryo.snapshot()``, changed): pure as far
+    as the project goes.  ``token``: the live embryo's ``state_token()`` when the snapshot was taken."""
+    policy = policy or AutocleanPolicy()
+    detected = None
+    if needs_detection(scratch):
+        detected = compute_detections(EmbryoInput.of(scratch), progress=progress, cancel=cancel)
+        detection_apply(detected, scratch)._forward(scratch)
+    check(cancel)
+    notes = [] if detected is None else list(detected.notes)
+    steps, summary = plan_policy(scratch, policy, notes)
+    return AutocleanPlan(scratch.name, steps, summary, detected, tuple(token), notes)
+
+
+def autoclean_apply(embryo, plan: AutocleanPlan, policy: AutocleanPolicy) -> list[Edit]:
+    """The edits to push for ``plan`` (the policy re-planned on the embryo's current state if it
+    changed since the snapshot; the detectors are not run again)."""
+    if plan.token and embryo.state_token() != plan.token:
+        det = None
+        if plan.detections is not None:
+            d = redecide(plan.detections, embryo)
+            det = (detection_apply(d, embryo), list(d.notes))
+        return _edits_on(embryo, policy, det)
+    out: list[Edit] = []
+    if plan.detections is not None:
+        out.append(detection_apply(plan.detections, embryo))
+    out.append(Autoclean(plan.edits, policy, plan.summary))
     return out
 
 
-def autoclean_embryo(embryo, policy: AutocleanPolicy | None = None, progress=None, cancel=None) -> dict:
-    """Detect if needed, then apply the policy: each its own undo step.  Returns the summary
-    (``changed``: whether the policy changed anything)."""
-    edits = autoclean_edits(embryo, policy, progress, cancel)
+def push_autoclean(embryo, edits: list[Edit], cancel=None) -> dict:
+    """Push auto-clean's edits on ``embryo`` (caller's thread); returns the summary (``changed``:
+    whether the policy changed anything, ``detected``: whether the detectors ran)."""
     before = embryo.history.position
     try:
         for e in edits:
@@ -147,12 +209,18 @@ def autoclean_embryo(embryo, policy: AutocleanPolicy | None = None, progress=Non
     except BaseException:
         while embryo.history.position > before:  # cancelled inside an embryo: leave it as it was
             embryo.history.undo()
-            del embryo.history.entries[embryo.history.position:]
+        embryo.history.drop_redo()
         raise
     s = dict(edits[-1].summary)
     s["changed"] = not edits[-1].is_empty
     s["detected"] = len(edits) > 1
     return s
+
+
+def autoclean_embryo(embryo, policy: AutocleanPolicy | None = None, progress=None, cancel=None) -> dict:
+    """Detect if needed, then apply the policy: each its own undo step (on this thread).  Returns
+    the summary."""
+    return push_autoclean(embryo, autoclean_edits(embryo, policy, progress, cancel), cancel)
 
 
 def autoclean_project(project, policy: AutocleanPolicy | None = None, progress=None, cancel=None,
@@ -172,6 +240,40 @@ def autoclean_project(project, policy: AutocleanPolicy | None = None, progress=N
     if progress is not None:
         progress({"stage": "autoclean", "done": len(todo), "total": len(todo)})
     return out
+
+
+def autoclean_job(project, policy: AutocleanPolicy | None = None, embryos=None) -> Job:
+    """A job auto-cleaning every embryo (or those named).  compute: detectors (if needed) + plans
+    on snapshots (off-thread); apply: "run detectors" (if they ran) and one ``Autoclean`` step per
+    embryo.  Outcome: the summaries.
+    Cancelled, it changes nothing."""
+    policy = policy or AutocleanPolicy()
+    scratch = [(e.snapshot(), e.state_token()) for e in project.embryos if embryos is None or e.name in embryos]
+
+    def compute(progress, cancel) -> list[AutocleanPlan]:
+        plans = []
+        for k, (s, token) in enumerate(scratch):
+            check(cancel)
+            if progress is not None:
+                progress({"stage": "autoclean", "done": k, "total": len(scratch), "embryo": s.name})
+            plans.append(compute_autoclean(s, policy, progress, cancel, token))
+        if progress is not None:
+            progress({"stage": "autoclean", "done": len(scratch), "total": len(scratch)})
+        return plans
+
+    def apply(plans: list[AutocleanPlan]) -> list[dict]:
+        out = []
+        for plan in plans:
+            e = project.embryo(plan.name)
+            out.append(push_autoclean(e, autoclean_apply(e, plan, policy)))
+        return out
+
+    return Job("autoclean", compute, apply, label="auto-clean")
+
+
+def lost_fraction(embryo) -> float:
+    """Share of frames an export would lose (see ``Embryo.lost_fraction``)."""
+    return embryo.lost_fraction()
 
 
 def format_summary(summary: list[dict]) -> str:

@@ -14,15 +14,12 @@ keeps the detections.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
 
-from ..arrays import rows_differ
 from ..edits import Edit, SetFlags
-from ..model.flags import Flags
 from ..progress import check
 from .autoclean import AutocleanPolicy, autoclean_edits
 from .detecting import detection_edit, needs_detection
@@ -53,37 +50,11 @@ class AutocleanDraft:
         return autoclean_edits(embryo, self.policy, detection=det)
 
 
-class _Shadow:
-    """A private copy of what the policy reads and writes (annotations, flags, detections)."""
-
-    def __init__(self, embryo) -> None:
-        self.name = embryo.name
-        self.n_frames = embryo.n_frames
-        self.frames = embryo.frames
-        self._embryo = embryo
-        self.current = embryo.current.copy()
-        self.flags = Flags(embryo.n_frames, embryo.flags.bits.copy(),
-                           {k: v.copy() for k, v in embryo.flags.scores.items()})
-        self.detections = copy.deepcopy(embryo.detections)
-        self.training = list(embryo.training)
-
-    @property
-    def original(self) -> np.ndarray:
-        return self._embryo.original
-
-    def _update_edited(self) -> None:
-        self.flags.set_mask("edited", rows_differ(self.current, self.original))
-
-    def __getattr__(self, name):  # state(), lost_fraction() ... of the real class, on this copy
-        fn = getattr(type(self._embryo), name)
-        return fn.__get__(self, type(self))
-
-
 def compute_draft(embryo, policy: AutocleanPolicy | None = None, progress=None, cancel=None) -> AutocleanDraft:
     """What auto-clean would do to ``embryo``; changes nothing (see the module docstring)."""
     policy = policy or AutocleanPolicy()
-    shadow = _Shadow(embryo)
-    detection = detection_edit(embryo, progress=progress, cancel=cancel) if needs_detection(embryo) else None
+    shadow = embryo.snapshot()   # a private copy: the embryo itself is never touched
+    detection = detection_edit(shadow, progress=progress, cancel=cancel) if needs_detection(shadow) else None
     edits = autoclean_edits(shadow, policy, detection=detection)
     for e in edits:
         e.apply(shadow)

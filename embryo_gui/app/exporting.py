@@ -22,8 +22,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import h5py
 import numpy as np
@@ -38,6 +39,7 @@ from ..model.framestore import EXPORT_COMPRESSIONS, copy_frames, create_frames_d
 from ..model.lock import ProjectLock
 from ..policy import EXPORT_DROPPED_UNLESS_CLEARED, EXPORT_REPORTED_KINDS, EXPORT_UNREVIEWED_KINDS
 from ..progress import Throttle
+from .jobs import Job
 
 #: words for the report's reasons (the CLI, the dialog and the message use them)
 REASON_TEXT = {"excluded": "excluded", "lossy": "lossy (trainer), not cleared", "unannotated": "unannotated",
@@ -133,11 +135,35 @@ def existing_outputs(out_path, csv_path=None) -> list[Path]:
     return [Path(p) for p in (out_path, csv_path) if p is not None and Path(p).is_file()]
 
 
-def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
-                   csv_path=None, include_unusable: bool = False, progress=None, cancel=None,
-                   overwrite: bool = False, compression: str = "blosc") -> dict:
-    """Write the cleaned dataset; returns a report with a one-line ``message``, ``dropped`` (by
-    reason), ``unreviewed`` (kept frames still flagged, by kind) and ``lines`` (the policy in words).
+@dataclass(frozen=True)
+class ExportItem:
+    """One embryo's share of an export, copied on the caller's thread."""
+    name: str
+    frames: Any             # the embryo's FrameReader (read-only frame file)
+    frame_shape: tuple
+    index: np.ndarray       # kept frames
+    counts: np.ndarray      # (len(index), 8) copy of the current counts of those frames
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """Everything an export writes, taken from the project by :func:`prepare_export`."""
+    out_path: Path
+    csv_path: Optional[Path]
+    items: tuple
+    dropped: dict
+    unreviewed: dict
+    size: tuple             # (width, height)
+    gray: bool
+    compression: str
+    include_unusable: bool
+    project_path: str
+
+
+def prepare_export(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
+                   csv_path=None, include_unusable: bool = False, overwrite: bool = False,
+                   compression: str = "blosc") -> ExportPlan:
+    """Check the outputs and take what the export needs from the project (caller's thread, cheap).
     An existing output file is refused unless ``overwrite``.
 
     ``compression``: ``blosc`` (the frame store's codec: at full size the stored chunks are copied as
@@ -157,29 +183,41 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
     if not overwrite:
         for p in existing_outputs(out_path, csv_path):
             raise EmbryoError("already exists; pass --force to replace it (or choose another name)", p)
-    plan = []
+    items = []
     dropped_total: dict[str, int] = {}
     unreviewed: dict[str, int] = {}
     for e in project.embryos:
         idx, dropped = kept_frames(e, include_unusable)
-        plan.append((e, idx))
+        items.append(ExportItem(e.name, e.frames, tuple(e.frame_shape), idx, np.array(e.current[idx])))
         for k, v in dropped.items():
             dropped_total[k] = dropped_total.get(k, 0) + v
         for k, v in unreviewed_kept(e, idx).items():
             unreviewed[k] = unreviewed.get(k, 0) + v
-    n_total = sum(len(i) for _, i in plan)
+    n_total = sum(len(it.index) for it in items)
     if n_total == 0:
         raise EmbryoError("nothing to export: every frame is excluded, unannotated or in an unusable embryo",
                           project.path)
-    shapes = {e.frame_shape for e, i in plan if len(i)}
+    shapes = {it.frame_shape for it in items if len(it.index)}
     if size is None and len(shapes) > 1:
         raise EmbryoError("embryos have different frame sizes "
                           f"({', '.join(f'{s[1]}x{s[0]}' for s in sorted(shapes))}); pass --size WxH",
                           project.path)
     h, w = (size[1], size[0]) if size else next(iter(shapes))[:2]
+    return ExportPlan(out_path, csv_path, tuple(items), dropped_total, unreviewed, (int(w), int(h)), bool(gray),
+                      compression, bool(include_unusable), str(Path(project.path).resolve()))
+
+
+def write_export(plan: ExportPlan, progress=None, cancel=None) -> dict:
+    """Write the planned dataset atomically (any thread: reads only frame files and the plan).
+    Returns a report with a one-line ``message``, ``dropped`` (by reason), ``unreviewed`` (kept
+    frames still flagged, by kind) and ``lines`` (the policy in words)."""
+    out_path, csv_path, gray, include_unusable = plan.out_path, plan.csv_path, plan.gray, plan.include_unusable
+    dropped_total, unreviewed, compression = plan.dropped, plan.unreviewed, plan.compression
+    w, h = plan.size
+    n_total = sum(len(it.index) for it in plan.items)
     fshape = (h, w) if gray else (h, w, 3)
     throttle = Throttle(progress)
-    names = [e.name for e, _ in plan]
+    names = [it.name for it in plan.items]
     policy = {"kept": "not excluded, not lossy unless cleared, population annotated"
                       + ("" if include_unusable else ", embryo not unusable"),
               "size": [w, h], "gray": bool(gray), "compression": compression}
@@ -190,13 +228,12 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
         recovered = recover_output(targets)
         with atomic_group(targets) as tmps:
             population, lineages, embryo_idx, source_frame = _write_h5(
-                tmps[0], project, plan, n_total, fshape, (h, w), gray, names, policy, dropped_total, throttle,
-                compression, cancel)
+                tmps[0], plan, n_total, fshape, names, policy, throttle, cancel)
             if csv_path is not None:
                 _write_csv(tmps[1], names, embryo_idx, source_frame, population, lineages)
     finally:
         lock.release()
-    kept_by = {n: int(len(i)) for n, (_, i) in zip(names, plan)}
+    kept_by = {it.name: int(len(it.index)) for it in plan.items}
     lines = describe_plan({"dropped": dropped_total, "unreviewed": unreviewed})
     msg = (f"exported {n_total} frames of {sum(1 for v in kept_by.values() if v)} embryos to {out_path} "
            f"({w}x{h}{' gray' if gray else ''}); " + "; ".join(lines))
@@ -221,15 +258,15 @@ def recover_output(targets) -> list[str]:
     return done + removed
 
 
-def _write_h5(tmp, project, plan, n_total, fshape, hw, gray, names, policy, dropped_total, throttle, compression,
-              cancel):
-    h, w = hw
+def _write_h5(tmp, plan, n_total, fshape, names, policy, throttle, cancel):
+    w, h = plan.size
+    gray, dropped_total, compression = plan.gray, plan.dropped, plan.compression
     frame_bytes = int(np.prod(fshape))
     with h5py.File(tmp, "w", libver="latest") as f:
         f.attrs["format"] = EXPORT_FORMAT_NAME
         f.attrs["format_version"] = EXPORT_FORMAT_VERSION
         f.attrs["tool_version"] = __version__
-        f.attrs["source_project"] = str(Path(project.path).resolve())
+        f.attrs["source_project"] = plan.project_path
         f.attrs["policy"] = json.dumps(policy)
         f.attrs["dropped"] = json.dumps(dropped_total)
         f.attrs["n_frames"] = n_total
@@ -239,18 +276,20 @@ def _write_h5(tmp, project, plan, n_total, fshape, hw, gray, names, policy, drop
         embryo_idx = np.empty(n_total, np.int32)
         source_frame = np.empty(n_total, np.int32)
         pos = 0
-        for ei, (e, idx) in enumerate(plan):
+        for ei, it in enumerate(plan.items):
+            idx = it.index
+
             def advance(k: int) -> None:
                 advance.done += k
                 ensure_space(tmp, 2 * 32 * frame_bytes)  # room for the next batch: HDF5 never meets a full disk
                 throttle({"stage": "export", "done": advance.done, "total": n_total})
             advance.done = pos
             ensure_space(tmp, 2 * min(32, len(idx)) * frame_bytes)  # room for the first batch (then: advance)
-            pos = copy_frames(frames, pos, e.frames, idx, (w, h), gray, cancel=cancel, on_frames=advance)
+            pos = copy_frames(frames, pos, it.frames, idx, (w, h), gray, cancel=cancel, on_frames=advance)
             k = len(idx)
             start = pos - k
-            population[start:pos] = e.current[idx, POPULATION]
-            lineages[start:pos] = e.current[idx, :POPULATION]
+            population[start:pos] = it.counts[:, POPULATION]
+            lineages[start:pos] = it.counts[:, :POPULATION]
             embryo_idx[start:pos] = ei
             source_frame[start:pos] = idx
         f.create_dataset("population", data=population)
@@ -260,6 +299,23 @@ def _write_h5(tmp, project, plan, n_total, fshape, hw, gray, names, policy, drop
         f.create_dataset("embryo_names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
         f.create_dataset("source_frame", data=source_frame)
     return population, lineages, embryo_idx, source_frame
+
+
+def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
+                   csv_path=None, include_unusable: bool = False, progress=None, cancel=None,
+                   overwrite: bool = False, compression: str = "blosc") -> dict:
+    """Plan and write the cleaned dataset on this thread (see :func:`prepare_export`, :func:`write_export`)."""
+    return write_export(prepare_export(project, out_path, size, gray, csv_path, include_unusable, overwrite,
+                                       compression), progress, cancel)
+
+
+def export_job(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
+               csv_path=None, include_unusable: bool = False, overwrite: bool = False,
+               compression: str = "blosc") -> Job:
+    """A job exporting the dataset: planned now (caller's thread), written off-thread; it changes
+    no embryo, so there is nothing to apply (outcome: the report)."""
+    plan = prepare_export(project, out_path, size, gray, csv_path, include_unusable, overwrite, compression)
+    return Job("export", lambda progress, cancel: write_export(plan, progress, cancel), None, label="export")
 
 
 def _write_csv(tmp: Path, names, embryo_idx, source_frame, population, lineages) -> None:

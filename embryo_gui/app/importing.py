@@ -1,19 +1,27 @@
-"""Import one embryo (video / TIFF stack / image folder + optional annotations) into a project."""
+"""Import one embryo (video / TIFF stack / image folder + optional annotations) into a project.
+
+prepare (caller's thread: checks, reserves the frame file) -> :func:`compute_import` (any thread:
+decodes into that file, reads and aligns the annotations; the project is not touched) ->
+:func:`import_apply` (caller's thread: adds the embryo).  :func:`import_job` wraps them for the
+Session; :func:`import_embryo` does all three on the caller's thread."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 
 from ..errors import EmbryoError
-from ..io import Alignment, align_annotations, open_frame_source, read_annotations
+from ..io import Alignment, Annotations, align_annotations, open_frame_source, read_annotations
 from ..io.annotations import resolve_frame_base
-from ..model.framestore import FrameReader
+from ..model.framestore import FrameReader, write_frame_file
 from ..model.project import Project
+from .jobs import Job
 
 
 def source_fingerprint(path: Path) -> dict:
@@ -51,22 +59,38 @@ def detector_features(frame, small) -> dict:
     return out
 
 
-def import_embryo(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
-                  time_offset: int = 0, frames_per_timepoint: float = 1.0, progress=None, cancel=None,
-                  features=detector_features, on_frame=None, frame_base: Optional[int] = None):
-    """Decode the frames once into the project's frame store, align the annotations explicitly,
-    and add the embryo (in memory: the caller saves).  Returns ``(embryo, messages)``.
+@dataclass(frozen=True)
+class ImportRequest:
+    """What to import, checked on the caller's thread (:func:`prepare_import`)."""
+    source_path: Path
+    annotations_path: Optional[Path]
+    name: str
+    time_offset: int
+    frames_per_timepoint: float
+    frames_path: Path                 # reserved in the project's frames folder
+    annotations: Optional[Annotations] = None   # read and checked before any frame is decoded
+    frame_base: Optional[int] = None             # 0 / 1, or None: detected (io.annotations.resolve_frame_base)
 
-    ``features(frame, small)`` computes the per-frame values stored beside the frames (None: none);
-    ``on_frame(i, frame)`` sees each frame as it is decoded (a live preview,
-    :class:`embryo_gui.model.framestore.LiveFrames`).
 
-    Annotations are read and checked before any frame is decoded, so a bad CSV costs nothing and
-    leaves every file as it was.  ``frame_base`` (0 or 1) says what a per-frame CSV calls the first
-    video frame; None detects it when the file makes that unambiguous (else EmbryoError asks).
-    """
+@dataclass
+class ImportResult:
+    """A decoded embryo, its frame file written, not yet in the project."""
+    name: str
+    frames_path: Path
+    n_frames: int
+    frame_shape: tuple
+    counts: Optional[np.ndarray]
+    source: dict
+    alignment: dict
+    messages: list = field(default_factory=list)
+
+
+def prepare_import(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
+                   time_offset: int = 0, frames_per_timepoint: float = 1.0,
+                   frame_base: Optional[int] = None) -> ImportRequest:
+    """Read and check the annotations, check the request against the project and reserve the new
+    frame file (caller's thread): a bad CSV costs nothing and leaves every file as it was."""
     source_path = Path(source_path)
-    messages: list[str] = []
     ann = read_annotations(annotations_path) if annotations_path is not None else None
     if frames_per_timepoint <= 0:
         raise EmbryoError(f"frames per timepoint must be positive, got {frames_per_timepoint}", annotations_path)
@@ -75,52 +99,108 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
         raise EmbryoError(f"the project already has an embryo named {name!r}; choose another --name", project.path)
     if ann is not None and frame_base is not None:
         resolve_frame_base(ann, None, frame_base)  # a base the file contradicts fails before decoding
-    src = open_frame_source(source_path)
-    frames_path: Optional[Path] = None
+    return ImportRequest(source_path, None if annotations_path is None else Path(annotations_path), name,
+                         int(time_offset), float(frames_per_timepoint), project.new_frames_path(), ann,
+                         frame_base)
+
+
+def compute_import(req: ImportRequest, progress=None, cancel=None, features=detector_features,
+                   on_frame=None) -> ImportResult:
+    """Decode the frames once into ``req.frames_path`` and align the annotations (any thread; the
+    project is not touched).  On failure the frame file is removed."""
+    messages: list[str] = []
+    ann = req.annotations
+    src = open_frame_source(req.source_path)
     try:
         try:
-            frames_path, n = project.write_frames(iter(src), src.frame_shape, src.declared_frames,
-                                                  progress=progress, cancel=cancel, features=features,
-                                                  on_frame=on_frame)
+            n = write_frame_file(req.frames_path, iter(src), src.frame_shape, src.declared_frames, progress,
+                                 cancel, features=features, on_frame=on_frame)
             report = src.report()
             info = {"kind": src.kind, "fps": src.fps, "declared_frames": src.declared_frames,
-                    "decoded_frames": n, **source_fingerprint(source_path)}
+                    "decoded_frames": n, **source_fingerprint(req.source_path)}
         finally:
             src.close()
         if report:
-            messages.append(f"{source_path}: {report}")
-        alignment: dict = {"offset": int(time_offset), "frames_per_timepoint": float(frames_per_timepoint)}
+            messages.append(f"{req.source_path}: {report}")
+        alignment: dict = {"offset": req.time_offset, "frames_per_timepoint": req.frames_per_timepoint}
         counts = None
         if ann is not None:
-            ann, base_report = resolve_frame_base(ann, n, frame_base)
+            ann, base_report = resolve_frame_base(ann, n, req.frame_base)
             if base_report:
-                messages.append(f"{annotations_path}: {base_report}")
+                messages.append(f"{req.annotations_path}: {base_report}")
                 alignment["frame_base"] = ann.frame_base
-            counts, rep = align_annotations(ann, n, Alignment(int(time_offset), float(frames_per_timepoint)))
+            counts, rep = align_annotations(ann, n, Alignment(req.time_offset, req.frames_per_timepoint))
             alignment.update(rep)
-            alignment["annotations"] = str(Path(annotations_path).resolve())
+            alignment["annotations"] = str(req.annotations_path.resolve())
             if rep.get("message"):
-                messages.append(f"{annotations_path}: {rep['message']}")
+                messages.append(f"{req.annotations_path}: {rep['message']}")
         if ann is not None:
             # check the mapping against the pixels (nuclei counted on the small frames)
-            reader = FrameReader(frames_path, n, src.frame_shape)
+            reader = FrameReader(req.frames_path, n, src.frame_shape)
             try:
-                chk = alignment_check(reader, ann, int(time_offset), float(frames_per_timepoint))
+                chk = alignment_check(reader, ann, req.time_offset, req.frames_per_timepoint)
             finally:
                 reader.close()
             if chk is not None:
                 alignment["check"] = chk.to_dict()
-                messages.append(f"{annotations_path}: {chk.message}")
-        embryo = project.attach_embryo(name, frames_path, n, src.frame_shape, counts, source=info,
-                                       alignment=alignment)
+                messages.append(f"{req.annotations_path}: {chk.message}")
     except BaseException:
         # whatever failed after the frames were written (hashing, alignment, Ctrl-C): no orphan
-        if frames_path is not None:
-            project._pending_frames.discard(frames_path.name)
-            with contextlib.suppress(OSError):
-                os.unlink(frames_path)
+        with contextlib.suppress(OSError):
+            os.unlink(req.frames_path)
         raise
-    return embryo, messages
+    return ImportResult(req.name, req.frames_path, n, tuple(src.frame_shape), counts, info, alignment, messages)
+
+
+def import_apply(project: Project, result: ImportResult):
+    """Add the decoded embryo to the project (caller's thread; in memory: the caller saves)."""
+    return project.attach_embryo(result.name, result.frames_path, result.n_frames, result.frame_shape,
+                                 result.counts, source=result.source, alignment=result.alignment)
+
+
+def import_embryo(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
+                  time_offset: int = 0, frames_per_timepoint: float = 1.0, progress=None, cancel=None,
+                  features=detector_features, on_frame=None, frame_base: Optional[int] = None):
+    """Decode the frames once into the project's frame store, align the annotations explicitly,
+    and add the embryo (in memory: the caller saves).  Returns ``(embryo, messages)``.
+
+    ``features(frame, small)`` computes the per-frame values stored beside the frames (None: none);
+    ``on_frame(i, frame)`` sees each frame as it is decoded (a live preview,
+    :class:`embryo_gui.model.framestore.LiveFrames`).  Leaves no frame file behind on failure.
+
+    Annotations are read and checked before any frame is decoded, so a bad CSV costs nothing and
+    leaves every file as it was.  ``frame_base`` (0 or 1) says what a per-frame CSV calls the first
+    video frame; None detects it when the file makes that unambiguous (else EmbryoError asks).
+    """
+    req = prepare_import(project, source_path, annotations_path, name, time_offset, frames_per_timepoint,
+                         frame_base)
+    try:
+        result = compute_import(req, progress, cancel, features, on_frame)
+        embryo = import_apply(project, result)
+    except BaseException:
+        project.discard_frames(req.frames_path)
+        raise
+    return embryo, result.messages
+
+
+def import_job(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
+               time_offset: int = 0, frames_per_timepoint: float = 1.0, features=detector_features,
+               on_frame=None, frame_base: Optional[int] = None) -> Job:
+    """A job importing one embryo: compute decodes into a reserved frame file (off-thread), apply
+    adds the embryo (outcome ``(embryo, messages)``); a cancelled or failed job leaves no file."""
+    req = prepare_import(project, source_path, annotations_path, name, time_offset, frames_per_timepoint,
+                         frame_base)
+
+    def compute(progress, cancel) -> ImportResult:
+        return compute_import(req, progress, cancel, features, on_frame)
+
+    def apply(result: ImportResult):
+        return import_apply(project, result), result.messages
+
+    def discard(_result) -> None:       # failed, cancelled, or apply refused: no orphan file
+        project.discard_frames(req.frames_path)
+
+    return Job("import", compute, apply, label=f"import {req.name}", discard=discard)
 
 
 def alignment_check(frames, ann, offset: int, fpt: float):

@@ -1,7 +1,13 @@
-"""Implementations of the ``embryo-repair`` sub-commands (each imports only what it needs)."""
+"""Implementations of the ``embryo-repair`` sub-commands (each imports only what it needs).
+
+Each command is a thin face over the application layer: it opens a
+:class:`~embryo_gui.app.session.Session`, runs the workflow's Job through it (compute on the
+session's thread pool, apply on this thread) and prints the outcome.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -48,8 +54,33 @@ def _report_cleanup(report) -> None:
         print(f"embryo-repair: {report.message()}", file=sys.stderr)
 
 
-def _save(project) -> None:
-    _report_cleanup(project.save())
+@contextlib.contextmanager
+def _session(project=None, write: bool = False):
+    """A Session holding ``project`` (a path or a Project), closed however the command ends (which
+    gives a writer's lock back).  ``write``: open the path for writing (see :func:`_open`)."""
+    from ..app.session import Session
+    s = Session()
+    try:
+        if project is not None:
+            s.set_project(_open(project, write) if isinstance(project, (str, Path)) else project)
+        yield s
+    finally:
+        s.close()
+
+
+def _save(session) -> None:
+    session.save()
+    _report_cleanup(session.project.cleaned)
+
+
+def _run(session, job, label: str):
+    """Run ``job`` through the session with a progress bar; returns its outcome."""
+    with progress_bar(label) as bar:
+        slot = session.events.job_progress.connect(lambda ev: bar(ev.info or {}))
+        try:
+            return session.run_job(job)
+        finally:
+            session.events.job_progress.disconnect(slot)
 
 
 def cmd_demo(args) -> int:
@@ -67,33 +98,29 @@ def cmd_demo(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from ..app.importing import import_embryo
     from ..model import Project
 
     path = Path(args.project)
     new = not os.path.lexists(path)
     if new:
-        Project.check_new_path(path)
-        project = Project(path)
+        project = Project.new(path)  # nothing written before save; the lock is taken at once
         project.hold()
     else:
         project = _open(path, write=True)
     frames_dir_existed = project.frames_dir.exists()
     try:
-        with progress_bar("import") as bar:
-            embryo, messages = import_embryo(project, args.source, args.annotations, args.name, args.time_offset,
-                                             args.frames_per_timepoint, progress=bar,
-                                             frame_base=args.frame_base)
-        _save(project)
+        with _session(project) as s:
+            embryo, messages = _run(s, s.import_job(args.source, args.annotations, name=args.name,
+                                                    time_offset=args.time_offset,
+                                                    frames_per_timepoint=args.frames_per_timepoint,
+                                                    frame_base=args.frame_base), "import")
+            _save(s)
     except BaseException:
         if new and not frames_dir_existed and project.frames_dir.exists():
-            try:
+            with contextlib.suppress(OSError):
                 project.frames_dir.rmdir()
-            except OSError:
-                pass
         project.close()
         raise
-    project.close()
     ann = int(np.isfinite(embryo.original[:, -1]).sum())
     if getattr(args, "json", False):
         _print_json({"project": str(path), "created": new, "name": embryo.name, "n_frames": embryo.n_frames,
@@ -136,16 +163,12 @@ def cmd_info(args) -> int:
 
 
 def cmd_detect(args) -> int:
-    from ..app.detecting import detect_embryo, detection_summary
-    project = _open(args.project, write=not args.no_save)
-    notes = []
-    with progress_bar("detect") as bar:
-        for e in project.embryos:
-            notes += detect_embryo(e, progress=bar)
-    if not args.no_save:
-        _save(project)
-    project.close()
-    summary = {"embryos": [detection_summary(e) for e in project.embryos]}
+    from ..app.detecting import detection_summary
+    with _session(args.project, write=not args.no_save) as s:
+        notes = _run(s, s.detect_job(), "detect")
+        if not args.no_save:
+            _save(s)
+        summary = {"embryos": [detection_summary(e) for e in s.project.embryos]}
     if args.json:
         _print_json(summary)
     else:
@@ -164,13 +187,11 @@ def cmd_detect(args) -> int:
 
 
 def cmd_autoclean(args) -> int:
-    from ..app.autoclean import autoclean_project, format_summary
-    project = _open(args.project, write=True)
-    with progress_bar("autoclean") as bar:
-        summary = autoclean_project(project, progress=bar)
-    if project.modified:
-        _save(project)
-    project.close()
+    from ..app.autoclean import format_summary
+    with _session(args.project, write=True) as s:
+        summary = _run(s, s.autoclean_job(), "autoclean")
+        if s.modified:
+            _save(s)
     if args.json:
         _print_json({"embryos": summary})
     else:
@@ -179,12 +200,10 @@ def cmd_autoclean(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from ..app.exporting import export_dataset
-    project = _open(args.project)
-    with progress_bar("export") as bar:
-        report = export_dataset(project, args.out, size=args.size, gray=args.gray, csv_path=args.csv,
-                                compression=args.compression,
-                                include_unusable=args.include_unusable, progress=bar, overwrite=args.force)
+    with _session(args.project) as s:
+        report = _run(s, s.export_job(args.out, size=args.size, gray=args.gray, csv_path=args.csv,
+                                      compression=args.compression, include_unusable=args.include_unusable,
+                                      overwrite=args.force), "export")
     if report.get("recovered"):
         print(f"embryo-repair: finished or removed what an interrupted export left: {', '.join(report['recovered'])}",
               file=sys.stderr)
@@ -197,20 +216,19 @@ def cmd_export(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from ..train import TrainSettings, apply_training_result, train_project
-    project = _open(args.project, write=True)
+    from ..app.training import training_job
+    from ..train import TrainSettings
     overrides = {k: v for k, v in {"epochs": args.epochs, "drop": args.drop, "rounds": args.rounds,
                                    "folds": args.folds, "size": args.size, "seed": args.seed,
                                    "method": args.method, "cut": args.cut,
                                    "save_model": args.save_model}.items() if v is not None}
     settings = TrainSettings(**overrides)
-    with progress_bar("train") as bar:
-        result = train_project(project, settings, progress=bar)
-    apply_training_result(project, result)
-    _save(project)
-    project.close()
+    with _session(args.project, write=True) as s:
+        result = _run(s, training_job(s.project, settings), "train")
+        _save(s)
+        embryos = list(s.project.embryos)
     out = {"embryos": [], "rounds": _rounds_json(result)}
-    for e in project.embryos:
+    for e in embryos:
         loss = e.flags.scores.get("loss")
         out["embryos"].append({
             "name": e.name, "lossy": np.flatnonzero(e.flags.mask("lossy")).tolist(),
@@ -237,9 +255,8 @@ def _rounds_json(result) -> list:
 
 def cmd_showcase(args) -> int:
     """demo -> auto-clean -> export, printing what was found and where the dataset went."""
-    from ..app.autoclean import autoclean_project, format_summary
+    from ..app.autoclean import format_summary
     from ..demo import write_demo_project
-    from ..app.exporting import export_dataset
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     proj_path = out_dir / "demo_project.h5"
@@ -249,14 +266,13 @@ def cmd_showcase(args) -> int:
         project = write_demo_project(proj_path, n_embryos=args.embryos, n_frames=args.frames, seed=args.seed,
                                      progress=bar)
     print(f"1. demo project: {proj_path} ({len(project.embryos)} embryos x {args.frames} frames, 752x512)")
-    with progress_bar("autoclean") as bar:
-        summary = autoclean_project(project, progress=bar)
-    project.save()
-    print("2. auto-clean:")
-    print(format_summary(summary))
-    with progress_bar("export") as bar:
-        report = export_dataset(project, out_dir / "cleaned_dataset.h5", size=(188, 128),
-                                csv_path=out_dir / "cleaned_labels.csv", progress=bar, overwrite=True)
+    with _session(project) as s:
+        summary = _run(s, s.autoclean_job(), "autoclean")
+        s.save()
+        print("2. auto-clean:")
+        print(format_summary(summary))
+        report = _run(s, s.export_job(out_dir / "cleaned_dataset.h5", size=(188, 128),
+                                      csv_path=out_dir / "cleaned_labels.csv", overwrite=True), "export")
     print(f"3. {report['message']}")
     print(f"   labels as CSV: {out_dir / 'cleaned_labels.csv'}")
     print(f"   read it with: h5py.File({str(out_dir / 'cleaned_dataset.h5')!r})['frames'] (see docs/FORMAT.md)")

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.ndimage import median_filter
 from scipy.optimize import isotonic_regression
 
+from ..arrays import runs
 from ..errors import EmbryoError
 from ..lineages import COLUMNS, LINEAGES, N_COLUMNS, POPULATION, fill_population
 from ._settings import resolve, settings_from_dict, settings_to_dict
@@ -90,17 +91,10 @@ class CliffSettings:
         return settings_from_dict(cls, data)
 
 
-def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) of the runs of True."""
-    m = np.concatenate(([False], mask.astype(bool), [False]))
-    d = np.diff(m.astype(np.int8))
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
-
-
 def _hysteresis(core: np.ndarray, weak: np.ndarray) -> np.ndarray:
     """Runs of ``weak | core`` that contain at least one ``core`` frame."""
     out = np.zeros_like(core, dtype=bool)
-    for a, b in _ranges(core | weak):
+    for a, b in runs(core | weak):
         if core[a:b].any():
             out[a:b] = True
     return out
@@ -249,7 +243,7 @@ def _candidates(v: np.ndarray, ref: np.ndarray, s: CliffSettings, min_lost: floa
         core &= within
         weak &= within
     mask = _hysteresis(core, weak)
-    return _merge(_ranges(mask), int(s.max_gap))
+    return _merge([tuple(r) for r in runs(mask).tolist()], int(s.max_gap))
 
 
 def detect_cliffs(counts: np.ndarray, settings: "CliffSettings | dict | None" = None) -> list[Cliff]:

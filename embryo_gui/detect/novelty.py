@@ -45,6 +45,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from ..arrays import runs
 from .frame_features import FrameFeatures, border_max
 
 LINE_KER = np.ones((3, 3), np.uint8)     # the neighbours' line maps are dilated by 1 pooled px (twitch)
@@ -360,8 +361,8 @@ def _line_support(thin: np.ndarray, ref: np.ndarray, rho: float, theta: float, t
     on, off = v[:3].max(axis=0), v[3:].max(axis=0)
     sup = (on >= tau) & (off < 0.5 * on) & (ref[yi, xi].max(axis=0) < clear)
     sup[1:-1] |= sup[:-2] & sup[2:]                   # bridge single-pixel gaps
-    d = np.diff(np.r_[0, sup.astype(np.int8), 0])
-    a, b = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    r = runs(sup)
+    a, b = r[:, 0], r[:, 1]
     good = (b - a) >= min_run
     if not good.any():
         return 0, 0, n

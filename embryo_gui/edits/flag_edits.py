@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..model.detections import CliffDetection, active_cliffs_mask, cliffs_of, cliffs_to_json
 from ..model.edit import Edit, frames_array
 from ..policy import CORRUPT_KINDS
 from .annotation_edits import Interpolate, _mark
@@ -86,25 +87,24 @@ class SetFlags(Edit):
             embryo.detections = det
 
 
-def _cliff(embryo, index: int) -> dict:
-    cliffs = embryo.detections.get("cliffs") or []
+def _cliff(embryo, index: int) -> CliffDetection:
+    cliffs = cliffs_of(embryo.detections)
     if not 0 <= index < len(cliffs):
         raise IndexError(f"no cliff detection #{index} (embryo has {len(cliffs)})")
     return cliffs[index]
 
 
-def active_cliffs_mask(cliffs, n_frames: int) -> np.ndarray:
-    """Frames inside any of the cliff detections (dicts) that is not rejected."""
-    m = np.zeros(n_frames, bool)
-    for c in cliffs or []:
-        if c.get("status") != "rejected":
-            m[max(0, c["start"]):min(n_frames, c["stop"])] = True
-    return m
+def _set_cliff(embryo, index: int, cliff: CliffDetection) -> None:
+    cliffs = cliffs_of(embryo.detections)
+    cliffs[index] = cliff
+    det = copy.deepcopy(embryo.detections)
+    det["cliffs"] = cliffs_to_json(cliffs)
+    embryo.detections = det
 
 
 def cliff_mask(embryo) -> np.ndarray:
     """Frames inside any of the embryo's cliff detections that is not rejected."""
-    return active_cliffs_mask(embryo.detections.get("cliffs"), embryo.n_frames)
+    return active_cliffs_mask(embryo.cliffs, embryo.n_frames)
 
 
 class AcceptDetection(Edit):
@@ -126,27 +126,19 @@ class AcceptDetection(Edit):
 
     def _forward(self, embryo) -> None:
         c = _cliff(embryo, self.index)
-        det = copy.deepcopy(embryo.detections)
-        det["cliffs"][self.index]["status"] = "accepted"
-        embryo.detections = det
-        start, stop = max(0, int(c["start"])), min(embryo.n_frames, int(c["stop"]))
-        idx = np.arange(start, stop)
+        idx = c.frames(embryo.n_frames)
         _mark(embryo, "cliff", idx)
-        bounded = c.get("kind") == "dip" and start > 0 and stop < embryo.n_frames
         interpolated = False
-        if bounded and self.repair == "interpolate":
-            lineage = c.get("lineage", "population")
-            cols = None if lineage == "population" else [lineage]
+        if c.bounded(embryo.n_frames) and self.repair == "interpolate":
+            cols = None if c.lineage == "population" else [c.lineage]
             try:
-                Interpolate(start, stop, columns=cols)._forward(embryo)
+                Interpolate(max(0, c.start), min(embryo.n_frames, c.stop), columns=cols)._forward(embryo)
                 interpolated = True
             except ValueError:  # nothing to interpolate from: exclude instead (and say so)
                 pass
         if not interpolated:
             _mark(embryo, "excluded", idx)
-        det = copy.deepcopy(embryo.detections)
-        det["cliffs"][self.index]["repair"] = "interpolated" if interpolated else "excluded"
-        embryo.detections = det
+        _set_cliff(embryo, self.index, c.accepted("interpolated" if interpolated else "excluded"))
 
 
 class RejectDetection(Edit):
@@ -167,13 +159,10 @@ class RejectDetection(Edit):
 
     def _forward(self, embryo) -> None:
         c = _cliff(embryo, self.index)
-        was_repaired = c.get("status") == "accepted" and c.get("repair") == "interpolated"
-        det = copy.deepcopy(embryo.detections)
-        det["cliffs"][self.index]["status"] = "rejected"
-        embryo.detections = det
-        start, stop = max(0, int(c["start"])), min(embryo.n_frames, int(c["stop"]))
+        was_repaired = c.status == "accepted" and c.repair == "interpolated"
+        _set_cliff(embryo, self.index, c.rejected())
         still = cliff_mask(embryo)
-        idx = np.arange(start, stop)
+        idx = c.frames(embryo.n_frames)
         free = idx[~still[idx]]
         _mark(embryo, "cliff", free, False)
         other = embryo.flags.any_of(CORRUPT_KINDS + ("lossy",))
@@ -234,4 +223,4 @@ class Batch(Edit):
 
 
 __all__ = ["SetExcluded", "Truncate", "SetFlags", "AcceptDetection", "RejectDetection", "RecordTraining",
-           "Batch", "cliff_mask"]
+           "Batch", "cliff_mask", "active_cliffs_mask"]

@@ -41,7 +41,8 @@ class FunctionJob:
     """A job from a function of the core convention ``fn(*args, progress=..., cancel=..., **kw)``
     (for work that returns a value and changes nothing, e.g. an export writing its own file)."""
 
-    def __init__(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def __init__(self, name: str, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        # positional-only: fn may take a ``name=`` keyword of its own (import_embryo does)
         self.name, self.fn, self.args, self.kwargs = name, fn, args, kwargs
 
     def compute(self, progress, cancel) -> Any:

@@ -229,14 +229,17 @@ class LongJobsMixin:
         if w is None:
             preview.stop()
         else:
-            def ended(*_) -> None:  # failed or cancelled: back to what was shown before
+            def ended(h) -> None:  # failed or cancelled: back to what was shown before
+                if h is not w:
+                    return
+                self.jobs.jobEnded.disconnect(ended)
                 preview.stop()
-                if self.embryo is not None:
-                    self._show_frame(self.cursor.index)
-                else:
-                    self.video.show_frame(None)
-            w.failed.connect(ended)
-            w.cancelled.connect(ended)
+                if h.outcome != "done":
+                    if self.embryo is not None:
+                        self._show_frame(self.cursor.index)
+                    else:
+                        self.video.show_frame(None)
+            self.jobs.jobEnded.connect(ended)
         return w
 
     def _import_preview(self, video):

@@ -10,6 +10,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..arrays import runs  # noqa: F401  (views draw runs of flagged frames)
 from ..policy import FLAG_KINDS  # noqa: F401  (display order = the core's order)
 
 #: One colour per flag kind (RGB), chosen to stay distinct on light and dark themes.
@@ -25,17 +26,6 @@ FLAG_COLOURS: dict[str, tuple[int, int, int]] = {
     "spike": (230, 90, 170),
     "out_of_order": (120, 90, 40),
 }
-
-
-def runs(mask: np.ndarray) -> np.ndarray:
-    """Start/stop pairs ``(k, 2)`` of the runs of True in a bool mask (stop exclusive)."""
-    m = np.asarray(mask, dtype=bool).ravel()
-    if m.size == 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    d = np.diff(np.concatenate(([0], m.view(np.int8), [0])))
-    starts = np.flatnonzero(d == 1)
-    stops = np.flatnonzero(d == -1)
-    return np.stack([starts, stops], axis=1).astype(np.int64)
 
 
 def next_flagged(mask: np.ndarray, index: int, forward: bool = True) -> int | None:

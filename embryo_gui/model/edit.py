@@ -94,6 +94,19 @@ class Edit:
             raise RuntimeError("edit was never applied")
         _write(embryo, self.delta, "old")
 
+    def changed_frames(self) -> np.ndarray:
+        """Frames whose annotations or flag bits this edit changes (sorted int64; empty before apply)."""
+        d = self.delta or {}
+        parts = [np.asarray(d[k]["idx"], np.int64) for k in ("rows", "bits") if d.get(k)]
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+    def changes(self) -> dict:
+        """What the edit changes: ``frames`` (see :meth:`changed_frames`) and whether it changes
+        ``scores``, ``detections``, ``training`` (which may concern every frame)."""
+        d = self.delta or {}
+        return {"frames": self.changed_frames(), "scores": bool(d.get("scores")),
+                "detections": bool(d.get("detections")), "training": bool(d.get("training"))}
+
     @property
     def is_empty(self) -> bool:
         d = self.delta or {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Optional
 
@@ -11,6 +12,7 @@ import numpy as np
 from ..arrays import rows_differ
 from ..lineages import N_COLUMNS, annotated_lineages
 from ..policy import HANDLED_KINDS, LOST_KINDS, PROBLEM_KINDS, UNUSABLE_FRACTION
+from .detections import AutocleanRecord, CliffDetection, CorruptFrames, cliffs_of
 from .flags import Flags
 from .framestore import FrameReader
 from .history import History
@@ -76,6 +78,38 @@ class Embryo:
     def _update_edited(self) -> None:
         self.flags.set_mask("edited", rows_differ(self.current, self._original))
 
+    @property
+    def cliffs(self) -> list[CliffDetection]:
+        """The cliff detections (typed; stored as dicts in :attr:`detections`)."""
+        return cliffs_of(self.detections)
+
+    @property
+    def corrupt(self) -> CorruptFrames:
+        """The corrupt-frame detector's settings and per-frame reasons."""
+        return CorruptFrames.of(self.detections)
+
+    @property
+    def autoclean_record(self) -> Optional[AutocleanRecord]:
+        """What the last auto-clean decided (None if it never ran)."""
+        return AutocleanRecord.of(self.detections)
+
+    def snapshot(self) -> "Embryo":
+        """A detached copy of the editable state (annotations, flags, detections, training) with an
+        empty history, sharing the read-only frames: workflows plan on it off the caller's thread
+        (edits may be applied to it freely) and the live embryo is never touched."""
+        c = copy.copy(self)
+        c.current = self.current.copy()
+        c.flags = Flags(self.n_frames, self.flags.bits.copy(), {k: v.copy() for k, v in self.flags.scores.items()})
+        c.detections = copy.deepcopy(self.detections)
+        c.training = list(self.training)
+        c.history = History(c)
+        return c
+
+    def state_token(self) -> tuple:
+        """Changes whenever the embryo's state does (through its history): compare with ``==``
+        to tell whether the embryo changed since a job took its snapshot."""
+        return (id(self.history), self.history.version)
+
     def lost_fraction(self) -> float:
         """Share of frames an export would lose: excluded or flagged black / red artifact
         (:data:`~embryo_gui.policy.LOST_KINDS`; repaired frames are kept)."""
@@ -86,15 +120,16 @@ class Embryo:
     def unusable_fraction(self) -> float:
         """The unusable threshold that applies: the one the last auto-clean ran with, else
         :data:`embryo_gui.policy.UNUSABLE_FRACTION`."""
-        ac = self.detections.get("autoclean") or {}
-        return float((ac.get("policy") or {}).get("unusable_fraction", UNUSABLE_FRACTION))
+        rec = self.autoclean_record
+        return rec.unusable_fraction if rec is not None else UNUSABLE_FRACTION
 
     def state(self) -> str:
         """``unusable`` (auto-clean said so, or more than :meth:`unusable_fraction` of the frames
         are lost, see :meth:`lost_fraction`), ``flagged`` (a problem flag remains on a frame that is
         neither excluded nor repaired) or ``clean`` (nothing left to look at, e.g. after auto-clean
         handled every problem)."""
-        if (self.detections.get("autoclean") or {}).get("unusable") or self.lost_fraction() > self.unusable_fraction():
+        rec = self.autoclean_record
+        if (rec is not None and rec.unusable) or self.lost_fraction() > self.unusable_fraction():
             return "unusable"
         problems = self.flags.any_of(PROBLEM_KINDS) & ~self.flags.any_of(HANDLED_KINDS)
         return "flagged" if problems.any() else "clean"

@@ -1,4 +1,7 @@
-"""Per-embryo edit history with exact undo / redo."""
+"""Per-embryo edit history with exact undo / redo.
+
+The project's :class:`~embryo_gui.model.undo.UndoStack` listens to every embryo's history and keeps
+the one order of steps across embryos; undo and redo go through that stack (or the Session)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ class History:
         if not 0 <= self.position <= len(self.entries):
             raise ValueError(f"history position {self.position} outside 0..{len(self.entries)}")
         self._listeners: list[Callable[[str, Edit], None]] = []
+        #: bumped by every push / undo / redo: the embryo's state changed
+        self.version = 0
 
     def add_listener(self, fn: Callable[[str, Edit], None]) -> None:
         self._listeners.append(fn)
@@ -24,6 +29,7 @@ class History:
             self._listeners.remove(fn)
 
     def _notify(self, what: str, edit: Edit) -> None:
+        self.version += 1
         for fn in list(self._listeners):
             fn(what, edit)
 
@@ -64,6 +70,20 @@ class History:
         self.position += 1
         self._notify("redo", edit)
         return edit
+
+    def drop_redo(self) -> list[Edit]:
+        """Forget the undone steps (the redo tail); returns them.  The project's undo stack calls
+        this when a step on another embryo ends the redo tail of the whole project."""
+        dropped = self.entries[self.position:]
+        del self.entries[self.position:]
+        if dropped:
+            self._notify("drop", dropped[-1])
+        return dropped
+
+    @property
+    def top(self) -> Edit | None:
+        """The last applied edit (None when nothing is applied)."""
+        return self.entries[self.position - 1] if self.position else None
 
     def __len__(self) -> int:
         return len(self.entries)

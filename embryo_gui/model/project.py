@@ -32,6 +32,7 @@ from .lock import ProjectLock
 from .cleanup import CleanupReport, cleanup_project, register_live, unregister_live, write_copy_pin
 from .compaction import compacted_history
 from .history import History
+from .undo import UndoStack
 
 
 def frames_dir_for(path: Path) -> Path:
@@ -48,6 +49,8 @@ class Project:
         # absolute, so that frame files are still found if the process changes directory
         self.frames_dir = (Path(frames_dir) if frames_dir is not None else frames_dir_for(self.path)).absolute()
         self.embryos: list[Embryo] = []
+        #: the one undo order across embryos (saved in the file; see model/undo.py)
+        self.undo_stack = UndoStack()
         self.created = _now()
         self._saved_positions: dict[str, tuple[Optional[Edit], int]] = {}
         self._structure_dirty = False
@@ -82,6 +85,15 @@ class Project:
         if not hold:
             p.release()
         return p
+
+    @classmethod
+    def new(cls, path: "str | os.PathLike[str]") -> "Project":
+        """A new empty project for ``path`` (which must not exist, end in .h5 and be in a writable
+        folder), in memory: nothing is written before :meth:`save` (which takes the write lock;
+        :meth:`hold` takes it at once)."""
+        path = Path(path)
+        cls.check_new_path(path)
+        return cls(path)
 
     @staticmethod
     def check_new_path(path: Path) -> None:
@@ -203,6 +215,8 @@ class Project:
                 check_delta(x.delta, n)
             e.history = History(e, entries, meta.get("history_position", len(entries)))
             p.embryos.append(e)
+            p.undo_stack.attach(e)
+        p.undo_stack.restore(loads(f["undo_order"][()]) if "undo_order" in f else None)
         p._mark_saved()
         return p
 
@@ -223,6 +237,19 @@ class Project:
         Takes the write lock (kept until the next :meth:`save` or :meth:`close`).
 
         ``features`` / ``on_frame``: see :func:`~.framestore.write_frame_file`."""
+        path = self.new_frames_path()
+        try:
+            n = write_frame_file(path, frames, frame_shape, expected_frames, progress, cancel, truth=truth,
+                                 features=features, on_frame=on_frame)
+        except BaseException:
+            self.discard_frames(path)
+            raise
+        return path, n
+
+    def new_frames_path(self) -> Path:
+        """Reserve the path of a new frame file in the frames folder (created if needed; EmbryoError
+        if it cannot be written).  The file may then be written on any thread; attach it with
+        :meth:`attach_embryo` or give it up with :meth:`discard_frames`."""
         check_writable_dir(self.frames_dir)  # parent folder must be writable
         self._begin_write()
         register_live(self)
@@ -235,13 +262,21 @@ class Project:
             raise EmbryoError("cannot write: folder is read-only", self.frames_dir)
         path = self.frames_dir / f"{uuid.uuid4().hex[:12]}.h5"
         self._pending_frames.add(path.name)
-        try:
-            n = write_frame_file(path, frames, frame_shape, expected_frames, progress, cancel, truth=truth,
-                                 features=features, on_frame=on_frame)
-        except BaseException:
-            self._pending_frames.discard(path.name)
-            raise
-        return path, n
+        return path
+
+    def discard_frames(self, path: Path) -> None:
+        """Give up a reserved frame file that no embryo uses: it is deleted (no orphan is left)."""
+        path = Path(path)
+        if path.name in {e.frames.path.name for e in self.embryos}:
+            raise ValueError(f"frame file {path.name} belongs to an embryo")
+        self._pending_frames.discard(path.name)
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+    @property
+    def pending_frames(self) -> frozenset:
+        """Names of reserved frame files not yet attached to an embryo."""
+        return frozenset(self._pending_frames)
 
     def add_embryo(self, name: str, frames: Iterable[np.ndarray], n_frames: int, frame_shape, counts=None,
                    source: Optional[dict] = None, alignment: Optional[dict] = None, truth: Optional[dict] = None,
@@ -257,9 +292,7 @@ class Project:
                 raise EmbryoError(f"{len(counts)} annotation rows for {n} decoded frames", self.path)
             return self.attach_embryo(name, path, n, frame_shape, counts, source, alignment)
         except BaseException:
-            self._pending_frames.discard(path.name)
-            with contextlib.suppress(OSError):
-                path.unlink()
+            self.discard_frames(path)
             raise
 
     def attach_embryo(self, name: str, frames_path: Path, n_frames: int, frame_shape, counts=None,
@@ -270,6 +303,7 @@ class Project:
         e = Embryo(name, Path(frames_path).stem, n_frames, frame_shape, counts, Path(frames_path),
                    source=source, alignment=alignment)
         self.embryos.append(e)
+        self.undo_stack.attach(e)
         self._pending_frames.discard(Path(frames_path).name)
         self._structure_dirty = True
         return e
@@ -278,6 +312,7 @@ class Project:
         """Remove an embryo from the project (its frame file is deleted at the next save)."""
         e = self.embryo(name)
         self.embryos.remove(e)
+        self.undo_stack.detach(e)
         e.frames.close()
         self._removed_frames.add(e.frames.path.name)
         self._structure_dirty = True
@@ -443,6 +478,7 @@ class Project:
                         dtype=object), dtype=str_t)
                     f.create_dataset("training", data=np.array([dumps(e.training) for e in self.embryos],
                                                                dtype=object), dtype=str_t)
+                    f.create_dataset("undo_order", data=dumps(self.undo_stack.to_dict()))
         except EmbryoError:
             raise
         except OSError as exc:
