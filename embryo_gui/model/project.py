@@ -20,7 +20,7 @@ import numpy as np
 from .. import __version__
 from ..errors import EmbryoError
 from ..lineages import COLUMNS, N_COLUMNS
-from .atomic import atomic_target, check_writable_dir, disk_problem, real_target
+from .atomic import atomic_target, check_writable_dir, disk_problem, ensure_space, real_target
 from .edit import Edit, check_delta
 from .embryo import Embryo
 from ..policy import FLAG_KINDS
@@ -449,7 +449,11 @@ class Project:
         real_parent = real_target(target).parent
         frames_rel = os.path.relpath(self.frames_dir, real_parent.resolve() if real_parent.exists() else ".")
         try:
+            history_json = ["[" + ",".join(x.to_json() for x in entries) + "]" for entries, _ in histories]
             with atomic_target(target, backup=backup) as tmp:
+                # stop before HDF5 itself meets a full disk (it cannot close a file it failed to write)
+                ensure_space(tmp, 2 * (sum(map(len, history_json)) + total * (2 * N_COLUMNS * 8 + 2 + 4 * len(
+                    score_names)) + 65536), target)
                 with h5py.File(tmp, "w", libver="latest") as f:
                     f.attrs["format"] = FORMAT_NAME
                     f.attrs["format_version"] = FORMAT_VERSION
@@ -473,9 +477,7 @@ class Project:
                                 col[off:off + e.n_frames] = e.flags.scores[name]
                         g.create_dataset(name, data=col)
                     str_t = h5py.string_dtype()
-                    f.create_dataset("history", data=np.array(
-                        ["[" + ",".join(x.to_json() for x in entries) + "]" for entries, _ in histories],
-                        dtype=object), dtype=str_t)
+                    f.create_dataset("history", data=np.array(history_json, dtype=object), dtype=str_t)
                     f.create_dataset("training", data=np.array([dumps(e.training) for e in self.embryos],
                                                                dtype=object), dtype=str_t)
                     f.create_dataset("undo_order", data=dumps(self.undo_stack.to_dict()))
