@@ -49,14 +49,14 @@ def bench_key_to_paint(win, n_presses: int = 300, repeat_hz: float = 30.0) -> di
         return orig(*a)
 
     win.video.image.paint = counting
-    win.cursor.seek(0)
+    win.session.set_frame(0)
     _process_until(lambda: False, 0.3)
     lat = []
     lat_t0: list[float] = []
     n = win.embryo.n_frames
     for k in range(n_presses):
-        if win.cursor.index >= n - 1:
-            win.cursor.seek(0)
+        if win.session.frame >= n - 1:
+            win.session.set_frame(0)
             _process_until(lambda: False, 0.02)
         t_next = (lat_t0[0] + 1.0 / repeat_hz) if lat_t0 else 0.0
         _process_until(lambda: time.perf_counter() >= t_next, 1.0)
@@ -94,7 +94,7 @@ def bench_training_stall(win, settings: dict, mode: str = "subprocess", scrub_hz
     shown = [0]
 
     def scrub():
-        win.cursor.seek((win.cursor.index + 1) % max(win.cursor.n_frames, 1))
+        win.session.set_frame((win.session.frame + 1) % max(win.embryo.n_frames, 1))
         shown[0] += 1
 
     scrubber = QtCore.QTimer()
@@ -102,6 +102,7 @@ def bench_training_stall(win, settings: dict, mode: str = "subprocess", scrub_hz
     scrubber.timeout.connect(scrub)
     loop = QtCore.QEventLoop()
     out: dict = {}
+    res_box: list = []
     torch_before = "torch" in sys.modules
     t0 = time.perf_counter()
     if mode == "subprocess":
@@ -116,12 +117,12 @@ def bench_training_stall(win, settings: dict, mode: str = "subprocess", scrub_hz
         out["result"] = "idle"
         QtCore.QTimer.singleShot(int(idle_s * 1000), loop.quit)
     else:
-        from embryo_gui.gui.job_runner import FunctionJob
+        from embryo_gui.gui.job_runner import function_job
         from embryo_gui.train import TrainSettings, train_project
-        win.jobs.start(FunctionJob("train-thread", train_project, win.project, TrainSettings(**settings)),
-                       on_done=lambda r: (out.update(result="train"), setattr(win, "last_result", r), loop.quit()),
+        win.jobs.start(function_job("train-thread", train_project, win.project, TrainSettings(**settings)),
+                       on_done=lambda r: (out.update(result="train"), res_box.append(r), loop.quit()),
                        on_failed=lambda m: (out.update(result="failed: " + m.splitlines()[0]), loop.quit()),
-                       on_cancelled=loop.quit)
+                       on_cancelled=loop.quit, with_session=False)
     timer.start()
     if scrub_hz:
         scrubber.start()
@@ -133,7 +134,7 @@ def bench_training_stall(win, settings: dict, mode: str = "subprocess", scrub_hz
     if mode == "subprocess":
         win.workFinished.disconnect(finished)
     g = np.asarray(gaps[1:])
-    res = win.last_result if mode != "idle" else None
+    res = (res_box[-1] if res_box else None) if mode == "thread" else win.last_result if mode != "idle" else None
     seconds = time.perf_counter() - t0
     return {"mode": mode, "result": out.get("result", "timeout"), "seconds": seconds,
             "timer_ticks": int(len(g)), "longest_gap_ms": float(g.max() * 1e3) if g.size else None,

@@ -62,7 +62,7 @@ def test_write_stores_frames_small_and_features_in_order(tmp_path):
     assert f["mean"].shape == (37,) and np.allclose(f["mean"], [fr.mean() for fr in frames])
     assert f["thumb"].shape == (37, 3, 4) and np.array_equal(f["thumb"][7], small_frame(frames[7])[::4, ::4, 1])
     assert list(f["tag"][:3]) == ["f0", "f1", "f2"]
-    assert [x for x in r] and len(r) == 37
+    assert len(r) == 37 and all(np.array_equal(a, b) for a, b in zip(r, frames)) and len(list(r)) == 37
     with pytest.raises(IndexError, match="out of range"):
         r[37]
 

@@ -42,7 +42,7 @@ def test_import_preview_shows_frames_before_the_import_ends(qtbot, tmp_path):
     e = win.embryo
     assert e is not None and e.n_frames == 400
     assert np.array_equal(frame, e.frames[i_first])  # the preview showed the very frame stored
-    assert np.array_equal(win.video._raw, e.frames[win.cursor.index])  # then the imported embryo
+    assert np.array_equal(win.video._raw, e.frames[win.session.frame])  # then the imported embryo
     assert not win.import_preview_active()
 
 

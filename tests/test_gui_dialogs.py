@@ -122,7 +122,7 @@ def test_cliff_accept_reject_through_the_plot_menu(qtbot, tmp_path, project_path
     cliffs = [{"start": 20, "stop": 26, "kind": "to_end", "lineage": lin, "status": "pending"}
               for lin in ("population", "A", "E")]
     assert win.push_edit(edits.SetFlags(detections={"cliffs": cliffs}, label="detect"))
-    steps = win.undo.stack.count()
+    steps = len(win.session.steps())
     menu = win.curve.cliff_menu(22)
     subs = [a.menu() for a in menu.actions() if a.menu() is not None]
     assert len(subs) == 3 and win.curve.cliff_menu(5) is None
@@ -134,7 +134,7 @@ def test_cliff_accept_reject_through_the_plot_menu(qtbot, tmp_path, project_path
     menu = win.curve.cliff_menu(22)
     next(a for a in menu.actions() if a.text().startswith("Accept all 3")).trigger()
     assert [c["status"] for c in e.detections["cliffs"]] == ["accepted"] * 3
-    assert win.undo.stack.count() == steps + 2
+    assert len(win.session.steps()) == steps + 2
     assert e.flags.mask("excluded")[20:26].all() and e.flags.mask("cliff")[20:26].all()
     assert win.curve.cliff_bands.spans == {"accepted": [(20, 25)], "pending": [], "rejected": []}
     # the menu now shows the state; accepting again changes nothing
@@ -142,10 +142,97 @@ def test_cliff_accept_reject_through_the_plot_menu(qtbot, tmp_path, project_path
     sub = [a.menu() for a in menu.actions() if a.menu() is not None][0]
     assert sub.actions()[0].isChecked() and not sub.actions()[1].isChecked()
     sub.actions()[0].trigger()
-    assert win.undo.stack.count() == steps + 2
-    win.undo.stack.undo()
+    assert len(win.session.steps()) == steps + 2
+    win.session.undo()
     assert [c["status"] for c in e.detections["cliffs"]] == ["pending", "pending", "rejected"]
     assert not e.flags.mask("excluded")[20:26].any()
-    win.undo.stack.undo()
+    win.session.undo()
     assert all(c["status"] == "pending" for c in e.detections["cliffs"])
     assert np.array_equal(e.current, e.original, equal_nan=True)
+
+
+# --- issue 10: export policy in the dialog, auto-clean summary in words, trainer wording ---------------
+
+def test_export_dialog_states_what_it_drops_and_asks_before_overwriting(qtbot, tmp_path, project_path):
+    from embryo_gui.app.exporting import plan_export
+    from embryo_gui.gui.dialogs.export import ExportDialog
+    from embryo_gui.model import Project
+    p = Project.open(project_path)
+    e = p.embryos[0]
+    m = np.zeros(e.n_frames, bool)
+    m[[2, 3, 4]] = True
+    e.history.push(edits.RecordTraining([{"round": 0}], lossy=m))
+    out = tmp_path / "out.h5"
+    dlg = ExportDialog(out, plan=plan_export(p), ask=False)
+    qtbot.addWidget(dlg)
+    assert "3 lossy" in dlg.plan_label.text() and f"keeps {e.n_frames - 3} frames" in dlg.plan_label.text()
+    out.write_bytes(b"old")
+    dlg.accept()  # ask=False stands for "the user said no": the dialog stays open, nothing replaced
+    assert dlg.result() != QtWidgets.QDialog.DialogCode.Accepted and not dlg.overwrite
+    answers = []
+
+    def yes(*a, **k):
+        answers.append(a[2] if len(a) > 2 else "")
+        return QtWidgets.QMessageBox.StandardButton.Yes
+    dlg.ask = True
+    QtWidgets.QMessageBox.question, saved = yes, QtWidgets.QMessageBox.question
+    try:
+        dlg.accept()
+    finally:
+        QtWidgets.QMessageBox.question = saved
+    assert answers and str(out) in answers[0]
+    assert dlg.result() == QtWidgets.QDialog.DialogCode.Accepted and dlg.overwrite
+
+
+def test_autoclean_summary_in_words_and_screen_sized(qtbot, project_path):
+    from embryo_gui.app.autoclean import autoclean_project
+    from embryo_gui.gui.dialogs.summary import SummaryDialog
+    from embryo_gui.model import Project
+    summary = autoclean_project(Project.open(project_path))
+    dlg = SummaryDialog(summary * 3)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    headers = [dlg.table.horizontalHeaderItem(j).text() for j in range(dlg.table.columnCount())]
+    assert not any("_" in h for h in headers) and "Excluded" in headers
+    assert dlg.width() <= 900
+    assert "frames excluded" in dlg.headline.text()
+    assert dlg.table.item(0, 0).text() == summary[0]["name"]
+
+
+def test_trainer_wording(qtbot):
+    from embryo_gui.gui.trainer_panel import TrainerPanel, error_text, round_text
+    assert round_text(0, 1) == "marking round 1 of 1" and round_text(1, 1) == "final fit without the lossy frames"
+    assert "worse without them" in error_text(24.64, 38.01) and "24.64" in error_text(24.64, 38.01)
+    p = TrainerPanel()
+    qtbot.addWidget(p)
+    p.rounds.setValue(1)
+    p.set_running(True)
+    p.on_progress({"stage": "train", "round": 1, "fold": 0, "epoch": 0, "fraction": 0.92})
+    assert "round 2" not in p.status.text() and "final fit" in p.status.text()
+    p.finish("cancelled; nothing was changed")
+    assert p.progress.value() == 0  # not stuck at 92 %
+    loss = np.arange(20, dtype=float)
+    lossy = loss >= 17  # 3 marked, but the line at the top 20 % holds 4
+    p.set_frame_loss(loss, 0.2, lossy=lossy)
+    assert "4 frames" in p.threshold_label.text() and "3 are marked lossy" in p.threshold_label.text()
+    assert "top" not in p.threshold_line.label.format
+
+
+def test_plots_export_as_png_and_svg(qtbot, tmp_path):
+    from embryo_gui.gui.curve_plot import CurvePlot
+    from embryo_gui.gui.trainer_panel import TrainerPanel, export_figure
+    cp = CurvePlot()
+    qtbot.addWidget(cp)
+    cp.resize(600, 300)
+    c = np.full((50, 8), np.nan)
+    c[:, 7] = np.arange(50)
+    cp.set_data(c, c)
+    p = TrainerPanel()
+    qtbot.addWidget(p)
+    p.set_frame_loss(np.linspace(0, 1, 50))
+    for plot, stem in ((cp, "population"), (p.frame_plot, "loss")):
+        png, svg = export_figure(plot, tmp_path / f"{stem}.png"), export_figure(plot, tmp_path / f"{stem}.svg")
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in svg.read_text()[:2000] and "<path" in svg.read_text()
+    with pytest.raises(ValueError, match="png or .svg"):
+        export_figure(cp, tmp_path / "x.jpg")

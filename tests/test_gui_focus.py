@@ -45,13 +45,13 @@ def test_arrows_and_space_after_clicking_the_timeline(qtbot, win):
     plot = win.timeline.plot
     qtbot.mouseClick(plot.viewport(), LEFT, pos=plot.frame_to_widget(20))
     assert QtWidgets.QApplication.focusWidget() is plot  # the click took the focus
-    start = win.cursor.index
+    start = win.session.frame
     assert abs(start - 20) <= 1
     _key(qtbot, K.Key_Right)
     _key(qtbot, K.Key_Right)
-    assert win.cursor.index == start + 2
+    assert win.session.frame == start + 2
     _key(qtbot, K.Key_Left)
-    assert win.cursor.index == start + 1
+    assert win.session.frame == start + 1
     _key(qtbot, K.Key_Space)
     assert win.play_timer.isActive()
     _key(qtbot, K.Key_Space)
@@ -62,12 +62,12 @@ def test_arrows_and_space_after_clicking_the_plot(qtbot, win):
     curve = win.curve
     qtbot.mouseClick(curve.viewport(), LEFT, pos=curve.data_to_widget(10, 1))
     assert QtWidgets.QApplication.focusWidget() is curve
-    start = win.cursor.index
+    start = win.session.frame
     assert abs(start - 10) <= 1
     _key(qtbot, K.Key_Right)
-    assert win.cursor.index == start + 1
+    assert win.session.frame == start + 1
     _key(qtbot, K.Key_Right, SHIFT)
-    assert win.cursor.index == start + 11
+    assert win.session.frame == start + 11
     _key(qtbot, K.Key_Space)
     assert win.play_timer.isActive()
     _key(qtbot, K.Key_Space)
@@ -76,7 +76,7 @@ def test_arrows_and_space_after_clicking_the_plot(qtbot, win):
 
 @pytest.mark.parametrize("box_name", ["epochs", "drop"])
 def test_keys_typed_in_a_trainer_spin_box_stay_in_the_box(qtbot, win, box_name):
-    win.cursor.seek(15)
+    win.session.set_frame(15)
     box = getattr(win.trainer, box_name)
     edit = box.lineEdit()
     qtbot.mouseClick(edit, LEFT)
@@ -87,32 +87,32 @@ def test_keys_typed_in_a_trainer_spin_box_stay_in_the_box(qtbot, win, box_name):
     assert box.text().startswith("25")
     pos = edit.cursorPosition()
     _key(qtbot, K.Key_Left)
-    assert edit.cursorPosition() == pos - 1 and win.cursor.index == 15
+    assert edit.cursorPosition() == pos - 1 and win.session.frame == 15
     _key(qtbot, K.Key_Right)
-    assert edit.cursorPosition() == pos and win.cursor.index == 15
+    assert edit.cursorPosition() == pos and win.session.frame == 15
     _key(qtbot, K.Key_Home)
-    assert edit.cursorPosition() == 0 and win.cursor.index == 15
+    assert edit.cursorPosition() == 0 and win.session.frame == 15
     _key(qtbot, K.Key_Right, SHIFT)
-    assert edit.selectedText() == "2" and win.cursor.index == 15
+    assert edit.selectedText() == "2" and win.session.frame == 15
     _key(qtbot, K.Key_Space)
     assert not win.play_timer.isActive()
     _key(qtbot, K.Key_N)
-    assert win.cursor.index == 15
+    assert win.session.frame == 15
     # PageUp/PageDown step the box (a spin box's own keys), they do not jump 100 frames
     box.setValue(25)
     _key(qtbot, K.Key_PageUp)
-    assert win.cursor.index == 15
+    assert win.session.frame == 15
     assert box.value() == 25 + 10 * box.singleStep()
     _key(qtbot, K.Key_PageDown)
-    assert win.cursor.index == 15 and box.value() == 25
+    assert win.session.frame == 15 and box.value() == 25
 
 
 def test_arrows_work_again_after_leaving_the_spin_box(qtbot, win):
     qtbot.mouseClick(win.trainer.epochs.lineEdit(), LEFT)
     _key(qtbot, K.Key_Left)
-    assert win.cursor.index == 0 and win.trainer.epochs.hasFocus()
+    assert win.session.frame == 0 and win.trainer.epochs.hasFocus()
     plot = win.timeline.plot
     qtbot.mouseClick(plot.viewport(), LEFT, pos=plot.frame_to_widget(5))
-    start = win.cursor.index
+    start = win.session.frame
     _key(qtbot, K.Key_Right)
-    assert win.cursor.index == start + 1
+    assert win.session.frame == start + 1

@@ -17,7 +17,8 @@ from PySide6 import QtCore  # noqa: E402
 
 from embryo_gui.errors import EmbryoError  # noqa: E402
 from embryo_gui.gui import gc_guard  # noqa: E402
-from embryo_gui.gui.job_runner import FunctionJob, JobRunner  # noqa: E402
+from embryo_gui.app.jobs import Job  # noqa: E402
+from embryo_gui.gui.job_runner import JobRunner, function_job  # noqa: E402
 
 from gui_helpers import copy_project, open_window, write_demo_dir  # noqa: E402
 
@@ -28,32 +29,30 @@ def _wait_ended(qtbot, runner, timeout=20000):
     qtbot.waitUntil(lambda: not runner.busy(), timeout=timeout)
 
 
-class _RecordingJob:
-    name = "recording"
+def _recording_job(n, seen):
+    def compute(progress, cancel):
+        seen["compute"] = threading.get_ident()
+        for i in range(n):
+            progress({"done": i + 1, "total": n})
+        return n * 2
 
-    def __init__(self, n):
-        self.n, self.seen = n, {}
-
-    def compute(self, progress, cancel):
-        self.seen["compute"] = threading.get_ident()
-        for i in range(self.n):
-            progress({"done": i + 1, "total": self.n})
-        return self.n * 2
-
-    def apply(self, result):
-        self.seen["apply"] = threading.get_ident()
+    def apply(result):
+        seen["apply"] = threading.get_ident()
         return result + 1
+
+    return Job("recording", compute, apply)
 
 
 def test_compute_off_thread_apply_and_callbacks_in_gui_thread(qtbot):
     gui = threading.get_ident()
     runner = JobRunner()
-    job = _RecordingJob(5)
+    seen = {}
+    job = _recording_job(5, seen)
     got, done = [], []
     h = runner.start(job, on_progress=lambda info: got.append((info["done"], threading.get_ident())),
                      on_done=lambda v: done.append((v, threading.get_ident())))
     _wait_ended(qtbot, runner)
-    assert job.seen["compute"] != gui and job.seen["apply"] == gui
+    assert seen["compute"] != gui and seen["apply"] == gui
     assert [d for d, _ in got] == [1, 2, 3, 4, 5] and all(t == gui for _, t in got)
     assert done == [(11, gui)] and h.outcome == "done" and h.value == 11
     assert not h.thread.is_alive()
@@ -71,7 +70,7 @@ def test_cancel_failure_and_cancel_after_compute_apply_nothing(qtbot):
             time.sleep(0.005)
 
     ends = []
-    h = runner.start(FunctionJob("slow", slow), on_cancelled=lambda: ends.append("cancelled"))
+    h = runner.start(function_job("slow", slow), on_cancelled=lambda: ends.append("cancelled"))
     assert started.wait(5)
     h.cancel()
     _wait_ended(qtbot, runner)
@@ -80,7 +79,7 @@ def test_cancel_failure_and_cancel_after_compute_apply_nothing(qtbot):
     def bad(progress=None, cancel=None):
         raise EmbryoError("frame count lies", "movie.avi")
 
-    h = runner.start(FunctionJob("bad", bad), on_failed=ends.append)
+    h = runner.start(function_job("bad", bad), on_failed=ends.append)
     _wait_ended(qtbot, runner)
     assert h.outcome == "failed" and ends[-1].startswith("movie.avi") and "frame count lies" in ends[-1]
     assert "\n" not in ends[-1]  # one line, no traceback
@@ -88,22 +87,17 @@ def test_cancel_failure_and_cancel_after_compute_apply_nothing(qtbot):
     # cancelled after compute returned but before the GUI applied it: apply never runs
     release = threading.Event()
 
-    class Late:
-        name = "late"
-        applied = False
+    applied = []
 
-        def compute(self, progress, cancel):
-            release.wait(5)
-            return 1
+    def late(progress, cancel):
+        release.wait(5)
+        return 1
 
-        def apply(self, result):
-            Late.applied = True
-
-    h = runner.start(Late())
+    h = runner.start(Job("late", late, applied.append))
     h.cancel()
     release.set()
     _wait_ended(qtbot, runner)
-    assert h.outcome == "cancelled" and not Late.applied
+    assert h.outcome == "cancelled" and applied == []
 
 
 def _qt_garbage(where: list) -> None:
@@ -133,7 +127,7 @@ def test_qt_garbage_is_never_collected_in_a_job_thread(qtbot):
     gc.set_threshold(100_000, 10, 10)  # the garbage stays uncollected until the job allocates
     try:
         _qt_garbage(where)
-        h = runner.start(FunctionJob("alloc", _allocating))
+        h = runner.start(function_job("alloc", _allocating))
         _wait_ended(qtbot, runner)
     finally:
         gc.set_threshold(*old)
@@ -177,8 +171,8 @@ def test_training_back_to_back_in_both_modes(qtbot, tmp_path, demo_dir):
             outcomes.append(sig.args[0])
         else:
             res = []
-            win.jobs.start(FunctionJob("train-thread", train_project, win.project,
-                                       TrainSettings(**settings)), on_done=res.append, on_failed=res.append)
+            win.jobs.start(function_job("train-thread", train_project, win.project, TrainSettings(**settings)),
+                           on_done=res.append, on_failed=res.append, with_session=False)
             _wait_ended(qtbot, win.jobs, timeout=120000)
             outcomes.append("train" if res and hasattr(res[0], "embryos") else f"failed: {res}")
         qtbot.waitUntil(lambda: not win.jobs.busy(), timeout=5000)

@@ -59,15 +59,15 @@ def test_unannotated_tail_is_marked_on_plot_timeline_status_and_list(qtbot, win)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no NaN RuntimeWarning anywhere on the way
         for c in "AEMPCDZ":
-            win.lineage_toggles[c].setChecked(True)
+            win.edit_bar.lineage_toggles[c].setChecked(True)
         QtCore.QCoreApplication.processEvents()
         assert _runs(win.curve.unannotated_item) == [(ANNOTATED, T)]
         assert _runs(win.timeline.plot.unannotated_item) == [(ANNOTATED, T)]
-        win.cursor.seek(T - 1)
+        win.session.set_frame(T - 1)
         win.update_status()
         text = win.status_label.text()
         assert "frame 29 of 0-29" in text and "not annotated" in text and "population" not in text
-        win.cursor.seek(ANNOTATED - 1)  # P has no cell any more: a real 0, shown as such
+        win.session.set_frame(ANNOTATED - 1)  # P has no cell any more: a real 0, shown as such
         win.update_status()
         text = win.status_label.text()
         assert "population 19" in text and "P 0" in text and "Z 2" in text and "A 16" in text
@@ -76,13 +76,13 @@ def test_unannotated_tail_is_marked_on_plot_timeline_status_and_list(qtbot, win)
 
 
 def test_annotating_a_tail_frame_updates_the_marks_and_undo_restores_them(qtbot, win):
-    win.cursor.seek(T - 1)
+    win.session.set_frame(T - 1)
     assert win.set_value(40.0)
     assert _runs(win.curve.unannotated_item) == [(ANNOTATED, T - 1)]
     assert _runs(win.timeline.plot.unannotated_item) == [(ANNOTATED, T - 1)]
     assert "29 annotated" not in win.embryo_list.item(0).toolTip()  # population only: still 26 + 1
     assert "27 annotated" in win.embryo_list.item(0).toolTip()
-    win.undo.stack.undo()
+    win.session.undo()
     assert _runs(win.curve.unannotated_item) == [(ANNOTATED, T)]
     assert _runs(win.timeline.plot.unannotated_item) == [(ANNOTATED, T)]
 
@@ -96,6 +96,6 @@ def test_autoclean_on_epic_like_counts_leaves_the_tail_unannotated(qtbot, win):
     assert _runs(win.curve.unannotated_item) == [(ANNOTATED, T)]
     # a range edit over unannotated frames is refused with a message or applied, never raised
     win.select_range(ANNOTATED, T - 1)
-    before = win.undo.stack.count()
+    before = len(win.session.steps())
     ok = win.interpolate()
-    assert ok == (win.undo.stack.count() == before + 1)
+    assert ok == (len(win.session.steps()) == before + 1)

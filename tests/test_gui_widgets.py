@@ -33,20 +33,17 @@ def test_runs_and_next_flagged():
     assert vm.next_flagged(m, 1, forward=False) is None
 
 
-def test_frame_cursor_clamps_selects_and_notifies():
+def test_selection_clamps_orders_and_notifies():
     seen = []
-    c = vm.FrameCursor()
-    c.add_listener(seen.append)
-    c.reset(10)
-    assert c.step(25) == 9 and c.step(-100) == 0
-    assert seen == [0, 9, 0]
-    c.seek(0)  # no change -> no notification
-    assert seen == [0, 9, 0]
-    assert c.select(7, 3) == (3, 7)
-    assert c.target_frames() == (3, 7)
-    c.clear_selection()
-    c.seek(4)
-    assert c.target_frames() == (4, 4)
+    sel = vm.Selection()
+    sel.add_listener(seen.append)
+    assert sel.set(7, 3, 10) == (3, 7) and seen == [(3, 7)]
+    assert sel.target_frames(9) == (3, 7)
+    assert sel.set(-5, 25, 10) == (0, 9)
+    sel.clear()
+    assert seen[-1] is None and sel.target_frames(4) == (4, 4)
+    sel.clear()  # no change -> no notification
+    assert len(seen) == 3
 
 
 def test_status_text_and_state():
@@ -331,3 +328,78 @@ def test_trainer_panel_threshold(qtbot):
     p.on_progress({"done": 1, "total": 4, "message": "epoch 1", "loss": 0.5})
     p.on_progress({"fraction": 0.5, "loss": 0.25})
     assert p.progress.value() == 500 and p.loss_history == [0.5, 0.25]
+
+
+# ----------------------------------------------------------------------------- issue 10: one x axis, rows, themes
+
+
+@pytest.fixture
+def linked(qtbot):
+    from PySide6 import QtWidgets
+
+    from embryo_gui.gui.timeline import link_x
+    w = QtWidgets.QWidget()
+    lay = QtWidgets.QVBoxLayout(w)
+    tl, cp = Timeline(), CurvePlot()
+    lay.addWidget(tl)
+    lay.addWidget(cp)
+    link_x(tl, cp)
+    qtbot.addWidget(w)
+    w.resize(900, 500)
+    w.show()
+    n = 300
+    c = np.full((n, 8), np.nan)
+    c[:, 7] = np.arange(n)
+    tl.set_length(n)
+    cp.set_data(c, c.copy())
+    qtbot.waitExposed(w)
+    QtCore.QCoreApplication.processEvents()
+    return w, tl, cp
+
+
+def _x_in(widget, plot_widget, frame, y=0.0):
+    vb = plot_widget.getPlotItem().getViewBox()
+    p = plot_widget.mapFromScene(vb.mapViewToScene(QtCore.QPointF(frame, y)))
+    return plot_widget.mapTo(widget, p).x()
+
+
+def test_timeline_and_plot_share_one_x_axis(qtbot, linked):
+    w, tl, cp = linked
+    for f in (0, 150, 299):
+        assert abs(_x_in(w, tl.plot, f) - _x_in(w, cp, f)) <= 2, f
+    cp.getPlotItem().getViewBox().setXRange(100, 160, padding=0)  # zoom the plot: the timeline follows
+    QtCore.QCoreApplication.processEvents()
+    x0, x1 = tl.plot.getPlotItem().getViewBox().viewRange()[0]
+    assert abs(x0 - 100) < 1 and abs(x1 - 160) < 1
+    assert abs(_x_in(w, tl.plot, 130) - _x_in(w, cp, 130)) <= 2
+    # the cursor moved out of view brings the view along, both plots
+    cp.set_cursor(250)
+    QtCore.QCoreApplication.processEvents()
+    for vb in (cp.getPlotItem().getViewBox(), tl.plot.getPlotItem().getViewBox()):
+        lo, hi = vb.viewRange()[0]
+        assert lo <= 250 <= hi and hi - lo == pytest.approx(60, abs=1)
+
+
+def test_timeline_rows_are_labelled(qtbot, timeline):
+    ticks = timeline.plot.getPlotItem().getAxis("left")._tickLevels[0]
+    assert [t[1] for t in ticks] == [k.replace("_", " ") for k in vm.FLAG_KINDS]
+
+
+def test_short_shift_click_selects_from_the_cursor(qtbot, timeline):
+    got = []
+    timeline.rangeSelected.connect(lambda a, b: got.append((a, b)))
+    timeline.set_cursor(20)
+    QtTest.QTest.mouseClick(timeline.plot.viewport(), LEFT, SHIFT, timeline.plot.frame_to_widget(24))
+    assert got and abs(got[-1][0] - 20) <= 1 and abs(got[-1][1] - 24) <= 1
+
+
+def test_flag_colours_readable_on_both_themes():
+    from embryo_gui.gui import theme
+    for name, bg in (("light", "#ffffff"), ("dark", "#0e1116")):
+        theme._current.update(name=name, background=bg)
+        try:
+            for kind in vm.FLAG_KINDS:
+                assert theme.contrast(theme.flag_colour(kind), theme._rgb(bg)) >= 2.9, (name, kind)
+        finally:
+            theme._current.update(name="light", background="#ffffff")
+    assert theme.contrast(vm.FLAG_COLOURS["black"], (14, 17, 22)) < 2  # the defect: nearly invisible

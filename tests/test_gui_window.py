@@ -46,28 +46,28 @@ def win(qtbot, tmp_path, project_path):
 
 
 def test_keyboard_navigation(qtbot, win):
-    assert win.embryo.name == "demo_00" and win.cursor.index == 0
+    assert win.embryo.name == "demo_00" and win.session.frame == 0
     qtbot.keyClick(win, K.Key_Right)
-    assert win.cursor.index == 1
+    assert win.session.frame == 1
     qtbot.keyClick(win, K.Key_Right, SHIFT)
-    assert win.cursor.index == 11
+    assert win.session.frame == 11
     qtbot.keyClick(win, K.Key_Left)
-    assert win.cursor.index == 10
+    assert win.session.frame == 10
     qtbot.keyClick(win, K.Key_PageDown)
-    assert win.cursor.index == N_FRAMES - 1
+    assert win.session.frame == N_FRAMES - 1
     qtbot.keyClick(win, K.Key_Home)
-    assert win.cursor.index == 0
+    assert win.session.frame == 0
     qtbot.keyClick(win, K.Key_End)
-    assert win.cursor.index == N_FRAMES - 1
+    assert win.session.frame == N_FRAMES - 1
     qtbot.keyClick(win, K.Key_Left, SHIFT)
-    assert win.cursor.index == N_FRAMES - 11
+    assert win.session.frame == N_FRAMES - 11
     # the frame shown is the project's frame
-    assert np.array_equal(win.video.displayed(), win.embryo.frames[win.cursor.index])
+    assert np.array_equal(win.video.displayed(), win.embryo.frames[win.session.frame])
     qtbot.waitUntil(lambda: f"frame {N_FRAMES - 11} of 0-{N_FRAMES - 1}" in win.status_label.text(), timeout=2000)
     # no single unmodified key edits anything
     for key in (K.Key_Delete, K.Key_Backspace, K.Key_E, K.Key_X, K.Key_I, K.Key_T):
         qtbot.keyClick(win, key)
-    assert win.undo.stack.count() == 0 and not win.modified
+    assert len(win.session.steps()) == 0 and not win.modified
 
 
 def test_space_plays_and_n_jumps_to_flags(qtbot, win):
@@ -76,21 +76,21 @@ def test_space_plays_and_n_jumps_to_flags(qtbot, win):
     flagged[[7, 23]] = True
     from embryo_gui import edits
     assert win.push_edit(edits.SetFlags({"lossy": flagged}))
-    win.cursor.seek(0)
+    win.session.set_frame(0)
     qtbot.keyClick(win, K.Key_N)
     first = int(np.flatnonzero(e.flags.any_of(["black", "red_artifact", "outlier", "cliff", "lossy",
                                                 "excluded", "repaired"]))[0])
-    assert win.cursor.index == first
-    win.cursor.seek(10)
+    assert win.session.frame == first
+    win.session.set_frame(10)
     qtbot.keyClick(win, K.Key_N)
-    assert win.cursor.index == 23
+    assert win.session.frame == 23
     qtbot.keyClick(win, K.Key_N, SHIFT)
-    assert win.cursor.index == 7
+    assert win.session.frame == 7
     assert "LOSSY" in win.video.banner.text()
     win.playback_fps = 100.0
     qtbot.keyClick(win, K.Key_Space)
     assert win.play_timer.isActive()
-    qtbot.waitUntil(lambda: win.cursor.index >= 12, timeout=3000)
+    qtbot.waitUntil(lambda: win.session.frame >= 12, timeout=3000)
     qtbot.keyClick(win, K.Key_Space)
     assert not win.play_timer.isActive()
 
@@ -99,8 +99,8 @@ def test_timeline_click_seeks(qtbot, win):
     plot = win.timeline.plot
     QtCore.QCoreApplication.processEvents()
     qtbot.mouseClick(plot.viewport(), LEFT, pos=plot.frame_to_widget(27))
-    assert abs(win.cursor.index - 27) <= 1
-    assert win.curve.cursor_line.value() == win.cursor.index
+    assert abs(win.session.frame - 27) <= 1
+    assert win.curve.cursor_line.value() == win.session.frame
 
 
 def test_edit_point_exclude_range_undo_redo(qtbot, win):
@@ -116,13 +116,13 @@ def test_edit_point_exclude_range_undo_redo(qtbot, win):
     for k in range(1, 6):
         QtTest.QTest.mouseMove(vp, QtCore.QPoint(a.x() + (b.x() - a.x()) * k // 5, a.y()))
     QtTest.QTest.mouseRelease(vp, LEFT, SHIFT, b)
-    lo, hi = win.cursor.selection
+    lo, hi = win.selection.range
     assert abs(lo - 20) <= 1 and abs(hi - 25) <= 1
     qtbot.keyClick(win, K.Key_E, CTRL)
     ex = e.flags.mask("excluded")
     assert ex[lo:hi + 1].all()
     assert win.timeline.plot.kind_items["excluded"].n_runs >= 1
-    assert win.undo.stack.count() == 2
+    assert len(win.session.steps()) == 2
     qtbot.keyClick(win, K.Key_Z, CTRL)
     assert not e.flags.mask("excluded")[lo:hi + 1].any()
     qtbot.keyClick(win, K.Key_Z, CTRL)
@@ -134,13 +134,13 @@ def test_edit_point_exclude_range_undo_redo(qtbot, win):
     win.select_range(30, 32)
     assert win.set_value(5.0) and (e.current[30:33, 7] == 5.0).all()
     win.clear_selection()
-    win.cursor.seek(35)
+    win.session.set_frame(35)
     assert win.truncate() and e.flags.mask("excluded")[36:].all() and not e.flags.mask("excluded")[35]
-    assert win.undo.stack.count() == 4
-    assert "truncate" in win.undo.stack.text(3).lower() or "35" in win.undo.stack.text(3)
+    assert len(win.session.steps()) == 4
+    assert "truncate" in win.history_texts()[3 + 1].lower() or "35" in win.history_texts()[3 + 1]
     # a failing edit shows an error and leaves nothing behind
     assert not win.push_edit(__import__("embryo_gui").edits.SetValues([3], -5.0))
-    assert win.undo.stack.count() == 4 and "negative" in win.last_error
+    assert len(win.session.steps()) == 4 and "negative" in win.last_error
 
 
 def test_autoclean_one_undo_step_per_embryo(qtbot, win):
@@ -151,25 +151,25 @@ def test_autoclean_one_undo_step_per_embryo(qtbot, win):
     changed = [s for s in win.last_summary if s.get("changed", True)]
     assert len(changed) == 2
     # per embryo: "run detectors" then "auto-clean", so undoing the auto-clean keeps the detections
-    assert win.undo.stack.count() == 4
-    assert all("demo_0" in win.undo.stack.text(i) for i in range(4))
+    assert len(win.session.steps()) == 4
+    assert all("demo_0" in win.history_texts()[i + 1] for i in range(4))
     e1 = win.project.embryos[1]
     black1 = e1.flags.mask("black").copy()
     assert black1.sum() == win.last_summary[1]["black"]
-    win.undo.stack.undo()
+    win.session.undo()
     assert np.array_equal(e1.current, before[1], equal_nan=True) and np.array_equal(e1.flags.mask("black"), black1)
     assert not e1.flags.mask("excluded").any()
-    win.undo.stack.undo()
-    win.undo.stack.undo()
+    win.session.undo()
+    win.session.undo()
     assert np.array_equal(win.project.embryos[0].current, before[0], equal_nan=True)
     assert win.project.embryos[0].flags.mask("black").sum() == win.last_summary[0]["black"]  # still detected
-    win.undo.stack.redo()
+    win.session.redo()
     # the banner over a corrupt frame names the detector's reason
     e0 = win.project.embryos[0]
     reasons = e0.detections["corrupt"]["reasons"]
     assert reasons, "the demo injects corrupt frames"
     frame, reason = next(iter(reasons.items()))
-    win.cursor.seek(int(frame))
+    win.session.set_frame(int(frame))
     qtbot.waitUntil(lambda: reason in win.video.banner.text(), timeout=2000)
 
 
@@ -192,13 +192,13 @@ def test_training_to_completion_and_cancelled(qtbot, win):
     settings = _tiny_training(win)
     w = win.start_training(settings)
     assert w is not None and win.trainer.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: win.trainer.progress.value() > 0 or not win._busy, timeout=60000)
+    qtbot.waitUntil(lambda: win.trainer.progress.value() > 0 or not win.session.job, timeout=60000)
     t0 = time.monotonic()
     with qtbot.waitSignal(win.workFinished, timeout=10000) as sig:
         win.trainer.cancel_button.click()
     assert time.monotonic() - t0 < 2.5
     assert sig.args == ["train-cancelled"]
-    assert win.undo.stack.count() == 0 and not any(e.training for e in win.project.embryos)
+    assert len(win.session.steps()) == 0 and not any(e.training for e in win.project.embryos)
     assert win.trainer.start_button.isEnabled()
     # to completion: the lossy frames of each round reach the timeline while training still runs,
     # then one undo step per embryo with lossy flags and per-frame losses
@@ -207,7 +207,7 @@ def test_training_to_completion_and_cancelled(qtbot, win):
     def on_progress(kind, info):
         if "lossy" in info:
             item = win.timeline.plot.kind_items["lossy"]
-            live.append((dict(info["lossy"]), win._busy, win.undo.stack.count(),
+            live.append((dict(info["lossy"]), win.work.busy, len(win.session.steps()),
                          [list(p) for p in zip(item.starts.tolist(), item.stops.tolist())]))
 
     win.jobProgress.connect(on_progress)  # emitted after the window's own handling
@@ -224,7 +224,7 @@ def test_training_to_completion_and_cancelled(qtbot, win):
     live_mask = np.zeros(e.n_frames, bool)
     live_mask[lossy[e.name]] = True
     assert shown == runs(live_mask).tolist()
-    assert win.undo.stack.count() == len(r.embryos) == 2
+    assert len(win.session.steps()) == len(r.embryos) == 2
     assert np.array_equal(e.flags.mask("lossy"), r.embryos[e.name].lossy)
     assert win.timeline.plot.kind_items["lossy"].n_runs == len(runs(e.flags.mask("lossy")))
     assert win.trainer.frame_loss is not None and np.isfinite(win.trainer.frame_loss).sum() > 0
@@ -241,7 +241,7 @@ def test_save_reopen_and_export(qtbot, win, tmp_path, project_path):
     win.set_excluded(True)
     win.embryo_list.setCurrentRow(1)
     assert win.embryo.name == "demo_01"
-    win.cursor.seek(3)
+    win.session.set_frame(3)
     win.set_value(42.0)
     current = [x.current.copy() for x in win.project.embryos]
     bits = [x.flags.bits.copy() for x in win.project.embryos]
@@ -250,8 +250,8 @@ def test_save_reopen_and_export(qtbot, win, tmp_path, project_path):
     win2 = _window(qtbot, tmp_path, project_path)
     for x, c, b in zip(win2.project.embryos, current, bits):
         assert np.array_equal(x.current, c, equal_nan=True) and np.array_equal(x.flags.bits, b)
-    assert win2.undo.stack.count() == 3  # the saved history is undoable after reopening
-    win2.undo.stack.undo()
+    assert len(win2.session.steps()) == 3  # the saved history is undoable after reopening
+    win2.session.undo()
     assert np.isnan(win2.project.embryo("demo_01").current[3, 7]) or \
         win2.project.embryo("demo_01").current[3, 7] != 42.0
     assert str(Path(project_path).resolve()) in win2.recent_files()

@@ -71,7 +71,7 @@ def test_window_fits_a_small_screen_with_nothing_cut_off(qtbot, win, size):
 
 
 def test_status_bar_and_go_to_are_0_based(qtbot, win):
-    win.cursor.seek(0)
+    win.session.set_frame(0)
     qtbot.waitUntil(lambda: "frame 0 of 0-79" in win.status_label.text(), timeout=2000)
 
     def answer():
@@ -83,12 +83,12 @@ def test_status_bar_and_go_to_are_0_based(qtbot, win):
 
     QtCore.QTimer.singleShot(200, answer)
     qtbot.keyClick(win, K.Key_G, QtCore.Qt.KeyboardModifier.ControlModifier)
-    assert win.cursor.index == 60
+    assert win.session.frame == 60
     assert win.curve.cursor_line.value() == 60  # "Go to frame 60" lands on plot frame 60
     assert win.timeline.plot.cursor_line.value() == 60
     qtbot.waitUntil(lambda: "frame 60 of 0-79" in win.status_label.text(), timeout=2000)
     win.goto(0)
-    assert win.cursor.index == 0 and win.curve.cursor_line.value() == 0
+    assert win.session.frame == 0 and win.curve.cursor_line.value() == 0
 
 
 def test_play_turns_into_pause_while_playing(qtbot, win):
@@ -100,7 +100,7 @@ def test_play_turns_into_pause_while_playing(qtbot, win):
     qtbot.keyClick(win, K.Key_Space)
     assert not win.play_timer.isActive() and button.text() == "Play"
     # playing to the end turns it back too
-    win.cursor.seek(N_FRAMES - 2)
+    win.session.set_frame(N_FRAMES - 2)
     qtbot.keyClick(win, K.Key_Space)
     qtbot.waitUntil(lambda: not win.play_timer.isActive(), timeout=3000)
     assert button.text() == "Play"

@@ -96,3 +96,48 @@ def test_detection_flags_the_poster_frame_and_nothing_else(project):
     # auto-clean leaves the poster frame out, and nothing else
     assert np.flatnonzero(by["L1"].flags.mask("excluded")).tolist() == [0]
     assert not by["L2"].flags.mask("excluded").any()
+
+
+def _decode(path, stop=None):
+    import cv2
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    try:
+        while stop is None or len(out) < stop:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    finally:
+        cap.release()
+    return out
+
+
+@pytest.mark.parametrize("name", ["L1", "L2"])
+def test_red_artifacts_in_real_late_frames_are_found_and_reporters_are_not(name):
+    """Late frames (the last 63: reporter-bright red/yellow nuclei, twitching) with a saturated red
+    band at an edge, a thin red line across the frame and a saturated uniform red patch injected:
+    exactly those frames are flagged red, nothing else."""
+    import cv2
+
+    from embryo_gui.detect import detect_corrupt
+
+    frames = _decode(MOVIES[name][0])[180:]
+    H, W = frames[0].shape[:2]
+    band, line, patch = 15, 30, 45
+    f = frames[band].copy()
+    f[:, -9:, 0] = 255                                   # saturated band along the right edge
+    f[:, -9:, 1] //= 4
+    frames[band] = f
+    f = frames[line].copy()
+    cv2.line(f, (0, int(0.2 * H)), (W - 1, int(0.9 * H)), (230, 20, 20), 2)
+    frames[line] = f
+    f = frames[patch].copy()                             # uniform saturated patch, 2-3 nuclei wide,
+    cv2.ellipse(f, (int(0.55 * W), int(0.45 * H)), (55, 35), 20, 0, 360, (255, 30, 20), -1)  # over the embryo
+    frames[patch] = f
+    res = detect_corrupt(iter(frames), len(frames))
+    assert np.flatnonzero(res.verdicts["red_artifact"]).tolist() == [band, line, patch], res.reasons
+    assert res.red_kinds[band] == "band" and res.red_kinds[line] == "line"
+    others = np.ones(len(frames), bool)
+    others[[band, line, patch]] = False
+    assert not res.any()[others].any(), [r for r in res.reasons if r]

@@ -281,7 +281,8 @@ def format_summary(summary: list[dict]) -> str:
     for s in summary:
         state = s["state"].upper() if s["unusable"] else s["state"]
         lines.append(
-            f"  {s['name']}: {state}; {s['black']} black, {s['red_artifact']} red-artifact, {s['outlier']} outlier "
+            f"  {s['name']}: {state}; {s['black']} black, {s['red_artifact']} red-artifact, {s['outlier']} outlier"
+            + (f", {s['out_of_order']} out-of-order" if s.get("out_of_order") else "") + " "
             f"frames; {s['cliffs']} cliffs ({s['cliffs_repaired']} repaired"
             + (f", {s['cliffs_left_for_review']} left for review" if s.get("cliffs_left_for_review") else "")
             + f"); {s['spikes_repaired']}/{s['spikes']} spike frames repaired; "

@@ -177,7 +177,9 @@ def cmd_detect(args) -> int:
         for s in summary["embryos"]:
             c = s["corrupt_frames"]
             print(f"{s['name']}: {len(c['black'])} black, {len(c['red_artifact'])} red-artifact, "
-                  f"{len(c['outlier'])} outlier frames; {len(s['cliffs'])} cliffs; {len(s['spikes'])} spike frames")
+                  f"{len(c['outlier'])} outlier"
+                  + (f", {len(c['out_of_order'])} out-of-order" if c.get("out_of_order") else "")
+                  + f" frames; {len(s['cliffs'])} cliffs; {len(s['spikes'])} spike frames")
             reasons = sorted(s["reasons"].items(), key=lambda kv: int(kv[0]))
             for frame, why in reasons[:10]:
                 print(f"    frame {frame}: {why}")

@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_theme(app, theme if theme in ("light", "dark") else "light")
     interactive = args.quit_after is None
     win = MainWindow(settings, Path(args.recovery_dir) if args.recovery_dir else None, ask=interactive)
+    win.enable_review()  # detectors run on open; auto-clean shows a draft first
     win.show()
 
     opened = False
@@ -103,7 +104,7 @@ def offer_recovery(win) -> bool:
                 win.set_project(recovery.restore(entry), restored=True)
                 return True
             except EmbryoError as exc:
-                win._error(str(exc))
+                win.notifier.error(str(exc))
         else:
             recovery.discard(win.recovery_dir, Path(entry["project"]))
     return False

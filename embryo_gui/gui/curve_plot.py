@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .curve_items import CliffBands, PyramidCurve, cliff_span, cliff_status
-from .items import RunsItem, XGridItem, cache_axes, show_selection
+from .items import RunsItem, screen_geometry, XGridItem, cache_axes, show_selection
 from .view_model import detections_at, unannotated_mask
 
 COLUMNS = ("A", "E", "M", "P", "C", "D", "Z", "population")
@@ -47,10 +47,18 @@ class _CurveViewBox(pg.ViewBox):
         self._mode: str | None = None
         self._origin = 0.0
 
+    def screenGeometry(self):  # noqa: N802 (pyqtgraph API): lines linked views up right
+        return screen_geometry(self)
+
     def mouseClickEvent(self, ev) -> None:  # noqa: N802
         if ev.button() == QtCore.Qt.MouseButton.LeftButton:
             ev.accept()
-            self._owner._seek(self.mapSceneToView(ev.scenePos()).x())
+            x = self.mapSceneToView(ev.scenePos()).x()
+            if ev.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier:
+                # a Shift+drag shorter than the drag distance arrives as a click: select from the cursor
+                self._owner._select(float(self._owner.cursor_line.value()), x, True)
+            else:
+                self._owner._seek(x)
         elif ev.button() == QtCore.Qt.MouseButton.RightButton and self._owner._context_menu(
                 self.mapSceneToView(ev.scenePos()).x(), ev.screenPos()):
             ev.accept()
@@ -143,6 +151,14 @@ class CurvePlot(pg.PlotWidget):
             if col != "population":
                 cur.hide()
                 orig.hide()
+        # an auto-clean draft: the planned population curve (dashed) and the frames it would exclude
+        self.draft_curve = PyramidCurve(pen=pg.mkPen((230, 120, 0), width=1, style=QtCore.Qt.PenStyle.DashLine),
+                                        connect="finite", name="auto-clean draft")
+        self.draft_curve.setZValue(6)
+        self.addItem(self.draft_curve)
+        self.draft_excluded = RunsItem((230, 120, 0), -1e6, 1e6, alpha=70, pattern=QtCore.Qt.BrushStyle.Dense6Pattern)
+        self.draft_excluded.setZValue(-19)
+        self.addItem(self.draft_excluded, ignoreBounds=True)
         self.drag_marker = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(255, 200, 0), pen=pg.mkPen("k"))
         self.drag_marker.setZValue(20)
         self.addItem(self.drag_marker, ignoreBounds=True)
@@ -176,8 +192,10 @@ class CurvePlot(pg.PlotWidget):
         self.unannotated_item.set_mask(unannotated_mask(current))
         self.set_cliffs(cliffs)
         if not keep_view:
-            self.getPlotItem().enableAutoRange()
-            self._vb.setLimits(xMin=-0.5 - 0.02 * n, xMax=n - 0.5 + 0.02 * n)
+            # x: the frames exactly, like the timeline it is linked with (timeline.link_x); y: auto
+            self._vb.setLimits(xMin=-0.5, xMax=max(n - 0.5, 0.5))
+            self._vb.setXRange(-0.5, max(n - 0.5, 0.5), padding=0)
+            self._vb.enableAutoRange(axis=pg.ViewBox.YAxis)
 
     def update_column_curves(self, current: np.ndarray, excluded: np.ndarray | None = None) -> None:
         """Refresh the current curves after an edit, keeping the zoom."""
@@ -187,6 +205,16 @@ class CurvePlot(pg.PlotWidget):
         self.unannotated_item.set_mask(unannotated_mask(current))
         if excluded is not None:
             self.excluded_item.set_mask(excluded)
+
+    def set_draft(self, current: np.ndarray | None, excluded: np.ndarray | None = None) -> None:
+        """Show an auto-clean draft: its planned counts (population, dashed, where they differ
+        from now) and the frames it would exclude (hatched); ``None`` clears it."""
+        if current is None or self.current is None:
+            self.draft_curve.set_series(None)
+            self.draft_excluded.set_mask(None)
+            return
+        self.draft_curve.set_series(original_where_changed(current[:, -1], self.current[:, -1]))
+        self.draft_excluded.set_mask(excluded)
 
     def set_cliffs(self, cliffs: Sequence[dict]) -> None:
         self.cliffs = [dict(c) for c in cliffs]
@@ -217,11 +245,25 @@ class CurvePlot(pg.PlotWidget):
                 if show and self.original is not None else None)
 
     def set_cursor(self, i: int) -> None:
+        """Move the cursor line to frame ``i``; when zoomed in and ``i`` is out of view, pan so it
+        is in view again (the linked timeline follows)."""
         self._setting_cursor = True
         try:
             self.cursor_line.setValue(int(i))
         finally:
             self._setting_cursor = False
+        self.keep_in_view(int(i))
+
+    def keep_in_view(self, i: int) -> None:
+        n = self._n()
+        if not n:
+            return
+        (x0, x1), _ = self._vb.viewRange()
+        if x0 - 0.5 <= i <= x1 + 0.5 or x1 - x0 >= n:
+            return
+        w = x1 - x0
+        lo = min(max(i - w / 2.0, -0.5), max(n - 0.5 - w, -0.5))
+        self._vb.setXRange(lo, lo + w, padding=0)
 
     def set_selection(self, sel: tuple[int, int] | None) -> None:
         show_selection(self.selection_item, sel)

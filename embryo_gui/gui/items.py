@@ -171,3 +171,16 @@ def show_selection(region, sel: tuple[int, int] | None) -> None:
     else:
         region.setRegion((sel[0] - 0.5, sel[1] + 0.5))
         region.show()
+
+
+def screen_geometry(vb: pg.ViewBox):
+    """A ViewBox's rectangle in global pixels.  pyqtgraph's own ``ViewBox.screenGeometry`` adds the
+    view widget's position in its parent twice (``mapToGlobal(v.pos())``), so two linked views in
+    differently nested widgets were lined up several pixels (~0.7 frame zoomed in) apart."""
+    v = vb.getViewWidget()
+    if v is None:
+        return None
+    wr = v.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+    pos = v.mapToGlobal(QtCore.QPoint(0, 0))
+    wr.adjust(pos.x(), pos.y(), pos.x(), pos.y())
+    return wr

@@ -76,10 +76,10 @@ def make_screenshot(out: "str | Path", n_frames: int = 160, size=(1500, 950)) ->
     autoclean_project(project)
     win = _window(tmp, project, size)
     for col in ("A", "E", "M", "P"):
-        win.lineage_toggles[col].setChecked(True)
+        win.edit_bar.lineage_toggles[col].setChecked(True)
     e = win.embryo
     flagged = np.flatnonzero(e.flags.any_of(("red_artifact",)))
-    win.cursor.seek(int(flagged[len(flagged) // 2]) if flagged.size else e.n_frames // 2)
+    win.session.set_frame(int(flagged[len(flagged) // 2]) if flagged.size else e.n_frames // 2)
     _settle(app)
     out = save_image(win.grab(), out, max_bytes=600_000)
     win.ask = False
@@ -89,7 +89,7 @@ def make_screenshot(out: "str | Path", n_frames: int = 160, size=(1500, 950)) ->
 
 def _wait_idle(app, win, timeout: float = 120.0) -> None:
     t_end = time.perf_counter() + timeout
-    while win._busy and time.perf_counter() < t_end:
+    while win.work.busy and time.perf_counter() < t_end:
         app.processEvents()
         time.sleep(0.005)
     _settle(app)
@@ -126,7 +126,7 @@ def make_guide(out_dir: "str | Path" = "docs", n_frames: int = 160, size=(1500, 
     # 1. fix by hand: select a range, interpolate it, exclude a frame, undo list
     e = win.embryo
     a, b = _a_dip(e)
-    win.cursor.seek(a)
+    win.session.set_frame(a)
     win.select_range(a, b)
     lo, hi = max(a - 40, 0), min(b + 40, e.n_frames - 1)
     win.curve.getPlotItem().getViewBox().setXRange(lo, hi, padding=0.02)
@@ -142,8 +142,8 @@ def make_guide(out_dir: "str | Path" = "docs", n_frames: int = 160, size=(1500, 
     _settle(app)
     written.append(save_image(win.grab(), out_dir / "guide_fix_undo.png"))
     # back to the untouched state for the next job
-    while win.undo.stack.canUndo():
-        win.undo.stack.undo()
+    while win.session.can_undo:
+        win.session.undo()
     win.clear_selection()
     win.trainer_dock.raise_()
 
@@ -157,7 +157,7 @@ def make_guide(out_dir: "str | Path" = "docs", n_frames: int = 160, size=(1500, 
     dlg.close()
     win.curve.getPlotItem().enableAutoRange()
     flagged = np.flatnonzero(win.embryo.flags.any_of(LOST_KINDS))
-    win.cursor.seek(int(flagged[len(flagged) // 2]) if flagged.size else 0)
+    win.session.set_frame(int(flagged[len(flagged) // 2]) if flagged.size else 0)
     _settle(app)
     written.append(save_image(win.grab(), out_dir / "guide_autoclean_after.png"))
 

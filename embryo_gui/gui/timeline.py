@@ -1,7 +1,10 @@
 """Timeline scrubber: the current frame and one row of typed marks per flag kind.
 
 Each flag kind is drawn as ONE :class:`~embryo_gui.gui.items.RunsItem` (a single painter path),
-never one item per mark.  Click or drag to seek; Shift+drag selects a frame range.
+never one item per mark; each row is labelled on the left axis.  Click or drag to seek;
+Shift+drag selects a frame range, and Shift+click (a short Shift+drag) selects from the cursor to
+the frame clicked.  :func:`link_x` gives the timeline and the population plot one x axis (same
+left-axis width, linked zoom and pan), so frame k is at the same pixel column in both.
 """
 
 from __future__ import annotations
@@ -13,13 +16,19 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .flow_layout import FlowLayout
-from .items import RunsItem, cache_axes, show_selection
-from .view_model import FLAG_COLOURS, FLAG_KINDS
+from .items import RunsItem, screen_geometry, cache_axes, show_selection
+from .theme import flag_colour
+from .view_model import FLAG_KINDS
+
+#: width in px of the left axis of the timeline and of the population plot (they line up)
+LEFT_AXIS_WIDTH = 78
 
 #: frames without an annotation: a hatched band behind all rows (colour, alpha, pattern)
 UNANNOTATED_STYLE = ((110, 140, 200), 140, QtCore.Qt.BrushStyle.FDiagPattern)
 
 ROW_HEIGHT = 0.8
+#: rows on which an auto-clean draft is shown (what it would do), hatched
+DRAFT_KINDS = ("excluded", "repaired")
 
 
 class _TimelineViewBox(pg.ViewBox):
@@ -31,10 +40,14 @@ class _TimelineViewBox(pg.ViewBox):
         self.setMouseEnabled(x=True, y=False)
         self._drag_origin: float | None = None
 
+    def screenGeometry(self):  # noqa: N802 (pyqtgraph API): lines linked views up right
+        return screen_geometry(self)
+
     def mouseClickEvent(self, ev) -> None:  # noqa: N802
         if ev.button() == QtCore.Qt.MouseButton.LeftButton:
             ev.accept()
             x = self.mapSceneToView(ev.scenePos()).x()
+            # a Shift+drag shorter than the drag distance arrives as a click: it selects too
             self._owner._click(x, bool(ev.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier))
         else:
             ev.ignore()
@@ -67,19 +80,32 @@ class TimelinePlot(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.hideButtons()
         pi = self.getPlotItem()
-        pi.hideAxis("left")
         pi.showGrid(x=True, y=False, alpha=0.2)
-        cache_axes(pi)
-        self.setMinimumHeight(70)
-        self.setMaximumHeight(130)
-        self.kind_items: dict[str, RunsItem] = {}
         n = len(FLAG_KINDS)
+        left = pi.getAxis("left")
+        left.setWidth(LEFT_AXIS_WIDTH)
+        left.setTicks([[(n - 1 - row + ROW_HEIGHT / 2, kind.replace("_", " ")) for row, kind in enumerate(FLAG_KINDS)],
+                       []])
+        left.setStyle(tickLength=0, tickFont=_small_font())
+        cache_axes(pi)
+        self.setMinimumHeight(90)
+        self.setMaximumHeight(170)
+        self.kind_items: dict[str, RunsItem] = {}
         for row, kind in enumerate(FLAG_KINDS):
             y0 = n - 1 - row  # first kind on top
-            item = RunsItem(FLAG_COLOURS[kind], y0, y0 + ROW_HEIGHT)
+            item = RunsItem(flag_colour(kind), y0, y0 + ROW_HEIGHT)
             item.setZValue(5)
             self.addItem(item)
             self.kind_items[kind] = item
+        # an auto-clean draft: what it would exclude / repair, hatched over those rows
+        self.draft_items: dict[str, RunsItem] = {}
+        for kind in DRAFT_KINDS:
+            y0 = n - 1 - FLAG_KINDS.index(kind)
+            item = RunsItem(flag_colour(kind), y0 - 0.05, y0 + ROW_HEIGHT + 0.05, alpha=255,
+                            pattern=QtCore.Qt.BrushStyle.Dense4Pattern)
+            item.setZValue(6)
+            self.addItem(item)
+            self.draft_items[kind] = item
         rgb, alpha, pattern = UNANNOTATED_STYLE
         self.unannotated_item = RunsItem(rgb, -0.2, n, alpha=alpha, pattern=pattern)
         self.unannotated_item.setZValue(0)
@@ -115,6 +141,11 @@ class TimelinePlot(pg.PlotWidget):
     def set_kind_visible(self, kind: str, visible: bool) -> None:
         self.kind_items[kind].setVisible(bool(visible))
 
+    def set_draft(self, masks: Mapping[str, np.ndarray] | None) -> None:
+        """Show an auto-clean draft (``{"excluded": mask, "repaired": mask}``; None clears it)."""
+        for kind, item in self.draft_items.items():
+            item.set_mask(None if masks is None else masks.get(kind))
+
     def set_cursor(self, i: int) -> None:
         self.cursor_line.setValue(int(i))
 
@@ -131,7 +162,11 @@ class TimelinePlot(pg.PlotWidget):
         return int(min(max(round(x), 0), max(self.n_frames - 1, 0)))
 
     def _click(self, x: float, shift: bool) -> None:
-        if self.n_frames:
+        if not self.n_frames:
+            return
+        if shift:
+            self._select(float(self.cursor_line.value()), x, final=True)
+        else:
             self.frameRequested.emit(self._frame_at(x))
 
     def _seek(self, x: float) -> None:
@@ -145,6 +180,21 @@ class TimelinePlot(pg.PlotWidget):
         self.set_selection((a, b))
         if final:
             self.rangeSelected.emit(a, b)
+
+
+def _small_font() -> QtGui.QFont:
+    f = QtGui.QFont()
+    f.setPointSizeF(max(6.5, f.pointSizeF() * 0.8))
+    return f
+
+
+def link_x(timeline: "Timeline | TimelinePlot", plot: pg.PlotWidget) -> None:
+    """One x axis for the timeline and the population plot: the same left-axis width (frame k at
+    the same pixel column in both) and linked x ranges (zoom and pan together)."""
+    tl = timeline.plot if isinstance(timeline, Timeline) else timeline
+    plot.getPlotItem().getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+    tl.getPlotItem().getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+    tl.getPlotItem().setXLink(plot.getPlotItem())
 
 
 def _swatch(colour) -> QtGui.QIcon:
@@ -183,7 +233,7 @@ class Timeline(QtWidgets.QWidget):
         self.toggles: dict[str, QtWidgets.QCheckBox] = {}
         for kind in FLAG_KINDS:
             cb = QtWidgets.QCheckBox(kind.replace("_", " "))
-            cb.setIcon(_swatch(FLAG_COLOURS[kind]))
+            cb.setIcon(_swatch(flag_colour(kind)))
             cb.setChecked(True)
             cb.setToolTip(f"Show the '{kind}' marks on the timeline")
             cb.toggled.connect(lambda on, k=kind: self.plot.set_kind_visible(k, on))
@@ -218,6 +268,9 @@ class Timeline(QtWidgets.QWidget):
 
     def set_selection(self, sel) -> None:
         self.plot.set_selection(sel)
+
+    def set_draft(self, masks) -> None:
+        self.plot.set_draft(masks)
 
     def visible_kinds(self) -> list[str]:
         return [k for k, cb in self.toggles.items() if cb.isChecked()]

@@ -8,9 +8,12 @@ The panel holds no training logic: it emits ``startRequested(settings_dict)`` /
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+import pyqtgraph.exporters as exporters
+from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 
 def top_fraction_threshold(loss: np.ndarray, fraction: float) -> float:
@@ -23,6 +26,63 @@ def top_fraction_threshold(loss: np.ndarray, fraction: float) -> float:
     if k <= 0:
         return float(v.max()) + 1e-9
     return float(np.sort(v)[::-1][min(k, v.size) - 1])
+
+
+def error_text(before: float, after: float) -> str:
+    """The trainer's result in words: the mean population error (cells) of the held-out frames
+    with every frame in the training set and after leaving the lossy frames out."""
+    if not np.isfinite(before):
+        return ""
+    if not np.isfinite(after):
+        return f"mean population error on held-out frames: {before:.2f} cells (ranking only, no refit)"
+    verdict = ("better without the lossy frames" if after < before else
+               "worse without them: the frames marked lossy may be right; look at them before excluding")
+    return (f"mean population error on held-out frames: {before:.2f} cells with every frame, "
+            f"{after:.2f} without the lossy ones ({verdict})")
+
+
+def round_text(r: int, rounds: int) -> str:
+    """Which fit the trainer is in: the marking rounds (1-based, of ``rounds``), then the final fit."""
+    if rounds <= 0:
+        return "ranking fit"
+    if r < rounds:
+        return f"marking round {r + 1} of {rounds}"
+    return "final fit without the lossy frames"
+
+
+def export_figure(plot: pg.PlotWidget, path) -> Path:
+    """Save a pyqtgraph plot as PNG (pixels, 2x) or SVG (vector), chosen by the file's suffix."""
+    path = Path(path)
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    suffix = path.suffix.lower()
+    if suffix == ".svg":
+        try:
+            exporters.SVGExporter(item).export(str(path))
+        except ValueError:
+            # pyqtgraph's SVG exporter cannot parse the closed paths ("... Z") newer Qt writes
+            # (pyqtgraph issue #3495): render the widget through Qt's own SVG generator instead
+            _render_svg(plot, path)
+    elif suffix == ".png":
+        ex = exporters.ImageExporter(item)
+        ex.parameters()["width"] = int(max(item.sceneBoundingRect().width(), 200) * 2)
+        ex.export(str(path))
+    else:
+        raise ValueError(f"{path}: figures are saved as .png or .svg")
+    return path
+
+
+def _render_svg(widget: QtWidgets.QWidget, path: Path) -> None:
+    gen = QtSvg.QSvgGenerator()
+    gen.setFileName(str(path))
+    size = widget.size()
+    gen.setSize(size)
+    gen.setViewBox(QtCore.QRect(0, 0, size.width(), size.height()))
+    gen.setTitle(path.stem)
+    painter = QtGui.QPainter(gen)
+    try:
+        widget.render(painter)
+    finally:
+        painter.end()
 
 
 def fraction_above(loss: np.ndarray, threshold: float) -> float:
@@ -82,15 +142,20 @@ class TrainerPanel(QtWidgets.QWidget):
         self.frame_points = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(30, 120, 220, 160))
         self.frame_plot.addItem(self.frame_points)
         self.threshold_line = pg.InfiniteLine(angle=0, movable=True, pen=pg.mkPen((220, 40, 40), width=2),
-                                              label="top {value:.3g}", labelOpts={"position": 0.9})
+                                              label="loss ≥ {value:.3g}", labelOpts={"position": 0.9})
         self.threshold_line.hide()
         self.frame_plot.addItem(self.threshold_line, ignoreBounds=True)
         self.threshold_line.sigPositionChanged.connect(self._threshold_moved)
         self.threshold_label = QtWidgets.QLabel("")
-        self.apply_threshold = QtWidgets.QPushButton("Mark frames above the line as lossy")
+        self.apply_threshold = QtWidgets.QPushButton("Mark frames above the line lossy")
         self.apply_threshold.setEnabled(False)
         self.apply_threshold.clicked.connect(lambda: self.thresholdApplied.emit(float(self.threshold_line.value())))
         self.frame_loss: np.ndarray | None = None
+        self.lossy: np.ndarray | None = None
+        self._rounds = 1
+        self.save_loss_button = QtWidgets.QPushButton("Save plot...")
+        self.save_loss_button.setToolTip("Save the per-frame loss plot as PNG or SVG")
+        self.save_loss_button.clicked.connect(lambda: self._save_dialog(self.frame_plot, "frame_loss"))
 
         lay = QtWidgets.QVBoxLayout(self)
         lay.addLayout(form)
@@ -100,7 +165,11 @@ class TrainerPanel(QtWidgets.QWidget):
         lay.addWidget(self.loss_plot, 1)
         lay.addWidget(self.frame_plot, 1)
         lay.addWidget(self.threshold_label)
-        lay.addWidget(self.apply_threshold)
+        self.threshold_label.setWordWrap(True)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.apply_threshold, 1)
+        row.addWidget(self.save_loss_button)
+        lay.addLayout(row)
 
     def settings(self) -> dict:
         return {"epochs": self.epochs.value(), "drop": self.drop.value() / 100.0,
@@ -112,6 +181,7 @@ class TrainerPanel(QtWidgets.QWidget):
         for w in (self.epochs, self.drop, self.rounds, self.folds, self.size):
             w.setEnabled(not running)
         if running:
+            self._rounds = self.rounds.value()
             self.loss_history.clear()
             self.loss_curve.setData([], [])
             self.progress.setValue(0)
@@ -127,11 +197,11 @@ class TrainerPanel(QtWidgets.QWidget):
             self.progress.setValue(int(round(1000 * min(max(float(frac), 0.0), 1.0))))
         msg = info.get("message")
         if not msg and info.get("stage") == "train" and "epoch" in info:
-            msg = (f"training: round {int(info.get('round', 0)) + 1}, fold {int(info.get('fold', 0)) + 1}, "
-                   f"epoch {int(info['epoch']) + 1}")
+            msg = (f"training: {round_text(int(info.get('round', 0)), self._rounds)}, "
+                   f"fold {int(info.get('fold', 0)) + 1}, epoch {int(info['epoch']) + 1}")
         if not msg and info.get("stage") == "round" and isinstance(info.get("lossy"), dict):
             n = sum(len(v) for v in info["lossy"].values())
-            msg = f"round {int(info.get('round', 0)) + 1} done: {n} frames marked lossy so far"
+            msg = f"{round_text(int(info.get('round', 0)), self._rounds)} done: {n} frames marked lossy so far"
         msg = msg or info.get("stage")
         if msg:
             self.status.setText(str(msg))
@@ -140,12 +210,21 @@ class TrainerPanel(QtWidgets.QWidget):
             self.loss_history.append(float(loss))
             self.loss_curve.setData(np.arange(len(self.loss_history)), np.asarray(self.loss_history))
 
-    def finish(self, text: str) -> None:
+    def finish(self, text: str, complete: bool | None = None) -> None:
+        """Training ended: ``complete`` (default: ``text`` starts with "done") fills the progress
+        bar; a cancelled or failed run empties it instead of leaving it where it stopped."""
         self.set_running(False)
+        if complete is None:
+            complete = text.startswith("done")
+        self.progress.setValue(1000 if complete else 0)
+        self.progress.setFormat("%p%" if complete else text.split(";")[0])
         self.status.setText(text)
 
-    def set_frame_loss(self, loss: np.ndarray | None, fraction: float | None = None) -> None:
-        """Plot per-frame losses (NaN = not scored) and put the threshold at the top ``fraction``."""
+    def set_frame_loss(self, loss: np.ndarray | None, fraction: float | None = None,
+                       lossy: np.ndarray | None = None) -> None:
+        """Plot per-frame losses (NaN = not scored) and put the threshold at the top ``fraction``;
+        ``lossy`` (the frames marked now) lets the label say how the line differs from the marks."""
+        self.lossy = None if lossy is None else np.asarray(lossy, bool)
         self.frame_loss = None if loss is None else np.asarray(loss, np.float64)
         if self.frame_loss is None or not np.isfinite(self.frame_loss).any():
             self.frame_points.setData([], [])
@@ -167,5 +246,19 @@ class TrainerPanel(QtWidgets.QWidget):
             return
         thr = float(self.threshold_line.value())
         n = int((self.frame_loss[np.isfinite(self.frame_loss)] >= thr).sum())
-        self.threshold_label.setText(
-            f"{n} frames at or above {thr:.4g} (top {100 * fraction_above(self.frame_loss, thr):.1f} %)")
+        text = f"{n} frames at or above {thr:.4g} (top {100 * fraction_above(self.frame_loss, thr):.1f} %)"
+        if self.lossy is not None and len(self.lossy) == len(self.frame_loss):
+            m = int(self.lossy.sum())
+            if m != n:
+                text += (f"; {m} are marked lossy now (the trainer marks per round, on the frames still "
+                         "kept; the line is on the final losses). 'Mark' replaces the marks with the "
+                         f"{n} above the line")
+            else:
+                text += f"; all {m} marked lossy"
+        self.threshold_label.setText(text)
+
+    def _save_dialog(self, plot, stem: str) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save figure", f"{stem}.png",
+                                                        "PNG image (*.png);;SVG vector (*.svg)")
+        if path:
+            export_figure(plot, path)

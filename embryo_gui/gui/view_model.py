@@ -1,12 +1,14 @@
-"""Qt-free state shared by the widgets: the frame cursor, the selected range, flag marks.
+"""Qt-free helpers of the views: the selected frame range (view state), event subscriptions,
+flag marks, the status text.
 
-Kept free of Qt so the navigation rules can be tested without a display.
+Kept free of Qt so the navigation rules can be tested without a display.  The state of the
+application (project, embryo, frame, undo stack, running job) is the Session's
+(:class:`embryo_gui.app.session.Session`); nothing here copies it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -36,57 +38,6 @@ def next_flagged(mask: np.ndarray, index: int, forward: bool = True) -> int | No
         return int(index + 1 + hits[0]) if hits.size else None
     hits = np.flatnonzero(m[:max(index, 0)])
     return int(hits[-1]) if hits.size else None
-
-
-@dataclass
-class FrameCursor:
-    """The current frame of a video of ``n_frames`` frames and an optional selected range.
-
-    Listeners registered with :meth:`add_listener` are called with the new index whenever it
-    changes; the widgets follow the cursor, they never keep their own copy.
-    """
-
-    n_frames: int = 0
-    index: int = 0
-    selection: tuple[int, int] | None = None  # inclusive (first, last)
-    _listeners: list[Callable[[int], None]] = field(default_factory=list, repr=False)
-
-    def add_listener(self, fn: Callable[[int], None]) -> None:
-        self._listeners.append(fn)
-
-    def reset(self, n_frames: int, index: int = 0) -> None:
-        self.n_frames = int(n_frames)
-        self.selection = None
-        self.index = -1
-        self.seek(index)
-
-    def clamp(self, i: int) -> int:
-        if self.n_frames <= 0:
-            return 0
-        return int(min(max(int(i), 0), self.n_frames - 1))
-
-    def seek(self, i: int) -> int:
-        new = self.clamp(i)
-        if new != self.index:
-            self.index = new
-            for fn in list(self._listeners):
-                fn(new)
-        return self.index
-
-    def step(self, delta: int) -> int:
-        return self.seek(self.index + int(delta))
-
-    def select(self, a: int, b: int) -> tuple[int, int]:
-        lo, hi = sorted((self.clamp(a), self.clamp(b)))
-        self.selection = (lo, hi)
-        return self.selection
-
-    def clear_selection(self) -> None:
-        self.selection = None
-
-    def target_frames(self) -> tuple[int, int]:
-        """The selected range, or just the current frame when nothing is selected (inclusive)."""
-        return self.selection if self.selection is not None else (self.index, self.index)
 
 
 def any_flag_mask(masks: Mapping[str, np.ndarray], kinds: Sequence[str]) -> np.ndarray | None:
@@ -158,3 +109,75 @@ def merge_spans(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
 def detections_at(spans: Sequence[tuple[int, int]], frame: int) -> list[int]:
     """Indices of the inclusive spans that contain ``frame``."""
     return [k for k, (lo, hi) in enumerate(spans) if lo <= frame <= hi]
+
+
+class Selection:
+    """The selected frame range (inclusive ``(first, last)``) of the shown embryo, or None.
+
+    View state, not the Session's: the window clears it when the embryo changes.  Listeners get
+    the new range (or None)."""
+
+    def __init__(self) -> None:
+        self.range: tuple[int, int] | None = None
+        self._listeners: list[Callable[[tuple[int, int] | None], None]] = []
+
+    def add_listener(self, fn: Callable[[tuple[int, int] | None], None]) -> None:
+        self._listeners.append(fn)
+
+    def set(self, a: int, b: int, n_frames: int) -> tuple[int, int] | None:
+        if n_frames <= 0:
+            return self.clear()
+        lo, hi = sorted(int(min(max(int(x), 0), n_frames - 1)) for x in (a, b))
+        self.range = (lo, hi)
+        self._notify()
+        return self.range
+
+    def clear(self) -> None:
+        if self.range is not None:
+            self.range = None
+            self._notify()
+        return None
+
+    def target_frames(self, frame: int) -> tuple[int, int]:
+        """The selected range, or just ``frame`` (the current one) when nothing is selected."""
+        return self.range if self.range is not None else (int(frame), int(frame))
+
+    def _notify(self) -> None:
+        for fn in list(self._listeners):
+            fn(self.range)
+
+
+class Subscriptions:
+    """The Session events a view listens to, so it can let go of all of them at once (a closed
+    window's views must not be called again)."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[Any, Callable]] = []
+
+    def connect(self, signal: Any, fn: Callable) -> None:
+        signal.connect(fn)
+        self._items.append((signal, fn))
+
+    def disconnect_all(self) -> None:
+        for signal, fn in self._items:
+            signal.disconnect(fn)
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def flags_of_frame(embryo: Any, i: int) -> list[str]:
+    """Names of the flag kinds set at frame ``i`` of ``embryo`` (display order), read from its
+    flag bits (O(1): no mask of the whole embryo per frame)."""
+    from ..model.flags import bit
+    bits = embryo.flags.bits
+    if not 0 <= i < len(bits):
+        return []
+    b = int(bits[i])
+    return [k for k in FLAG_KINDS if b & int(bit(k))]
+
+
+def flag_masks(embryo: Any) -> dict[str, np.ndarray]:
+    """One bool mask per flag kind of ``embryo`` (for the timeline)."""
+    return {k: embryo.flags.mask(k) for k in FLAG_KINDS}

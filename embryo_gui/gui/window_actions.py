@@ -1,168 +1,189 @@
-"""Main-window actions: every QAction with its shortcut, the toolbar, the menus, and which
-actions are enabled (project open, embryo shown, no long job running)."""
+"""The window's actions: every QAction with its shortcut (shown in its tooltip), the toolbar, the
+menus, and which actions are enabled (project open, embryo shown, the Session's running job).
+
+Editing, saving and undo stay enabled while the trainer runs (its result is applied to the state
+it started on, conflicts reported: :mod:`.long_jobs`); other jobs (auto-clean, detection, export,
+import) change or read the whole project, so edits wait for them.
+"""
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from PySide6 import QtCore, QtGui
 
-from .cheat_sheet import CheatSheet, plain, shortcut_text
+from .cheat_sheet import plain, shortcut_text
 from .icons import icon
 
+#: jobs that run while the user keeps editing
+BACKGROUND_JOBS = ("train",)
 
-class ActionsMixin:
-    """QActions, toolbar and menus of :class:`~embryo_gui.gui.main_window.MainWindow`."""
 
-    def _action(self, text: str, slot, shortcut=None, tip: str = "", icon_name: str | None = None,
-                auto_repeat: bool = False) -> QtGui.QAction:
-        a = QtGui.QAction(text, self)
-        if shortcut is not None:
-            keys = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
-            a.setShortcuts([QtGui.QKeySequence(k) for k in keys])
-            a.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
-        a.setAutoRepeat(auto_repeat)
-        tip = tip or plain(text)
-        keys_text = shortcut_text(a)
-        a.setToolTip(f"{tip} ({keys_text})" if keys_text else tip)  # shortcuts in every tooltip
-        a.setStatusTip(tip)
-        if icon_name:
-            a.setIcon(icon(icon_name))
-        a.triggered.connect(lambda _=False: slot())
-        self.addAction(a)
-        return a
+def action(win: Any, text: str, slot: Callable[[], Any], shortcut=None, tip: str = "",
+           icon_name: str | None = None, auto_repeat: bool = False) -> QtGui.QAction:
+    a = QtGui.QAction(text, win)
+    if shortcut is not None:
+        keys = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
+        a.setShortcuts([QtGui.QKeySequence(k) for k in keys])
+        a.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+    a.setAutoRepeat(auto_repeat)
+    tip = tip or plain(text)
+    keys_text = shortcut_text(a)
+    a.setToolTip(f"{tip} ({keys_text})" if keys_text else tip)  # shortcuts in every tooltip
+    a.setStatusTip(tip)
+    if icon_name:
+        a.setIcon(icon(icon_name))
+    a.triggered.connect(lambda _=False: slot())
+    win.addAction(a)
+    return a
 
-    def _build_actions(self) -> None:
-        A = self._action
-        K = QtCore.Qt.Key
-        M = QtCore.Qt.KeyboardModifier
-        self.act_new = A("&New project from video...", self.new_project_dialog, QtGui.QKeySequence.StandardKey.New)
-        self.act_open = A("&Open project...", self.open_dialog, QtGui.QKeySequence.StandardKey.Open,
-                          icon_name="open")
-        self.act_save = A("&Save", self.save, "Ctrl+S", "Save the project (atomic)", "save")
-        self.act_export = A("&Export cleaned dataset...", self.export_dialog, "Ctrl+Shift+E",
-                            icon_name="export")
-        self.act_quit = A("&Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
-        self.act_undo = A("&Undo", self.undo.stack.undo, "Ctrl+Z", icon_name="undo")
-        self.act_redo = A("&Redo", self.undo.stack.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], icon_name="redo")
-        self.act_set_value = A("Set &value...", self.set_value_dialog, "Ctrl+Shift+V",
-                               "Set the edited column on the selected frames")
-        self.act_interpolate = A("&Interpolate", self.interpolate, "Ctrl+I",
-                                 "Interpolate the selected frames from their annotated neighbours", "interpolate")
-        self.act_refit = A("Refit &monotone", self.refit, "Ctrl+M",
-                           "Refit the selected frames non-decreasing", "refit")
-        self.act_exclude = A("E&xclude", lambda: self.set_excluded(True), "Ctrl+E",
-                             "Exclude the selected frames from the dataset", "exclude")
-        self.act_include = A("In&clude", lambda: self.set_excluded(False), "Ctrl+Shift+I",
-                             "Include the selected frames again", "include")
-        self.act_truncate = A("&Truncate after cursor", self.truncate, "Ctrl+Shift+T",
-                              "Exclude every frame after the current one", "truncate")
-        self.act_accept = A("&Accept cliff at cursor", lambda: self.decide_cliff(None, True), "Ctrl+Shift+A")
-        self.act_reject = A("&Reject cliff at cursor", lambda: self.decide_cliff(None, False), "Ctrl+Shift+R")
-        self.act_autoclean = A("Auto-&clean", self.autoclean, "Ctrl+Shift+C",
-                               "Detect and repair corrupt frames and cliffs (one undo step per embryo)",
-                               "autoclean")
-        self.act_train = A("Start &training", lambda: self.start_training(self.trainer.settings()), None,
-                           "Train the lossy-frame CNN", "train")
-        # navigation (none of these changes data)
-        self.act_next = A("Next frame", lambda: self.cursor.step(1), K.Key_Right, auto_repeat=True)
-        self.act_prev = A("Previous frame", lambda: self.cursor.step(-1), K.Key_Left, auto_repeat=True)
-        self.act_next10 = A("Forward 10 frames", lambda: self.cursor.step(10),
-                            QtGui.QKeySequence(M.ShiftModifier | K.Key_Right), auto_repeat=True)
-        self.act_prev10 = A("Back 10 frames", lambda: self.cursor.step(-10),
-                            QtGui.QKeySequence(M.ShiftModifier | K.Key_Left), auto_repeat=True)
-        self.act_next100 = A("Forward 100 frames", lambda: self.cursor.step(100), K.Key_PageDown,
-                             auto_repeat=True)
-        self.act_prev100 = A("Back 100 frames", lambda: self.cursor.step(-100), K.Key_PageUp, auto_repeat=True)
-        self.act_first = A("First frame", lambda: self.cursor.seek(0), K.Key_Home)
-        self.act_last = A("Last frame", lambda: self.cursor.seek(self.cursor.n_frames - 1), K.Key_End)
-        self.act_play = A("Play", self.toggle_play, K.Key_Space, icon_name="play")
-        self.act_next_flag = A("Next flagged frame", lambda: self.jump_flag(True), K.Key_N, icon_name="next-flag")
-        self.act_prev_flag = A("Previous flagged frame", lambda: self.jump_flag(False),
-                               QtGui.QKeySequence(M.ShiftModifier | K.Key_N), icon_name="previous-flag")
-        self.act_goto = A("&Go to frame...", self.goto_dialog, "Ctrl+G")
-        self.act_clear_sel = A("Clear selection", self.clear_selection, K.Key_Escape)
-        self.act_fit = A("Fit frame", self.video.fit, "Ctrl+0", icon_name="zoom-fit")
-        self.act_about = A("&About embryo-gui", self.about_dialog)
-        self.act_keys = A("&Keyboard shortcuts", self.show_cheat_sheet, K.Key_F1)
-        self.undo.stack.canUndoChanged.connect(self.act_undo.setEnabled)
-        self.undo.stack.canRedoChanged.connect(self.act_redo.setEnabled)
-        self.act_undo.setEnabled(False)
-        self.act_redo.setEnabled(False)
 
-        # The toolbar fits a 1024 px window: the workflow comes first and keeps its text (Open,
-        # Save, Auto-clean, Train, Export, Play/Pause); the editing tools are icons with tooltips.
-        tb = self.addToolBar("Main")
-        tb.setObjectName("toolbar_main")
-        tb.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonIconOnly)
-        for a, short in ((self.act_open, "Open"), (self.act_prev_flag, "Prev flag"), (self.act_next_flag, "Next flag"),
-                         (self.act_play, "Play"), (self.act_refit, "Refit"), (self.act_truncate, "Truncate"),
-                         (self.act_train, "Train"), (self.act_export, "Export"), (self.act_autoclean, "Auto-clean")):
-            a.setIconText(short)
-        with_text = (self.act_open, self.act_save, self.act_autoclean, self.act_train, self.act_export, self.act_play)
-        for a in (self.act_open, self.act_save, None, self.act_undo, self.act_redo, None, self.act_autoclean,
-                  self.act_train, self.act_export, None, self.act_prev_flag, self.act_play, self.act_next_flag, None,
-                  self.act_interpolate, self.act_refit, self.act_exclude, self.act_include, self.act_truncate):
-            if a is None:
-                tb.addSeparator()
-                continue
-            tb.addAction(a)
-            if a in with_text:
-                tb.widgetForAction(a).setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.toolbar = tb
+def build(win: Any) -> None:
+    """Create ``win.act_*``, the toolbar ``win.toolbar`` and the menus."""
+    A = lambda *a, **k: action(win, *a, **k)  # noqa: E731
+    K = QtCore.Qt.Key
+    M = QtCore.Qt.KeyboardModifier
+    SK = QtGui.QKeySequence.StandardKey
+    s, nav, ed, work, files = win.session, win.nav, win.edits, win.work, win.files
+    win.act_new = A("&New project from video...", win.new_project_dialog, SK.New)
+    win.act_open = A("&Open project...", files.open_dialog, SK.Open, icon_name="open")
+    win.act_save = A("&Save", win.save, "Ctrl+S", "Save the project (atomic)", "save")
+    win.act_export = A("&Export cleaned dataset...", win.export_dialog, "Ctrl+Shift+E", icon_name="export")
+    win.act_quit = A("&Quit", win.close, SK.Quit)
+    win.act_undo = A("&Undo", win.undo, "Ctrl+Z", "Undo the last step (whichever embryo)", "undo")
+    win.act_redo = A("&Redo", win.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo", "redo")
+    win.act_set_value = A("Set &value...", ed.set_value_dialog, "Ctrl+Shift+V",
+                          "Set the edited column on the selected frames")
+    win.act_interpolate = A("&Interpolate", ed.interpolate, "Ctrl+I",
+                            "Interpolate the selected frames from their annotated neighbours", "interpolate")
+    win.act_refit = A("Refit &monotone", ed.refit, "Ctrl+M", "Refit the selected frames non-decreasing", "refit")
+    win.act_exclude = A("E&xclude", lambda: ed.set_excluded(True), "Ctrl+E",
+                        "Exclude the selected frames from the dataset", "exclude")
+    win.act_include = A("In&clude", lambda: ed.set_excluded(False), "Ctrl+Shift+I",
+                        "Include the selected frames again", "include")
+    win.act_truncate = A("&Truncate after cursor", ed.truncate, "Ctrl+Shift+T",
+                         "Exclude every frame after the current one", "truncate")
+    win.act_accept = A("&Accept cliff at cursor", lambda: ed.decide_cliff(None, True), "Ctrl+Shift+A")
+    win.act_reject = A("&Reject cliff at cursor", lambda: ed.decide_cliff(None, False), "Ctrl+Shift+R")
+    win.act_autoclean = A("Auto-&clean", work.autoclean, "Ctrl+Shift+C",
+                          "Detect and repair corrupt frames and cliffs (one undo step per embryo)", "autoclean")
+    win.act_detect = A("&Detect problems", work.detect, "Ctrl+Shift+D",
+                       "Run the detectors (corrupt frames, cliffs, spikes) on every embryo")
+    win.act_train = A("Start &training", lambda: win.start_training(win.trainer.settings()), None,
+                      "Train the lossy-frame CNN (in the background: keep working)", "train")
+    # navigation (none of these changes data)
+    win.act_next = A("Next frame", lambda: nav.step(1), K.Key_Right, auto_repeat=True)
+    win.act_prev = A("Previous frame", lambda: nav.step(-1), K.Key_Left, auto_repeat=True)
+    win.act_next10 = A("Forward 10 frames", lambda: nav.step(10), QtGui.QKeySequence(M.ShiftModifier | K.Key_Right),
+                       auto_repeat=True)
+    win.act_prev10 = A("Back 10 frames", lambda: nav.step(-10), QtGui.QKeySequence(M.ShiftModifier | K.Key_Left),
+                       auto_repeat=True)
+    win.act_next100 = A("Forward 100 frames", lambda: nav.step(100), K.Key_PageDown, auto_repeat=True)
+    win.act_prev100 = A("Back 100 frames", lambda: nav.step(-100), K.Key_PageUp, auto_repeat=True)
+    win.act_first = A("First frame", lambda: nav.goto(0), K.Key_Home)
+    win.act_last = A("Last frame", nav.last, K.Key_End)
+    win.act_play = A("Play", nav.toggle_play, K.Key_Space, icon_name="play")
+    win.act_next_flag = A("Next flagged frame", lambda: nav.jump_flag(True), K.Key_N, icon_name="next-flag")
+    win.act_prev_flag = A("Previous flagged frame", lambda: nav.jump_flag(False),
+                          QtGui.QKeySequence(M.ShiftModifier | K.Key_N), icon_name="previous-flag")
+    win.act_goto = A("&Go to frame...", nav.goto_dialog, "Ctrl+G")
+    win.act_clear_sel = A("Clear selection", win.selection.clear, K.Key_Escape)
+    win.act_fit = A("Fit frame", win.video.fit, "Ctrl+0", icon_name="zoom-fit")
+    win.act_zoom_in = A("Zoom in on the frame", lambda: win.video.zoom_by(1.25), ["Ctrl++", "Ctrl+="])
+    win.act_zoom_out = A("Zoom out of the frame", lambda: win.video.zoom_by(0.8), "Ctrl+-")
+    win.act_keys = A("&Keyboard shortcuts", win.show_cheat_sheet, K.Key_F1)
+    win.act_about = A("&About embryo-gui", win.about_dialog)
+    nav.playingChanged.connect(lambda playing: show_playing(win, playing))
 
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        f = mb.addMenu("&File")
-        for a in (self.act_new, self.act_open):
-            f.addAction(a)
-        self.recent_menu = f.addMenu("Open &recent")
-        self._fill_recent()
-        for a in (None, self.act_save, self.act_export, None, self.act_quit):
-            f.addSeparator() if a is None else f.addAction(a)
-        e = mb.addMenu("&Edit")
-        for a in (self.act_undo, self.act_redo, None, self.act_set_value, self.act_interpolate, self.act_refit,
-                  self.act_exclude, self.act_include, self.act_truncate, None, self.act_accept, self.act_reject,
-                  None, self.act_autoclean, self.act_train):
-            e.addSeparator() if a is None else e.addAction(a)
-        v = mb.addMenu("&View")
-        for a in (self.act_goto, self.act_next, self.act_prev, self.act_next10, self.act_prev10, self.act_next100,
-                  self.act_prev100, self.act_first, self.act_last, self.act_play, self.act_next_flag,
-                  self.act_prev_flag, self.act_clear_sel, self.act_fit, None):
-            v.addSeparator() if a is None else v.addAction(a)
-        for d in (self.embryo_dock, self.trainer_dock, self.history_dock):
-            v.addAction(d.toggleViewAction())
-        h = mb.addMenu("&Help")
-        h.addAction(self.act_keys)
-        h.addAction(self.act_about)
-        self._menus = [(m.title().replace("&", ""), [a for a in m.actions() if not a.isSeparator()])
-                       for m in (f, e, v, h)]
+    # The toolbar fits a 1024 px window: the workflow comes first and keeps its text (Open, Save,
+    # Auto-clean, Train, Export, Play/Pause); the editing tools are icons with tooltips.
+    tb = win.addToolBar("Main")
+    tb.setObjectName("toolbar_main")
+    tb.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonIconOnly)
+    for a, short in ((win.act_open, "Open"), (win.act_prev_flag, "Prev flag"), (win.act_next_flag, "Next flag"),
+                     (win.act_play, "Play"), (win.act_refit, "Refit"), (win.act_truncate, "Truncate"),
+                     (win.act_train, "Train"), (win.act_export, "Export"), (win.act_autoclean, "Auto-clean")):
+        a.setIconText(short)
+    with_text = (win.act_open, win.act_save, win.act_autoclean, win.act_train, win.act_export, win.act_play)
+    for a in (win.act_open, win.act_save, None, win.act_undo, win.act_redo, None, win.act_autoclean,
+              win.act_train, win.act_export, None, win.act_prev_flag, win.act_play, win.act_next_flag, None,
+              win.act_interpolate, win.act_refit, win.act_exclude, win.act_include, win.act_truncate):
+        if a is None:
+            tb.addSeparator()
+            continue
+        tb.addAction(a)
+        if a in with_text:
+            tb.widgetForAction(a).setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    win.toolbar = tb
 
-    def _update_enabled(self) -> None:
-        has = self.embryo is not None
-        idle = self._busy is None
-        for a in (self.act_set_value, self.act_interpolate, self.act_refit, self.act_exclude, self.act_include,
-                  self.act_truncate, self.act_accept, self.act_reject):
-            a.setEnabled(has and idle)
-        for a in (self.act_autoclean, self.act_train, self.act_export):
-            a.setEnabled(self.project is not None and bool(self.project.embryos) and idle)
-        self.act_save.setEnabled(self.project is not None and idle)
-        self.trainer.start_button.setEnabled(self.project is not None and idle)
-        self.undo_view.setEnabled(idle)
-        if not idle:
-            self.act_undo.setEnabled(False)
-            self.act_redo.setEnabled(False)
-        else:
-            self.act_undo.setEnabled(self.undo.stack.canUndo())
-            self.act_redo.setEnabled(self.undo.stack.canRedo())
+    mb = win.menuBar()
+    f = mb.addMenu("&File")
+    for a in (win.act_new, win.act_open):
+        f.addAction(a)
+    win.recent_menu = f.addMenu("Open &recent")
+    fill_recent(win)
+    win.files.recentChanged.connect(lambda: fill_recent(win))
+    for a in (None, win.act_save, win.act_export, None, win.act_quit):
+        f.addSeparator() if a is None else f.addAction(a)
+    e = mb.addMenu("&Edit")
+    for a in (win.act_undo, win.act_redo, None, win.act_set_value, win.act_interpolate, win.act_refit,
+              win.act_exclude, win.act_include, win.act_truncate, None, win.act_accept, win.act_reject,
+              None, win.act_detect, win.act_autoclean, win.act_train):
+        e.addSeparator() if a is None else e.addAction(a)
+    v = mb.addMenu("&View")
+    for a in (win.act_goto, win.act_next, win.act_prev, win.act_next10, win.act_prev10, win.act_next100,
+              win.act_prev100, win.act_first, win.act_last, win.act_play, win.act_next_flag,
+              win.act_prev_flag, win.act_clear_sel, win.act_fit, win.act_zoom_in, win.act_zoom_out, None):
+        v.addSeparator() if a is None else v.addAction(a)
+    win.view_menu = v
+    for d in (win.embryo_dock, win.trainer_dock, win.history_dock):
+        v.addAction(d.toggleViewAction())
+    h = mb.addMenu("&Help")
+    h.addAction(win.act_keys)
+    h.addAction(win.act_about)
+    win.menus = [(m.title().replace("&", ""), [a for a in m.actions() if not a.isSeparator()])
+                 for m in (f, e, v, h)]
 
-    def show_cheat_sheet(self) -> None:
-        """F1: the keyboard cheat sheet (non-modal; F1 again or Esc closes it)."""
-        sheet = getattr(self, "cheat_sheet", None)
-        if sheet is not None and sheet.isVisible():
-            sheet.close()
-            return
-        self.cheat_sheet = CheatSheet(self._menus, self)
-        self.cheat_sheet.show()
 
-    def about_dialog(self) -> None:
-        from .dialogs.about import AboutDialog
-        AboutDialog(self).exec()
+def fill_recent(win: Any) -> None:
+    win.recent_menu.clear()
+    for path in win.files.recent_files():
+        a = win.recent_menu.addAction(path)
+        a.triggered.connect(lambda _=False, p=path: win.open_project(p))
+    win.recent_menu.setEnabled(bool(win.files.recent_files()))
+
+
+def show_playing(win: Any, playing: bool) -> None:
+    """Play turns into Pause while playing (icon, text, tooltip)."""
+    a = win.act_play
+    word = "Pause" if playing else "Play"
+    a.setIcon(icon("pause" if playing else "play"))
+    a.setIconText(word)
+    a.setText(word)
+    a.setToolTip(f"{word} (Space)")
+
+
+def editing_allowed(session: Any) -> bool:
+    """Edits, undo and save are allowed unless a job that changes or reads the whole project runs."""
+    job = session.job
+    return job is None or job.name in BACKGROUND_JOBS
+
+
+def update_enabled(win: Any) -> None:
+    s = win.session
+    has = s.embryo is not None
+    idle = s.job is None
+    edit = editing_allowed(s)
+    for a in (win.act_set_value, win.act_interpolate, win.act_refit, win.act_exclude, win.act_include,
+              win.act_truncate, win.act_accept, win.act_reject):
+        a.setEnabled(has and edit)
+    project = s.project is not None and bool(s.embryos)
+    for a in (win.act_autoclean, win.act_detect, win.act_train, win.act_export):
+        a.setEnabled(project and idle)
+    win.act_save.setEnabled(s.project is not None and edit)
+    win.trainer.start_button.setEnabled(s.project is not None and idle)
+    win.history.setEnabled(edit)
+    win.act_undo.setEnabled(edit and s.can_undo)
+    win.act_redo.setEnabled(edit and s.can_redo)
+    win.act_undo.setText(f"&Undo {s.undo_text}" if s.can_undo else "&Undo")
+    win.act_redo.setText(f"&Redo {s.redo_text}" if s.can_redo else "&Redo")

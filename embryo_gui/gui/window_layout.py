@@ -1,96 +1,31 @@
-"""Main-window layout: the central splitter (video + timeline over edit bar + plot), the docks
-(embryos, trainer, history), the status-bar widgets, and the persisted geometry/dock state."""
+"""The window's layout: the central splitter (frame + timeline over the edit bar + plot), the
+docks (embryos, trainer, history), the status-bar widgets, and the persisted geometry/dock state.
+
+:class:`EditBar` is view state only (which curve the edits change, which curves are shown, the
+selection's text); the Session holds no such thing.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
 from ..lineages import COLUMNS
-from .curve_plot import LINEAGE_COLOURS, CurvePlot
-from .embryo_list import EmbryoList
+from .curve_plot import LINEAGE_COLOURS
 from .flow_layout import FlowLayout
-from .timeline import Timeline, _swatch
-from .trainer_panel import TrainerPanel
-from .video_view import VideoView
+from .timeline import _swatch, link_x
+from .view_model import Selection
 
 
-class LayoutMixin:
-    """Builds the widgets of :class:`~embryo_gui.gui.main_window.MainWindow` and restores/saves
-    their layout in ``self.settings``."""
+class EditBar(QtWidgets.QWidget):
+    """*Edit:* the column that dragging and the range edits change; *Show:* the visible curves;
+    the selected frames.  Wraps instead of widening the window."""
 
-    def _build_widgets(self) -> None:
-        self.video = VideoView()
-        self.timeline = Timeline()
-        self.curve = CurvePlot()
-        self.timeline.frameRequested.connect(self.cursor.seek)
-        self.curve.frameRequested.connect(self.cursor.seek)
-        self.timeline.rangeSelected.connect(self.select_range)
-        self.curve.rangeSelected.connect(self.select_range)
-        self.curve.pointDragged.connect(self._point_dragged)
-        self.curve.cliffDecision.connect(self.decide_cliff)
-        for kind, cb in self.timeline.toggles.items():
-            cb.toggled.connect(lambda on, k=kind: self.settings.setValue(f"timeline/show_{k}", on))
-
-        top = QtWidgets.QWidget()
-        tl = QtWidgets.QVBoxLayout(top)
-        tl.setContentsMargins(0, 0, 0, 0)
-        tl.setSpacing(2)
-        tl.addWidget(self.video, 1)
-        tl.addWidget(self.timeline)
-        bottom = QtWidgets.QWidget()
-        bl = QtWidgets.QVBoxLayout(bottom)
-        bl.setContentsMargins(0, 0, 0, 0)
-        bl.setSpacing(2)
-        bl.addWidget(self._build_edit_bar())
-        bl.addWidget(self.curve, 1)
-        for view in (self.video.graphics, self.timeline.plot, self.curve):
-            # the views paint their whole background: Qt need not repaint the widgets behind them
-            view.viewport().setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
-        self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        self.splitter.addWidget(top)
-        self.splitter.addWidget(bottom)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([560, 340])
-        self.setCentralWidget(self.splitter)
-
-        self.embryo_list = EmbryoList()
-        self.embryo_list.embryoSelected.connect(self.set_embryo)
-        self.embryo_dock = self._dock("Embryos", self.embryo_list, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.trainer = TrainerPanel()
-        self.trainer.startRequested.connect(self.start_training)
-        self.trainer.cancelRequested.connect(self.cancel_work)
-        self.trainer.thresholdApplied.connect(self.apply_loss_threshold)
-        self.trainer_dock = self._dock("Trainer", self.trainer, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-        self.undo_view = QtWidgets.QUndoView(self.undo.stack)
-        self.undo_view.setEmptyLabel("<opened>")
-        self.history_dock = self._dock("History", self.undo_view, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-        self.tabifyDockWidget(self.trainer_dock, self.history_dock)
-        self.trainer_dock.raise_()
-
-        self.status_label = QtWidgets.QLabel("no project")
-        self.statusBar().addPermanentWidget(self.status_label, 1)
-        self.busy_bar = QtWidgets.QProgressBar()
-        self.busy_bar.setMaximumWidth(180)
-        self.busy_bar.setRange(0, 1000)
-        self.busy_bar.hide()
-        self.statusBar().addPermanentWidget(self.busy_bar)
-
-    def history_texts(self) -> list[str]:
-        """The lines the History dock shows, oldest first (the first is the opened state)."""
-        m = self.undo_view.model()
-        return [str(m.data(m.index(r, 0))) for r in range(m.rowCount())]
-
-    def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
-        dock = QtWidgets.QDockWidget(title, self)
-        dock.setObjectName(f"dock_{title.lower()}")
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
-
-    def _build_edit_bar(self) -> QtWidgets.QWidget:
-        bar = QtWidgets.QWidget()
-        lay = FlowLayout(bar)  # wraps in a narrow window instead of widening it
+    def __init__(self, curve: Any, selection: Selection, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.curve = curve
+        lay = FlowLayout(self)
         lay.addWidget(QtWidgets.QLabel("Edit:"))
         self.column_combo = QtWidgets.QComboBox()
         self.column_combo.addItems(list(COLUMNS))
@@ -110,33 +45,99 @@ class LayoutMixin:
             cb.toggled.connect(lambda on, c=col: self.curve.set_column_visible(c, on))
             lay.addWidget(cb)
             self.lineage_toggles[col] = cb
-        lay.addStretch(1)
         self.selection_label = QtWidgets.QLabel("")
         lay.addWidget(self.selection_label)
-        return bar
+        selection.add_listener(self._selection_changed)
 
-    def _restore_layout(self) -> None:
-        geo = self.settings.value("window/geometry")
-        if geo is not None:
-            self.restoreGeometry(geo)
-        else:
-            self.resize(1400, 900)
-            self.resizeDocks([self.embryo_dock, self.trainer_dock], [160, 320], QtCore.Qt.Orientation.Horizontal)
-        state = self.settings.value("window/state")
-        if state is not None:
-            self.restoreState(state)
-        split = self.settings.value("window/splitter")
-        if split is not None:
-            self.splitter.restoreState(split)
-        for kind, cb in self.timeline.toggles.items():
-            v = self.settings.value(f"timeline/show_{kind}")
-            if v is not None:
-                cb.setChecked(str(v).lower() in ("true", "1"))
-        fps = self.settings.value("playback/fps")
-        self.playback_fps = float(fps) if fps is not None else 0.0  # 0 = the video's own fps
+    def column(self) -> str:
+        return self.curve.active_column
 
-    def save_layout(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("window/splitter", self.splitter.saveState())
-        self.settings.sync()
+    def _column_changed(self, col: str) -> None:
+        self.curve.active_column = col
+        self.lineage_toggles[col].setChecked(True)
+
+    def _selection_changed(self, sel) -> None:
+        self.selection_label.setText("" if sel is None else
+                                     f"selected frames {sel[0]}-{sel[1]} ({sel[1] - sel[0] + 1})")
+
+
+def build(win: Any) -> None:
+    """Lay out the window's views (already created) in the central splitter and the docks."""
+    link_x(win.timeline, win.curve)  # one x axis: frame k at the same pixel column in both
+    top = QtWidgets.QWidget()
+    tl = QtWidgets.QVBoxLayout(top)
+    tl.setContentsMargins(0, 0, 0, 0)
+    tl.setSpacing(2)
+    tl.addWidget(win.video, 1)
+    tl.addWidget(win.timeline)
+    bottom = QtWidgets.QWidget()
+    bl = QtWidgets.QVBoxLayout(bottom)
+    bl.setContentsMargins(0, 0, 0, 0)
+    bl.setSpacing(2)
+    bl.addWidget(win.edit_bar)
+    bl.addWidget(win.curve, 1)
+    for view in (win.video.graphics, win.timeline.plot, win.curve):
+        # the views paint their whole background: Qt need not repaint the widgets behind them
+        view.viewport().setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+    win.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+    win.splitter.addWidget(top)
+    win.splitter.addWidget(bottom)
+    win.splitter.setStretchFactor(0, 3)
+    win.splitter.setStretchFactor(1, 2)
+    win.splitter.setSizes([560, 340])
+    win.setCentralWidget(win.splitter)
+
+    win.embryo_dock = dock(win, "Embryos", win.embryo_list, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
+    win.trainer_dock = dock(win, "Trainer", win.trainer, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+    win.history_dock = dock(win, "History", win.history, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+    win.tabifyDockWidget(win.trainer_dock, win.history_dock)
+    # the triage queue: every pending detection, ranked (Space / Shift+Space, A / R)
+    win.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, win.triage)
+    win.tabifyDockWidget(win.history_dock, win.triage)
+    win.trainer_dock.raise_()
+    win.statusBar().addPermanentWidget(win.status_label, 1)
+    win.statusBar().addPermanentWidget(win.busy_bar)
+
+
+def dock(win: QtWidgets.QMainWindow, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
+    """A dock named ``dock_<title>`` (its state persists); other engineers' docks (the triage
+    queue) are added the same way."""
+    d = QtWidgets.QDockWidget(title, win)
+    d.setObjectName(f"dock_{title.lower()}")
+    d.setWidget(widget)
+    win.addDockWidget(area, d)
+    return d
+
+
+def restore(win: Any) -> None:
+    s = win.settings
+    geo = s.value("window/geometry")
+    if geo is not None:
+        win.restoreGeometry(geo)
+    else:
+        win.resize(1400, 900)
+        win.resizeDocks([win.embryo_dock, win.trainer_dock], [160, 320], QtCore.Qt.Orientation.Horizontal)
+    state = s.value("window/state")
+    if state is not None:
+        win.restoreState(state)
+    split = s.value("window/splitter")
+    if split is not None:
+        win.splitter.restoreState(split)
+    for kind, cb in win.timeline.toggles.items():
+        v = s.value(f"timeline/show_{kind}")
+        if v is not None:
+            cb.setChecked(str(v).lower() in ("true", "1"))
+        cb.toggled.connect(lambda on, k=kind: s.setValue(f"timeline/show_{k}", on))
+
+
+def playback_fps(settings: QtCore.QSettings) -> float:
+    fps = settings.value("playback/fps")
+    return float(fps) if fps is not None else 0.0  # 0 = the video's own fps
+
+
+def save(win: Any) -> None:
+    s = win.settings
+    s.setValue("window/geometry", win.saveGeometry())
+    s.setValue("window/state", win.saveState())
+    s.setValue("window/splitter", win.splitter.saveState())
+    s.sync()
