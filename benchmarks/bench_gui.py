@@ -9,6 +9,9 @@
 3. A 1,000,000-frame curve: repaint time while panning and zooming (original = current, and
    original different at every frame).
 4. A thousand timeline marks: add + paint time.
+5. The triage queue open on an embryo with 1,000+ pending detections: key press -> frame painted
+   again (with the queue showing), and the time to rebuild the queue after a decision; the
+   training figures (2.) are then measured with that queue open.
 """
 
 from __future__ import annotations
@@ -240,6 +243,37 @@ def bench_timeline_marks() -> dict:
     return {"marks": 1000, "median_ms": _pct(out, 50), "max_ms": _pct(out, 100), "runs": item.n_runs}
 
 
+def setup_queue(win, n_detections: int = 1000) -> dict:
+    """Flag the current embryo with at least ``n_detections`` pending per-frame detections (every
+    frame of as many problem kinds as needed), raise the triage dock, and time one decision's
+    queue rebuild (push + undo)."""
+    from embryo_gui import edits
+    from embryo_gui.policy import PROBLEM_KINDS
+    e = win.embryo
+    kinds = [k for k in PROBLEM_KINDS if k != "cliff"]
+    masks, n = {}, 0
+    for k in kinds:
+        if n >= n_detections:
+            break
+        masks[k] = np.ones(e.n_frames, bool)
+        n += e.n_frames
+    cliffs = [{"start": i, "stop": i + 1, "kind": "dip", "lineage": "population", "score": 0.5,
+               "status": "pending"} for i in range(0, e.n_frames, 1)][:max(0, n_detections - n)]
+    win.undo.push(e, edits.SetFlags(masks, detections={"cliffs": cliffs}, label="bench: flags"))
+    win.triage.raise_()
+    _process_until(lambda: False, 0.3)
+    t = []
+    for _ in range(5):
+        win.triage.queue.select(0)
+        t0 = time.perf_counter()
+        win.triage.decide(False)
+        t.append(time.perf_counter() - t0)
+        win.undo.stack.undo()
+        _process_until(lambda: False, 0.02)
+    return {"pending": len(win.triage.queue), "listed": win.triage.list.count(),
+            "decision_with_rebuild_ms_median": round(_pct(t, 50), 2)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=150)
@@ -250,7 +284,7 @@ def main(argv=None) -> int:
     ap.add_argument("--train-modes", default="subprocess,idle,thread",
                     help="subprocess (the app's way) and/or thread (the old in-process way)")
     ap.add_argument("--scrub-hz", type=float, default=30.0, help="frames stepped per second while training")
-    ap.add_argument("--only", default="", help="comma list of: keys,marks,curve,train (default: all)")
+    ap.add_argument("--only", default="", help="comma list of: keys,queue,marks,curve,train (default: all)")
     ap.add_argument("--json", help="write the figures here too")
     args = ap.parse_args(argv)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bench"])
@@ -268,11 +302,19 @@ def main(argv=None) -> int:
     win.show()
     win.set_project(project)
     res = {"platform": QtWidgets.QApplication.platformName(), "cpus": os.cpu_count()}
-    only = set(filter(None, args.only.split(","))) or {"keys", "marks", "curve", "train"}
+    only = set(filter(None, args.only.split(","))) or {"keys", "queue", "marks", "curve", "train"}
     res["load_average_at_start"] = os.getloadavg()
     if "keys" in only:
         res["key_to_paint_752x512"] = bench_key_to_paint(win)
         print(json.dumps(res["key_to_paint_752x512"]), file=sys.stderr)
+    if "queue" in only:  # stays open for the training figures
+        res["triage_queue_1000"] = setup_queue(win)
+        win.triage.hide()  # the same flags, queue closed: what the queue itself costs per key
+        res["triage_queue_1000"]["key_to_paint_queue_closed"] = bench_key_to_paint(win)
+        win.triage.show()
+        win.triage.raise_()
+        res["triage_queue_1000"]["key_to_paint"] = bench_key_to_paint(win)
+        print(json.dumps(res["triage_queue_1000"]), file=sys.stderr)
     if "marks" in only:
         res["timeline_1000_marks"] = bench_timeline_marks()
         print(json.dumps(res["timeline_1000_marks"]), file=sys.stderr)

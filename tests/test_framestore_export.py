@@ -137,3 +137,23 @@ def test_project_with_version1_frame_file_opens_exports_and_trains_input(tmp_pat
     export_dataset(p, tmp_path / "out.h5")
     with h5py.File(tmp_path / "out.h5", "r") as f:
         assert np.array_equal(f["frames"][()], np.stack(frames))
+
+
+def test_cli_export_portable_and_none(tmp_path, capsys):
+    from embryo_gui.cli.main import main
+    p = Project.create(tmp_path / "p.h5")
+    frames = frames_of(6)
+    p.add_embryo("e0", iter(frames), 6, frames[0].shape, np.ones((6, 8)))
+    p.save()
+    assert main(["export", str(p.path), str(tmp_path / "a.h5"), "--portable"]) == 0
+    assert main(["export", str(p.path), str(tmp_path / "b.h5"), "--compression", "none", "--gray"]) == 0
+    capsys.readouterr()
+    with h5py.File(tmp_path / "a.h5", "r") as a, h5py.File(tmp_path / "b.h5", "r") as b:
+        assert a["frames"].compression == "lzf" and np.array_equal(a["frames"][()], np.stack(frames))
+        assert b["frames"].compression is None and b["frames"].shape == (6, 48, 64)
+        assert json_policy(a)["compression"] == "lzf" and json_policy(b)["compression"] == "none"
+
+
+def json_policy(f):
+    import json
+    return json.loads(f.attrs["policy"])

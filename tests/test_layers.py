@@ -264,3 +264,10 @@ def test_checker_resolves_relative_and_submodule_imports(tmp_path):
     internal, _, _ = scan(pkg)
     assert internal["embryo_gui.cli.main"] == {"embryo_gui.cli.commands"}  # own parents do not count
     assert internal["embryo_gui.cli.commands"] == {"embryo_gui.io", "embryo_gui.io.reader"}
+
+
+def test_distributed_only_in_the_batch_engine(graph):
+    """The desktop app (and everything but the batch engine) never imports Dask (issue 13)."""
+    _, external, _ = graph
+    users = sorted(m for m, ext in external.items() if ext & {"distributed", "dask", "dask_jobqueue"})
+    assert users == ["embryo_gui.batch.engine"]

@@ -80,20 +80,25 @@ def test_queue_ranks_filters_walks_and_decides(project):
     assert collect(e, include_reviewed=True)[0].status == "pending"
 
 
-def test_queue_lists_cliffs_and_accepting_one_uses_the_cliff_edit(project):
+def test_queue_lists_each_drop_once_and_decides_all_its_cliffs(project):
     for e in project.embryos:
         detect_embryo(e)
     e = next(x for x in project.embryos if x.detections["cliffs"])
-    cliffs = [it for it in collect(e) if it.kind == "cliff"]
-    assert len(cliffs) == len(e.detections["cliffs"])
+    items = [it for it in collect(e) if it.kind == "cliff"]
+    spans = {(max(0, int(c["start"])), int(c["stop"])) for c in e.detections["cliffs"]}
+    assert len(items) == len(spans)  # the population and its lineages' cliffs at one drop: one item
+    assert sum(len(it.cliffs) for it in items) == len(e.detections["cliffs"])
     q = TriageQueue(e, kinds={"cliff"})
-    q.next()
+    item = q.next()
     edit = q.decide(True)
-    assert isinstance(edit, edits.AcceptDetection)
+    assert isinstance(edit, (edits.AcceptDetection, edits.Batch))
     e.history.push(edit)
-    assert e.detections["cliffs"][edit.index]["status"] == "accepted"
+    assert all(e.detections["cliffs"][k]["status"] == "accepted" for k in item.cliffs)
     q.refresh()
-    assert len(q) == len(cliffs) - 1
+    assert len(q) == len(items) - 1
+    e.history.undo()
+    q.refresh()
+    assert len(q) == len(items)
 
 
 def test_detection_needed_once_and_keeps_what_a_person_cleared(project):

@@ -133,3 +133,27 @@ def test_export_from_the_window_drops_lossy_frames(qtbot, win, tmp_path):
     with open(out_csv, newline="") as fh:
         frames = {int(r["source_frame"]) for r in csv.DictReader(fh) if r["embryo"] == e.name}
     assert not frames & {5, 6, 7}
+
+
+def test_dock_over_the_qt_free_session(qtbot, tmp_path, demo_dir):
+    """The dock takes the app layer's Session: detection on open runs as its job, decisions are
+    its undo steps, the session's frame follows the queue."""
+    from embryo_gui.app.session import Session
+    from embryo_gui.gui.triage_dock import TriageDock
+    from embryo_gui.model import Project
+    s = Session(Project.open(copy_project(demo_dir, tmp_path)))
+    dock = TriageDock(s, run_job=s.run_job, auto_detect=True)  # run_job: compute off-thread, apply here
+    qtbot.addWidget(dock)
+    assert all(x.history.entries[-1].label == "run detectors" for x in s.project.embryos)
+    assert len(dock.queue) > 0 and dock.list.count() == len(dock.queue)
+    dock.next()
+    item = dock.queue.current
+    assert s.frame == item.frame
+    n = len(dock.queue)
+    assert dock.decide(False)
+    assert len(dock.queue) == n - 1 and s.can_undo
+    s.undo()
+    assert len(dock.queue) == n
+    s.select_embryo(s.embryos[1])
+    assert dock.queue.embryo is s.embryo
+    s.close()

@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
-from ..edits import AcceptDetection, RejectDetection, ReviewFrames
+from ..edits import AcceptDetection, Batch, RejectDetection, ReviewFrames
 from ..edits.review_edits import review_of, reviewed_count
 from ..policy import PROBLEM_KINDS
 
@@ -46,8 +46,10 @@ class TriageItem:
     score: float
     rank: float
     status: str = "pending"
-    cliff: Optional[int] = None      # index into ``detections["cliffs"]`` for a cliff
+    cliff: Optional[int] = None      # index into ``detections["cliffs"]`` for a cliff (the first)
     lineage: str = "population"
+    #: every cliff detection of the same drop (population and lineages share a span): decided together
+    cliffs: tuple = ()
 
     @property
     def frame(self) -> int:
@@ -62,6 +64,8 @@ class TriageItem:
         kind = self.kind.replace("_", " ")
         where = f"frame {self.start}" if self.stop - self.start <= 1 else f"frames {self.start}-{self.stop - 1}"
         extra = f" ({self.lineage})" if self.kind == "cliff" and self.lineage != "population" else ""
+        if self.kind == "cliff" and len(self.cliffs) > 1:
+            extra = f" ({self.lineage} and {len(self.cliffs) - 1} lineage{'s' if len(self.cliffs) > 2 else ''})"
         return f"{kind}{extra}: {where}, score {self.score:.3g}"
 
 
@@ -98,14 +102,18 @@ def collect(embryo, include_reviewed: bool = False, kinds: Optional[Iterable[str
     if "cliff" in want:
         cliffs = embryo.detections.get("cliffs") or []
         top = max([float(c.get("score", 0.0)) for c in cliffs] + [0.0])
+        groups: dict[tuple, list[int]] = {}  # the same drop in the population and its lineages
         for k, c in enumerate(cliffs):
             status = c.get("status", "pending")
             if status != "pending" and not include_reviewed:
                 continue
-            s = float(c.get("score", 0.0))
             start, stop = max(0, int(c["start"])), min(n, int(c["stop"]))
-            items.append(TriageItem("cliff", start, max(stop, start + 1), s, s / top if top > 0 else 1.0,
-                                    status, k, str(c.get("lineage", "population"))))
+            groups.setdefault((start, max(stop, start + 1), status), []).append(k)
+        for (start, stop, status), ks in groups.items():
+            ks.sort(key=lambda k: (cliffs[k].get("lineage", "population") != "population", k))
+            s = max(float(cliffs[k].get("score", 0.0)) for k in ks)
+            items.append(TriageItem("cliff", start, stop, s, s / top if top > 0 else 1.0, status, ks[0],
+                                    str(cliffs[ks[0]].get("lineage", "population")), tuple(ks)))
     order = {k: i for i, k in enumerate(TRIAGE_KINDS)}
     items.sort(key=lambda it: (-it.rank, it.start, order.get(it.kind, 99), it.cliff or 0))
     return items
@@ -124,12 +132,12 @@ def detections_run(embryo) -> bool:
     return "corrupt" in embryo.detections or "cliffs" in embryo.detections
 
 
-def review_state(embryo) -> str:
+def review_state(embryo, pending: Optional[dict] = None) -> str:
     """One phrase for the embryo list: ``not yet detected``, ``nothing found``, ``not yet reviewed``
     (detections pending and no decision made), ``N to review`` or ``reviewed``."""
     if not detections_run(embryo) and not embryo.flags.mask("lossy").any():
         return "not yet detected"
-    pending = sum(pending_counts(embryo).values())
+    pending = sum((pending_counts(embryo) if pending is None else pending).values())
     decided = reviewed_count(embryo)
     if pending == 0:
         return "reviewed" if decided else "nothing found"
@@ -139,7 +147,13 @@ def review_state(embryo) -> str:
 def decision_edit(item: TriageItem, accept: bool):
     """The edit that records a person's decision on ``item`` (accept = the detector is right)."""
     if item.kind == "cliff":
-        return AcceptDetection(item.cliff) if accept else RejectDetection(item.cliff)
+        make = AcceptDetection if accept else RejectDetection
+        ks = item.cliffs or (item.cliff,)
+        if len(ks) == 1:
+            return make(ks[0])
+        verb = "accept" if accept else "reject"
+        return Batch([make(k) for k in ks], label=f"{verb} cliff at frames {item.start}-{item.stop - 1} "
+                                                  f"({len(ks)} detections)")
     return ReviewFrames(item.kind, [item.start], "accepted" if accept else "rejected")
 
 

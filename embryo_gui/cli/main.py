@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--embryos", type=_positive_int, default=4)
     s.add_argument("--frames", type=_positive_int, default=200)
     s.add_argument("--seed", type=int, default=0)
+
+    from .batch_commands import add_parsers as add_batch_parsers
+    add_batch_parsers(sub, _size, _positive_int)
     return p
 
 
@@ -178,7 +181,8 @@ def main(argv=None) -> int:
 
     set_default_holder(f"embryo-repair {args.command}")
     try:
-        return int(getattr(commands, "cmd_" + args.command)(args) or 0)
+        func = getattr(args, "func", None) or getattr(commands, "cmd_" + args.command)
+        return int(func(args) or 0)
     except EmbryoError as exc:
         print(f"embryo-repair: error: {exc}", file=sys.stderr)
         if "no space left" in str(exc) and argv is None:  # a real command line, not a test calling main()

@@ -12,7 +12,8 @@ from .. import __version__
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="embryo-gui", description="Repair embryo annotations (desktop app).")
-    p.add_argument("project", nargs="?", help="project file (.h5) to open")
+    p.add_argument("project", nargs="?", help="project file (.h5) to open, or a batch output folder "
+                                              "(embryo-repair batch) to review its projects one after another")
     p.add_argument("--demo", action="store_true", help="open a freshly generated demo project in a temp folder")
     p.add_argument("--demo-frames", type=int, default=120, help="frames per demo embryo (default 120)")
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help="quit after SECONDS (smoke tests)")
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         except EmbryoError as exc:
             print(f"embryo-gui: error: {exc}", file=sys.stderr)
     if not opened and args.project:
-        win.open_project(args.project)
+        from .batch_review import open_path
+        open_path(win, args.project)  # a project file, or a batch's OUT_DIR (its projects one after another)
 
     if args.quit_after is not None:
         # a local event loop, not app.quit(): quitting the application leaves a shared

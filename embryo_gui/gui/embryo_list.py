@@ -20,6 +20,8 @@ class EmbryoList(QtWidgets.QListWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.setWordWrap(True)
+        self.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)
         self.currentItemChanged.connect(self._changed)
         self._filling = False
 
@@ -68,12 +70,13 @@ class EmbryoList(QtWidgets.QListWidget):
 def list_row(e) -> tuple:
     """(name, state, frames, annotated frames, review state, pending detections per kind) of an
     embryo for the list."""
-    return (e.name, e.state(), e.n_frames, int(np.isfinite(e.current[:, -1]).sum()), review_state(e),
-            pending_counts(e))
+    pending = pending_counts(e)
+    return (e.name, e.state(), e.n_frames, int(np.isfinite(e.current[:, -1]).sum()), review_state(e, pending),
+            pending)
 
 
 def _short(kind: str) -> str:
-    return {"red_artifact": "red", "outlier": "outl."}.get(kind, kind)
+    return {"red_artifact": "red", "outlier": "outl.", "out_of_order": "order"}.get(kind, kind.replace("_", " "))
 
 
 def _describe(item: QtWidgets.QListWidgetItem, name: str, state: str, n: int,
@@ -82,9 +85,9 @@ def _describe(item: QtWidgets.QListWidgetItem, name: str, state: str, n: int,
     how many detections of each kind wait for review."""
     text = f"{name}  ({state})"
     if review:
-        text += f"  · {review}"
+        text += f"\n  {review}"
     if pending:
-        text += "\n    " + ", ".join(f"{v} {_short(k)}" for k, v in pending.items())
+        text += "\n  " + ", ".join(f"{v} {_short(k)}" for k, v in pending.items())
     item.setText(text)
     item.setForeground(QtGui.QBrush(QtGui.QColor(*STATE_COLOURS.get(state, (0, 0, 0)))))
     ann = "" if n_annotated is None or n_annotated == n else f" ({n_annotated} annotated)"

@@ -208,6 +208,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.auto_detect = self.work.autoclean_draft = bool(on)
         self.triage.auto_detect = bool(on)
         if on:
+            self.triage.raise_()  # the first view says what was found
             self.triage.maybe_detect()
 
     def apply_draft(self) -> list[dict]:

@@ -2,6 +2,7 @@
 
     QT_QPA_PLATFORM=offscreen python -m embryo_gui.gui.screenshot [OUT.png]   # docs/screenshot_main.png
     QT_QPA_PLATFORM=offscreen python -m embryo_gui.gui.screenshot --guide [DIR] # DIR/guide_*.png (docs/)
+    QT_QPA_PLATFORM=offscreen python -m embryo_gui.gui.screenshot --review [DIR] # DIR/review_*.png, 1280x800
 
 The guide pictures follow docs/USER_GUIDE.md: fixing annotations by hand, one-click auto-clean,
 exporting a cleaned dataset.  Each picture is kept under ``MAX_BYTES`` (scaled down if needed).
@@ -175,8 +176,63 @@ def make_guide(out_dir: "str | Path" = "docs", n_frames: int = 160, size=(1500, 
     return written
 
 
+def make_review(out_dir: "str | Path" = "docs", n_frames: int = 160, size=(1280, 800)) -> list[Path]:
+    """The review workflow at 1280x800 (issue 10): the first view of the demo (detections found on
+    open), the triage queue walking them, and the auto-clean draft before it is applied."""
+    from ..demo import write_demo_project
+
+    out_dir = Path(out_dir)
+    app = _app()
+    tmp = Path(tempfile.mkdtemp(prefix="embryo-gui-review-"))
+    project = write_demo_project(tmp / "demo.h5", n_embryos=3, n_frames=n_frames, seed=1)
+    project.save()
+    path = project.path
+    project.close()
+    from PySide6 import QtCore
+
+    from .main_window import MainWindow
+    settings = QtCore.QSettings(str(tmp / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings, tmp / "recovery", ask=False)
+    win.resize(*size)
+    win.show()
+    win.enable_review()
+    done = []
+    win.detectionFinished.connect(done.append)
+    win.open_project(path)
+    t_end = time.perf_counter() + 120
+    while not done and time.perf_counter() < t_end:
+        app.processEvents()
+        time.sleep(0.005)
+    _settle(app, 0.3)
+    written = [save_image(win.grab(), out_dir / "review_first_view.png", max_bytes=450_000)]
+
+    # the triage queue: raised, walked to its third item
+    win.triage.raise_()
+    win.triage.list.setFocus()
+    for _ in range(3):
+        win.triage.next()
+    _settle(app, 0.3)
+    written.append(save_image(win.grab(), out_dir / "review_triage_queue.png", max_bytes=450_000))
+
+    # the auto-clean draft: computed, shown hatched, not applied
+    win.autoclean()
+    _wait_idle(app, win)
+    d = (win.draft or {}).get(win.embryo.name)
+    if d is not None and d.n_changes:
+        f = int(np.flatnonzero(d.newly_excluded | d.repaired)[0])
+        win.cursor.seek(f)
+    _settle(app, 0.3)
+    written.append(save_image(win.grab(), out_dir / "review_autoclean_draft.png", max_bytes=450_000))
+    win.ask = False
+    win.close()
+    return written
+
+
 if __name__ == "__main__":  # pragma: no cover
-    if len(sys.argv) > 1 and sys.argv[1] == "--guide":
+    if len(sys.argv) > 1 and sys.argv[1] == "--review":
+        for p in make_review(sys.argv[2] if len(sys.argv) > 2 else "docs"):
+            print(p, p.stat().st_size)
+    elif len(sys.argv) > 1 and sys.argv[1] == "--guide":
         for p in make_guide(sys.argv[2] if len(sys.argv) > 2 else "docs"):
             print(p, p.stat().st_size)
     else:

@@ -88,8 +88,8 @@ class TimelinePlot(pg.PlotWidget):
                        []])
         left.setStyle(tickLength=0, tickFont=_small_font())
         cache_axes(pi)
-        self.setMinimumHeight(90)
-        self.setMaximumHeight(170)
+        self.setMinimumHeight(128)  # ~12 px per labelled row
+        self.setMaximumHeight(190)
         self.kind_items: dict[str, RunsItem] = {}
         for row, kind in enumerate(FLAG_KINDS):
             y0 = n - 1 - row  # first kind on top
@@ -184,7 +184,7 @@ class TimelinePlot(pg.PlotWidget):
 
 def _small_font() -> QtGui.QFont:
     f = QtGui.QFont()
-    f.setPointSizeF(max(6.5, f.pointSizeF() * 0.8))
+    f.setPixelSize(9)
     return f
 
 

@@ -18,13 +18,55 @@ from typing import Optional
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..app.detecting import detection_edit, needs_detection
+from ..app.detecting import needs_detection
 from ..app.triage import TRIAGE_KINDS, TriageQueue, review_state
 from ..errors import EmbryoError
 from .theme import readable_on_background
 from .view_model import FLAG_COLOURS
 
 K = QtCore.Qt.Key
+
+
+class _QueueModel(QtCore.QAbstractListModel):
+    """The queue's items for a list view: rows are produced only when the view shows them, so a
+    queue of thousands of detections costs nothing per decision but a model reset."""
+
+    def __init__(self, queue: TriageQueue) -> None:
+        super().__init__()
+        self.queue = queue
+        self._colours: dict[str, QtGui.QBrush] = {}
+
+    def rowCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: N802 (Qt API)
+        return 0 if parent.isValid() else len(self.queue.items)
+
+    def data(self, index, role=QtCore.Qt.ItemDataRole.DisplayRole):  # noqa: D102 (Qt API)
+        if not index.isValid() or not 0 <= index.row() < len(self.queue.items):
+            return None
+        it = self.queue.items[index.row()]
+        if role == QtCore.Qt.ItemDataRole.DisplayRole:
+            return it.describe()
+        if role == QtCore.Qt.ItemDataRole.ForegroundRole:
+            b = self._colours.get(it.kind)
+            if b is None:
+                b = self._colours[it.kind] = QtGui.QBrush(QtGui.QColor(
+                    *_readable(FLAG_COLOURS.get(it.kind, (128, 128, 128)))))
+            return b
+        return None
+
+    def reset(self) -> None:
+        self.beginResetModel()
+        self.endResetModel()
+
+
+class _QueueView(QtWidgets.QListView):
+    def count(self) -> int:
+        return self.model().rowCount()
+
+    def setCurrentRow(self, row: int) -> None:  # noqa: N802 (QListWidget's name)
+        self.setCurrentIndex(self.model().index(row, 0))
+
+    def currentRow(self) -> int:  # noqa: N802
+        return self.currentIndex().row()
 
 
 class TriageDock(QtWidgets.QDockWidget):
@@ -42,6 +84,7 @@ class TriageDock(QtWidgets.QDockWidget):
         self.auto_detect = auto_detect
         self.queue = TriageQueue()
         self._filling = False
+        self._fills = 0
         self.last_error: str | None = None
 
         body = QtWidgets.QWidget()
@@ -65,10 +108,13 @@ class TriageDock(QtWidgets.QDockWidget):
             grid.addWidget(cb, i // 3, i % 3)
             self.kind_boxes[kind] = cb
         lay.addLayout(grid)
-        self.list = QtWidgets.QListWidget()
+        self.model = _QueueModel(self.queue)
+        self.list = _QueueView()
         self.list.setObjectName("triageList")
         self.list.setUniformItemSizes(True)
-        self.list.currentRowChanged.connect(self._row_changed)
+        self.list.setModel(self.model)
+        self.list.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.list.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._row_changed(cur.row()))
         lay.addWidget(self.list, 1)
         row = QtWidgets.QHBoxLayout()
         self.prev_button = QtWidgets.QPushButton("Previous")
@@ -147,27 +193,27 @@ class TriageDock(QtWidgets.QDockWidget):
 
     # -- view ------------------------------------------------------------------------------------------
     def _fill(self) -> None:
+        self._fills += 1
         q = self.queue
         counts = q.counts()
         for kind, cb in self.kind_boxes.items():
             n = counts.get(kind, 0)
             cb.setText(f"{kind.replace('_', ' ')} ({n})")
         e = self.session.embryo
-        self.state_label.setText("no embryo" if e is None else f"{e.name}: {review_state(e)}")
+        self.state_label.setText("no embryo" if e is None else f"{e.name}: {review_state(e, counts)}")
         self._filling = True
         try:
-            self.list.clear()
-            for it in q.items:
-                item = QtWidgets.QListWidgetItem(it.describe())
-                item.setForeground(QtGui.QBrush(QtGui.QColor(*_readable(FLAG_COLOURS.get(it.kind, (128, 128, 128))))))
-                self.list.addItem(item)
+            self.model.reset()
             if q.current is not None:
                 self.list.setCurrentRow(q.position)
         finally:
             self._filling = False
-        has = q.current is not None
+        self._buttons()
+
+    def _buttons(self) -> None:
+        q = self.queue
         for b in (self.accept_button, self.reject_button):
-            b.setEnabled(has)
+            b.setEnabled(q.current is not None)
         for b in (self.prev_button, self.next_button):
             b.setEnabled(len(q) > 0)
 
@@ -190,7 +236,8 @@ class TriageDock(QtWidgets.QDockWidget):
             self.list.setCurrentRow(self.queue.position)
         finally:
             self._filling = False
-        self.list.scrollToItem(self.list.currentItem())
+        self.list.scrollTo(self.list.currentIndex())
+        self._buttons()
         self.session.set_frame(it.frame)
         self.itemShown.emit(it.frame)
 
@@ -208,14 +255,16 @@ class TriageDock(QtWidgets.QDockWidget):
         edit = self.queue.decide(accept)
         if edit is None:
             return False
+        before = self._fills
         try:
             changed = self.session.push(edit)
         except (EmbryoError, ValueError, IndexError) as exc:
             self.last_error = str(exc)
             self.state_label.setText(f"error: {exc}")
             return False
-        self.queue.refresh()  # in case the session emitted nothing (an edit that changed nothing)
-        self._fill()
+        if self._fills == before:  # the session told nothing (an edit that changed nothing)
+            self.queue.refresh()
+            self._fill()
         self._show_current()
         self.decided.emit(edit.label)
         return bool(changed)
@@ -223,96 +272,6 @@ class TriageDock(QtWidgets.QDockWidget):
     def undo(self) -> None:
         if self.session.can_undo:
             self.session.undo()
-
-
-class _Signal:
-    def __init__(self) -> None:
-        self._slots: list = []
-
-    def connect(self, fn) -> None:
-        self._slots.append(fn)
-
-    def emit(self, payload=None) -> None:
-        for fn in list(self._slots):
-            fn(payload)
-
-
-class _Events:
-    def __init__(self) -> None:
-        self.project_changed, self.embryo_changed, self.history_changed = _Signal(), _Signal(), _Signal()
-
-
-class _Changed:
-    def __init__(self, embryo: str) -> None:
-        self.embryo = embryo
-
-
-class _DetectJob:
-    """Compute the detectors' edits off the GUI thread (reads frames and the original annotations
-    only); ``apply`` pushes each as one "run detectors" step, in the GUI thread."""
-
-    name = "detect"
-
-    def __init__(self, embryos) -> None:
-        self.embryos = list(embryos)
-
-    def compute(self, progress, cancel):
-        return [(e, *detection_edit(e, progress=progress, cancel=cancel)) for e in self.embryos]
-
-
-class WindowSession:
-    """The part of the :class:`~embryo_gui.app.session.Session` interface the dock uses, over the
-    main window as it is today (its undo stack, cursor and job runner).  A bridge: once the window
-    is built on the Session, the dock is given the Session itself."""
-
-    def __init__(self, win) -> None:
-        self._win = win
-        self.events = _Events()
-        win.projectChanged.connect(lambda: self.events.project_changed.emit(None))
-        win.embryoChanged.connect(lambda name: self.events.embryo_changed.emit(name))
-        win.undo.changed.connect(lambda name: self.events.history_changed.emit(_Changed(name)))
-        self.job = None
-
-    @property
-    def project(self):
-        return self._win.project
-
-    @property
-    def embryo(self):
-        return self._win.embryo
-
-    def set_frame(self, i: int) -> int:
-        return self._win.cursor.seek(int(i))
-
-    def push(self, edit, embryo=None) -> bool:
-        return self._win.undo.push(embryo if embryo is not None else self._win.embryo, edit)
-
-    @property
-    def can_undo(self) -> bool:
-        return self._win.undo.stack.canUndo()
-
-    def undo(self) -> None:
-        self._win.undo.stack.undo()
-
-    def detect_job(self, names) -> _DetectJob:
-        return _DetectJob([self._win.project.embryo(n) for n in names])
-
-    def run_job(self, job: _DetectJob) -> None:
-        """Run the detectors in the window's job runner; their edits are pushed when they end."""
-        self.job = job
-
-        def done(results) -> None:
-            self.job = None
-            for e, edit, _notes in results:
-                if self._win.project is not None and e in self._win.project.embryos and needs_detection(e):
-                    self._win.undo.push(e, edit)
-            self._win._refresh_embryo_list()
-            self._win.detectionFinished.emit(len(results))
-
-        def ended(*_a) -> None:
-            self.job = None
-
-        self._win.jobs.start(job, on_done=done, on_failed=ended, on_cancelled=ended)
 
 
 def _readable(rgb) -> tuple[int, int, int]:
