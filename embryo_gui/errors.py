@@ -22,3 +22,10 @@ class EmbryoError(Exception):
 
 class CancelledError(Exception):
     """Raised inside a worker when its cancel flag is set; the worker leaves no change behind."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (at most ``limit`` characters), or its type's
+    name when it has none: what a one-line error shows of a library's exception."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:limit] if lines else type(exc).__name__

@@ -208,11 +208,11 @@ def test_late_features_reporters_and_twitch():
 
 
 def test_bad_arguments_raise_embryo_error():
-    with pytest.raises(EmbryoError):
+    with pytest.raises(EmbryoError, match="at least 8 frames, got 3"):
         make_demo_embryo(0, 0, n_frames=3)
-    with pytest.raises(EmbryoError):
+    with pytest.raises(EmbryoError, match=r"frame shape must be .*got \(64, 96\)"):
         make_demo_embryo(0, 0, frame_shape=(64, 96))
-    with pytest.raises(EmbryoError):
+    with pytest.raises(EmbryoError, match="seed and index must be non-negative"):
         make_demo_embryo(0, -1)
 
 

@@ -244,7 +244,7 @@ def test_settings_round_trip_and_effect(epic):
     assert len(detect_cliffs_1d(pop)) == 1
     assert detect_cliffs_1d(pop, s) == []
     assert detect_cliffs_1d(pop, {"min_depth": 0.6}) == []
-    with pytest.raises(EmbryoError):
+    with pytest.raises(EmbryoError, match="unknown setting.*no_such"):
         CliffSettings.from_dict({"no_such": 1})
 
 
@@ -255,7 +255,7 @@ def test_cliff_to_dict_round_trip():
 
 
 def test_bad_counts_shape_raises():
-    with pytest.raises(EmbryoError):
+    with pytest.raises(EmbryoError, match=r"shape \(n_frames, 8\), got \(10, 3\)"):
         detect_cliffs(np.zeros((10, 3)))
-    with pytest.raises(EmbryoError):
+    with pytest.raises(EmbryoError, match="one-dimensional"):
         detect_cliffs_1d(np.zeros((10, 3)))

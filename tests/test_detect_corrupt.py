@@ -327,9 +327,9 @@ def test_streaming_progress_cancel_and_errors():
         detect_corrupt(cancelling(), 12, cancel=tok)
     assert len(count) < 12
 
-    with pytest.raises(EmbryoError):
+    with pytest.raises(EmbryoError, match="expected 13 frames, got 12"):
         detect_corrupt(iter(frames), 13)
-    with pytest.raises(EmbryoError):
+    with pytest.raises(EmbryoError, match=r"frame 0: expected uint8 RGB"):
         detect_corrupt(iter([np.zeros((8, 8), np.float32)]), 1)
 
 
@@ -339,7 +339,7 @@ def test_settings_round_trip_and_effect():
     old = {k: v for k, v in s.to_dict().items()          # saved before the faint-line settings
            if k not in ("line_novelty", "line_tophat", "line_dim_len", "line_min_run", "line_clear", "workers")}
     assert CorruptSettings.from_dict(old) == s
-    with pytest.raises(EmbryoError):
+    with pytest.raises(EmbryoError, match="unknown setting.*bogus"):
         CorruptSettings.from_dict({"bogus": 1})
     frames, rng = video(60, 6, 60, 10)
     frames[2] = add_line(frames[2], rng, 2, 30.0)

@@ -14,8 +14,9 @@ from gui_helpers import open_window
 def write_video(path, n, w=376, h=256):
     vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 7, (w, h))
     rng = np.random.default_rng(0)
+    noise = [rng.normal(16, 5, (h, w, 3)).clip(0, 255).astype(np.uint8) for _ in range(4)]
     for i in range(n):
-        f = rng.normal(16, 5, (h, w, 3)).clip(0, 255).astype(np.uint8)
+        f = noise[i % 4].copy()
         cv2.circle(f, (20 + (i % 300), h // 2), 12, (40, 200, 40), -1)
         vw.write(f)
     vw.release()
@@ -23,7 +24,7 @@ def write_video(path, n, w=376, h=256):
 
 def test_import_preview_shows_frames_before_the_import_ends(qtbot, tmp_path):
     video = tmp_path / "movie.mp4"
-    write_video(video, 400)
+    write_video(video, 300)
     win = open_window(qtbot, tmp_path)
     shown, finished = [], []
     win.importPreviewShown.connect(lambda i: shown.append((time.perf_counter(), i, win.video._raw)))
@@ -38,9 +39,9 @@ def test_import_preview_shows_frames_before_the_import_ends(qtbot, tmp_path):
     assert t_first < finished[0][0] and len(shown) >= 2  # frames kept arriving while it imported
     print(f"first frame on screen {t_first - t0:.2f} s after import_video, import done after "
           f"{finished[0][0] - t0:.2f} s")
-    assert frame.shape == (256, 376, 3) and i_first < 400
+    assert frame.shape == (256, 376, 3) and i_first < 300
     e = win.embryo
-    assert e is not None and e.n_frames == 400
+    assert e is not None and e.n_frames == 300
     assert np.array_equal(frame, e.frames[i_first])  # the preview showed the very frame stored
     assert np.array_equal(win.video._raw, e.frames[win.session.frame])  # then the imported embryo
     assert not win.import_preview_active()

@@ -45,7 +45,7 @@ def test_roundtrip_keeps_everything(tiny_project):
 
 def test_original_is_read_only(tiny_project):
     e = tiny_project.embryos[0]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="read-only"):
         e.original[0, 0] = 5
 
 
@@ -101,13 +101,18 @@ def test_kill_during_saves_leaves_a_good_project(tmp_path):
         while True:
             e.history.push(edits.SetValues([i % 200], [i % 50]))
             p.save()
+            if i == 0:
+                print("saved", flush=True)
             i += 1
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script])
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     import time
-    time.sleep(2.0)
+    # kill it while it saves in a loop (after its first save, however slow the machine is to start it)
+    assert proc.stdout.readline().strip() == "saved"
+    time.sleep(0.5)
     proc.kill()
     proc.wait()
+    proc.stdout.close()
     q = Project.open(p.path)
     assert q.embryos[0].n_frames == 200
     assert len(q.embryos[0].history) >= 1

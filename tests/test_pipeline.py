@@ -40,6 +40,8 @@ def test_detect_json_schema_and_flags_stored(demo_path, tmp_path, capsys):
     d = json.loads(out)
     assert [e["name"] for e in d["embryos"]] == Project.open(path).names
     p = Project.open(path)
+    # the checks on cliffs below must see some (the demo has cliffs; a detector finding none fails here)
+    assert sum(len(rec["cliffs"]) for rec in d["embryos"]) > 0
     for rec, e in zip(d["embryos"], p.embryos):
         assert rec["n_frames"] == e.n_frames == 60
         assert set(rec["corrupt_frames"]) == {"black", "red_artifact", "outlier", "out_of_order"}
@@ -61,6 +63,8 @@ def test_autoclean_is_detect_then_one_step_idempotent_and_undoable(demo_path, tm
     assert rc == 0, err
     first = json.loads(out)["embryos"]
     p = Project.open(path)
+    assert sum(len(e.detections.get("cliffs", [])) for e in p.embryos) > 0  # the loop below checks some
+    assert any(s["cliffs_repaired"] for s in first)
     for s, e in zip(first, p.embryos):
         # the detectors' step, then the policy's (undoing the auto-clean keeps the detections)
         assert [x.label for x in e.history.entries] == ["run detectors"] + (["auto-clean"] if s["changed"] else [])

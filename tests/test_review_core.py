@@ -61,7 +61,9 @@ def test_import_interrupted_after_decoding_leaves_no_frame_file(tmp_path, monkey
     with pytest.raises(KeyboardInterrupt):
         importer.import_embryo(p, src)
     assert not list(p.frames_dir.glob("*")) if p.frames_dir.exists() else True
-    assert p.embryos == [] and not p._pending_frames
+    assert p.embryos == [] and p.pending_frames == frozenset()
+    p.save()  # and the project still saves and reopens empty
+    assert Project.open(p.path).embryos == []
 
 
 def test_cli_import_failing_midway_keeps_existing_project(tmp_path, capsys, monkeypatch):
@@ -331,7 +333,7 @@ def test_reject_accepted_cliff_restores_original_and_undo_is_exact(tiny_project)
 def test_edit_out_of_range_is_value_error_and_leaves_no_trace(tiny_project, make):
     e = tiny_project.embryos[0]
     cur, bits = e.current.copy(), e.flags.bits.copy()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="out of range|empty frame range"):
         e.history.push(make())
     assert np.array_equal(e.current, cur, equal_nan=True) and np.array_equal(e.flags.bits, bits)
     assert len(e.history) == 0 and not tiny_project.modified

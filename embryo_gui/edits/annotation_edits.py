@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from scipy.optimize import isotonic_regression
 
 from ..lineages import COLUMNS, LINEAGES, POPULATION, column_index
 from ..model.edit import Edit, frame_range, frames_array
-from .isotonic import isotonic_increasing
 
 
 def _columns(columns) -> list[int]:
@@ -165,7 +165,7 @@ class RefitMonotone(Edit):
             ok = np.isfinite(y)
             if ok.sum() == 0:
                 continue
-            fit = isotonic_increasing(y[ok])
+            fit = isotonic_regression(y[ok]).x
             embryo.current[idx[ok], c] = np.round(fit)
         if POPULATION not in cols:
             _resum_population(embryo, idx, cols)

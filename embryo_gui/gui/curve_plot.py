@@ -13,11 +13,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from ..lineages import COLUMNS
 from .curve_items import CliffBands, PyramidCurve, cliff_span, cliff_status
 from .items import RunsItem, screen_geometry, XGridItem, cache_axes, show_selection
 from .view_model import detections_at, unannotated_mask
 
-COLUMNS = ("A", "E", "M", "P", "C", "D", "Z", "population")
 LINEAGE_COLOURS = {
     "A": (230, 80, 80), "E": (80, 180, 80), "M": (80, 120, 230), "P": (220, 160, 30),
     "C": (170, 90, 200), "D": (40, 180, 180), "Z": (200, 110, 60), "population": (30, 30, 30),

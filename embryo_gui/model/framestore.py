@@ -39,7 +39,7 @@ import h5py
 import hdf5plugin  # noqa: F401  (registers the Blosc filter with HDF5)
 import numpy as np
 
-from ..errors import EmbryoError
+from ..errors import EmbryoError, first_line
 from ..progress import CancelToken, Throttle, check
 from .atomic import atomic_target, ensure_space
 from .format import FRAMES_FORMAT_NAME, FRAMES_FORMAT_VERSION
@@ -480,7 +480,7 @@ class FrameReader:
                     try:
                         f = h5py.File(self.path, "r")
                     except OSError as exc:
-                        raise EmbryoError(f"cannot read frame file ({_short(exc)})", self.path) from None
+                        raise EmbryoError(f"cannot read frame file ({first_line(exc)})", self.path) from None
                     if _s(f.attrs.get("format")) != FRAMES_FORMAT_NAME or "frames" not in f:
                         f.close()
                         raise EmbryoError("not an embryo-gui frame file", self.path)
@@ -665,5 +665,3 @@ def _s(x) -> str:
     return x.decode() if isinstance(x, bytes) else str(x) if x is not None else ""
 
 
-def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

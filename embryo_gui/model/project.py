@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from .. import __version__
-from ..errors import EmbryoError
+from ..errors import EmbryoError, first_line
 from ..lineages import COLUMNS, N_COLUMNS
 from .atomic import atomic_target, check_writable_dir, disk_problem, ensure_space, real_target
 from .edit import Edit, check_delta
@@ -144,7 +144,7 @@ class Project:
             f = h5py.File(path, "r")
         except OSError as exc:
             kind = "not an HDF5 file" if _is_not_hdf5(path) else "truncated or damaged HDF5 file"
-            raise EmbryoError(f"cannot open project: {kind} ({_first_line(exc)})", path) from None
+            raise EmbryoError(f"cannot open project: {kind} ({first_line(exc)})", path) from None
         try:
             with f:
                 p = cls._read(path, f)
@@ -153,9 +153,9 @@ class Project:
         except EmbryoError:
             raise
         except KeyError as exc:
-            raise EmbryoError(f"damaged project file (missing {_first_line(exc)})", path) from None
+            raise EmbryoError(f"damaged project file (missing {first_line(exc)})", path) from None
         except (ValueError, OSError, TypeError, IndexError, AttributeError) as exc:
-            raise EmbryoError(f"damaged project file ({_first_line(exc)})", path) from None
+            raise EmbryoError(f"damaged project file ({first_line(exc)})", path) from None
 
     @classmethod
     def _read(cls, path: Path, f: h5py.File) -> "Project":
@@ -256,7 +256,7 @@ class Project:
         try:
             self.frames_dir.mkdir(exist_ok=True)
         except OSError as exc:
-            raise EmbryoError(f"cannot create the frames folder ({disk_problem(exc) or _first_line(exc)})",
+            raise EmbryoError(f"cannot create the frames folder ({disk_problem(exc) or first_line(exc)})",
                               self.frames_dir) from None
         if not os.access(self.frames_dir, os.W_OK):
             raise EmbryoError("cannot write: folder is read-only", self.frames_dir)
@@ -484,7 +484,7 @@ class Project:
         except EmbryoError:
             raise
         except OSError as exc:
-            why = disk_problem(exc) or _first_line(exc)
+            why = disk_problem(exc) or first_line(exc)
             raise EmbryoError(f"could not save project ({why}); the previous file is unchanged",
                               target) from None
 
@@ -555,8 +555,3 @@ def _is_not_hdf5(path: Path) -> bool:
     except OSError:
         return False
     return head != b"\x89HDF\r\n\x1a\n"
-
-
-def _first_line(exc: BaseException) -> str:
-    s = str(exc).strip().splitlines()
-    return s[0][:200] if s else type(exc).__name__

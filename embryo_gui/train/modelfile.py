@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EmbryoError
+from ..errors import EmbryoError, first_line
 from ..lineages import COLUMNS, N_COLUMNS, POPULATION
 from ..progress import CancelToken, check
 from .fit import Scaler, predict_z
@@ -56,7 +56,7 @@ class LoadedModel:
         try:
             blob = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as exc:  # pickle / zip errors of a foreign or damaged file
-            raise EmbryoError(f"not a readable model file ({str(exc).splitlines()[0][:120]})", self.path) from None
+            raise EmbryoError(f"not a readable model file ({first_line(exc, 120)})", self.path) from None
         if not isinstance(blob, dict) or blob.get("format") != FILE_FORMAT:
             raise EmbryoError("not an embryo-gui counting model file", self.path)
         if int(blob.get("format_version", 0)) > FILE_VERSION:
@@ -77,7 +77,7 @@ class LoadedModel:
             try:
                 net.load_state_dict(sd, strict=True)
             except (RuntimeError, KeyError, TypeError) as exc:
-                first = str(exc).splitlines()[0][:160]
+                first = first_line(exc, 160)
                 raise EmbryoError(f"weights of member {i} do not fit the stated architecture ({first})",
                                   self.path) from None
             net.to(self.device).eval()
