@@ -336,7 +336,7 @@ class _ChunkReader:
         except EmbryoError:
             raise
         except (OSError, ValueError, RuntimeError) as exc:  # a damaged chunk: HDF5's or Blosc's refusal
-            raise EmbryoError(f"frame {i} cannot be read: the frame file is damaged ({_short(exc)}); re-import "
+            raise EmbryoError(f"frame {i} cannot be read: the frame file is damaged ({first_line(exc)}); re-import "
                               "the embryo from its video", self.ds.file.filename) from None
 
     def read(self, i: int) -> np.ndarray:
