@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine (see README.md):
 #   make demo   installs, then opens the app on a demo project (headless: demo -> auto-clean -> export)
 #   make test   installs, then runs the whole test suite
+#   make bundle / make check-bundle   build and check the Linux desktop bundle (docs/PACKAGING.md)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 OUT    ?= out/demo
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench bundle check-bundle clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,13 @@ test: install
 
 bench: install
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# the one-folder desktop app (docs/PACKAGING.md): own venv in build/pyinstaller-venv, output dist/embryo-gui/
+bundle:
+	packaging/build_linux.sh
+
+check-bundle:
+	packaging/check_build.sh dist/embryo-gui
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info

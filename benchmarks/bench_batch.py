@@ -74,6 +74,7 @@ def main() -> None:
     ap.add_argument("--size", default="188x128")
     ap.add_argument("--noop", type=int, default=1000)
     ap.add_argument("--epic", action="store_true", help="also time one real EPIC movie through the task")
+    ap.add_argument("--epic-dir", default=str(EPIC), help=f"folder of the EPIC movies (default {EPIC})")
     a = ap.parse_args()
     w, h = (int(x) for x in a.size.split("x"))
     tmp = Path(tempfile.mkdtemp(prefix="bench_batch_"))
@@ -125,11 +126,12 @@ def main() -> None:
           f"{time.perf_counter() - t:.1f} s, report.html {size / 1e6:.1f} MB")
 
     if a.epic:
-        movie = EPIC / "20080731_ceh-32_4_L2.mov"
+        epic = Path(a.epic_dir)
+        movie = epic / "20080731_ceh-32_4_L2.mov"
         if not movie.exists():
             print(f"EPIC movie not found at {movie}; skipped")
         else:
-            (job,) = [j for j in discover(EPIC) if j.name.endswith("L2")]
+            (job,) = [j for j in discover(epic) if j.name.endswith("L2")]
             t = time.perf_counter()
             row = run_task(job, tmp / "epic")
             s = row.get("seconds", {})

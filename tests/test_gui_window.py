@@ -137,7 +137,7 @@ def test_edit_point_exclude_range_undo_redo(qtbot, win):
     win.session.set_frame(35)
     assert win.truncate() and e.flags.mask("excluded")[36:].all() and not e.flags.mask("excluded")[35]
     assert len(win.session.steps()) == 4
-    assert "truncate after frame 35" in win.history_texts()[3 + 1]
+    assert win.history_texts()[4] == "demo_00: truncate after frame 35"  # the History names the step
     # a failing edit shows an error and leaves nothing behind
     assert not win.push_edit(__import__("embryo_gui").edits.SetValues([3], -5.0))
     assert len(win.session.steps()) == 4 and "negative" in win.last_error
@@ -242,7 +242,8 @@ def test_save_reopen_and_export(qtbot, win, tmp_path, project_path):
     win.embryo_list.setCurrentRow(1)
     assert win.embryo.name == "demo_01"
     win.session.set_frame(3)
-    win.set_value(42.0)
+    before_42 = win.embryo.current[3, 7]
+    assert before_42 != 42.0 and win.set_value(42.0)
     current = [x.current.copy() for x in win.project.embryos]
     bits = [x.flags.bits.copy() for x in win.project.embryos]
     qtbot.keyClick(win, K.Key_S, CTRL)
@@ -251,8 +252,10 @@ def test_save_reopen_and_export(qtbot, win, tmp_path, project_path):
     for x, c, b in zip(win2.project.embryos, current, bits):
         assert np.array_equal(x.current, c, equal_nan=True) and np.array_equal(x.flags.bits, b)
     assert len(win2.session.steps()) == 3  # the saved history is undoable after reopening
-    win2.session.undo()
+    win2.session.undo()  # the last step of the project: demo_01's set value, undone exactly
+    assert win2.session.embryo_name == "demo_01"
     e1 = win2.project.embryo("demo_01")
+    assert np.array_equal(e1.current[3, 7], before_42, equal_nan=True)
     np.testing.assert_array_equal(e1.current[3], e1.original[3])  # the value set to 42 is back
     assert str(Path(project_path).resolve()) in win2.recent_files()
     out = tmp_path / "dataset.h5"

@@ -166,7 +166,8 @@ h1{font-size:22px;margin:0 0 4px} .meta{color:#555;margin-bottom:14px}
 table{border-collapse:collapse;width:100%} th,td{border-bottom:1px solid #e4e4e4;padding:6px 8px;
 vertical-align:top;text-align:left} th{background:#f3f3f3;cursor:pointer;position:sticky;top:0;white-space:nowrap}
 th:after{content:" \\2195";color:#aaa} th.asc:after{content:" \\2191";color:#333} th.desc:after{content:" \\2193";color:#333}
-.sub{color:#777;font-size:12px} .cmd code{font-size:11px;background:#f4f4f4;padding:1px 4px;border-radius:3px}
+.sub{color:#777;font-size:12px} .cmd code{font-size:11px;background:#f4f4f4;padding:1px 4px;border-radius:3px;word-break:break-all}
+td:last-child{max-width:220px}
 .state{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;font-size:12px}
 .state.clean{background:#e3f4e6;color:#1b5e20}.state.flagged{background:#fff3cd;color:#7a5200}
 .state.unusable{background:#fde2e1;color:#a4161a}.state.failed{background:#a4161a;color:#fff}

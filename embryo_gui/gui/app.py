@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("embryo-gui")
     app.setOrganizationName("embryo-gui")
     app.setApplicationVersion(__version__)
+    from ..about import APP_ID
+    app.setDesktopFileName(APP_ID)  # the .desktop file's id: Wayland/X11 match window, launcher and icon
     settings = (QtCore.QSettings(args.settings, QtCore.QSettings.Format.IniFormat) if args.settings
                 else QtCore.QSettings("embryo-gui", "embryo-gui"))
     theme = args.theme or str(settings.value("ui/theme", "light"))
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if not opened and args.demo:
         from ..demo import write_demo_project
         tmp = Path(tempfile.mkdtemp(prefix="embryo-gui-demo-"))
+        _remove_at_exit(tmp)
         try:
             p = write_demo_project(tmp / "demo.h5", n_embryos=3, n_frames=args.demo_frames, seed=0)
             win.set_project(p)
@@ -87,6 +90,32 @@ def main(argv: list[str] | None = None) -> int:
         QtCore.QTimer.singleShot(int(args.quit_after * 1000), quit_now)
         return int(loop.exec())
     return int(app.exec())
+
+
+def _remove_at_exit(folder: Path) -> None:
+    """Remove the throw-away demo folder (~100 MB) when the process ends, normally or by SIGTERM."""
+    import atexit
+    import os
+    import shutil
+    import signal
+
+    from PySide6 import QtCore
+
+    atexit.register(shutil.rmtree, folder, True)
+
+    def on_term(signum, _frame) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)  # then die of SIGTERM as usual
+
+    try:
+        signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: atexit only
+        return
+    # Python runs a signal handler only between bytecodes: let it in while Qt's event loop waits
+    tick = QtCore.QTimer(QtCore.QCoreApplication.instance())
+    tick.timeout.connect(lambda: None)
+    tick.start(250)
 
 
 def offer_recovery(win) -> bool:

@@ -116,7 +116,8 @@ def restore(win: Any) -> None:
         win.restoreGeometry(geo)
     else:
         win.resize(1400, 900)
-        win.resizeDocks([win.embryo_dock, win.trainer_dock], [160, 320], QtCore.Qt.Orientation.Horizontal)
+        # wide enough for an embryo row ("demo_00 (clean) · not yet reviewed") without clipping
+        win.resizeDocks([win.embryo_dock, win.trainer_dock], [240, 320], QtCore.Qt.Orientation.Horizontal)
     state = s.value("window/state")
     if state is not None:
         win.restoreState(state)
