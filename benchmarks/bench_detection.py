@@ -200,6 +200,8 @@ def main() -> None:
             print(f"detection from the frame store (stored features + 1/4-size copies): {fs:.0f} frames/s "
                   f"({1000 / fs:.2f} ms/frame) = {dec / fs:.2f} x the decode time; same verdicts as from "
                   f"the full frames on {same_store} of {n_store} frames")
+            print(f"CPU time (all threads): detection from the store {1000 * STORE_CPU[0] / n_store:.2f} ms/frame "
+                  f"= {STORE_CPU[0] / n_store / max(cpu_plain / n_stream, 1e-9):.2f} x the plain decode's CPU")
     print(f"cliff detection: {1000 * t_cliff / max(1, len(args.seeds) * args.embryos):.2f} ms per embryo")
     if misses:
         print(f"\n{len(misses)} errors (first {args.misses}):")
@@ -220,13 +222,17 @@ def store_detect(frames, settings, ref) -> tuple[float, int]:
         write_frame_file(path, iter(frames), frames[0].shape, len(frames), features=detector_features)
         reader = FrameReader(path)
         try:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res = detect_corrupt_frames(reader, len(frames), settings)
             dt = time.perf_counter() - t0
+            STORE_CPU[0] += time.process_time() - c0
         finally:
             reader.close()
     same = np.logical_and.reduce([res.verdicts[k] == ref.verdicts[k] for k in KINDS])
     return dt, int(same.sum())
+
+
+STORE_CPU = [0.0]   # CPU seconds (all threads) of the store detections
 
 
 #: what is known about the real movies (shared/data/epic/README.md, checked frame by frame)
@@ -246,13 +252,15 @@ def real_movies(settings) -> None:
         for name, truth in REAL_TRUTH.items():
             movie = os.path.join(epic, f"20080731_ceh-32_4_{name}.mov")
             csv = os.path.join(epic, f"CD20080731_ceh-32_4_{name}.csv")
+            c0 = time.process_time()
             n, t_plain = plain_decode(movie)
+            c_plain = time.process_time() - c0
             t0 = time.perf_counter()
             emb, _ = import_embryo(project, movie, csv, name=name)
             t_import = time.perf_counter() - t0
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res = detect_corrupt_frames(emb.frames, emb.n_frames, settings)
-            t_det = time.perf_counter() - t0
+            t_det, c_det = time.perf_counter() - t0, time.process_time() - c0
             t0 = time.perf_counter()
             full = detect_corrupt(iter(emb.frames), emb.n_frames, settings)
             t_full = time.perf_counter() - t0
@@ -277,7 +285,8 @@ def real_movies(settings) -> None:
                 print(ln)
             print(f"    speed: plain decode {t_plain:.2f} s, import (decode + store + features + alignment check) "
                   f"{t_import:.2f} s, detection from the store {t_det:.2f} s ({t_det / max(t_plain, 1e-9):.2f} x decode), "
-                  f"from the full frames {t_full:.2f} s")
+                  f"from the full frames {t_full:.2f} s; CPU: decode {c_plain:.2f} s, detection from the store "
+                  f"{c_det:.2f} s ({c_det / max(c_plain, 1e-9):.2f} x)")
             print(f"    alignment: used offset {chk.get('offset_used')} / {chk.get('frames_per_timepoint_used')} fpt; "
                   f"best offset {chk.get('offset_best')} / {chk.get('frames_per_timepoint_best')} fpt; cost "
                   f"{chk.get('cost_best')} (next best offset {chk.get('cost_next')}); agrees={chk.get('agrees')}")

@@ -149,3 +149,19 @@ def test_estimate_counts_of_small_frames():
     rng = np.random.default_rng(4)
     frames = [blob_frame(rng, n) for n in (2, 4, 8)]
     assert estimate_counts(frames).tolist() == [2.0, 4.0, 8.0]
+
+
+def test_band_merged_with_reporter_red_of_a_late_embryo_is_found():
+    """Demo embryo (seed 0, index 5) frame 285: a 65-px saturated band along the bottom edge
+    touching a late embryo full of red/yellow reporter nuclei (reporters filling the embryo); the
+    band merged with the embryo's red scored 0.78 as one region (its elongation lost); apart from
+    it (opening along the edge) it is a band.  The frame rendered without the codec (one frame)."""
+    from embryo_gui.demo import make_demo_embryo
+    from embryo_gui.detect import frame_features
+
+    emb = make_demo_embryo(5, 0, 300, (512, 752, 3))
+    assert emb.truth["red_band"][285]
+    score, reason = frame_features(emb.scene.render(285)).kind_scores["band"]
+    assert score >= 1.0 and "bottom edge" in reason
+    score, _ = frame_features(emb.scene.render(284)).kind_scores["band"]   # the same embryo, no band
+    assert score < 0.5

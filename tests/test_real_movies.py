@@ -124,7 +124,11 @@ def test_red_artifacts_in_real_late_frames_are_found_and_reporters_are_not(name)
 
     frames = _decode(MOVIES[name][0])[180:]
     H, W = frames[0].shape[:2]
-    band, line, patch = 15, 30, 45
+    band, line, patch, wide = 15, 30, 45, 55
+    f = frames[wide].copy()                              # a wide band reaching into the embryo's red
+    f[-int(0.16 * H):, :, 0] = 250
+    f[-int(0.16 * H):, :, 1] //= 5
+    frames[wide] = f
     f = frames[band].copy()
     f[:, -9:, 0] = 255                                   # saturated band along the right edge
     f[:, -9:, 1] //= 4
@@ -136,8 +140,8 @@ def test_red_artifacts_in_real_late_frames_are_found_and_reporters_are_not(name)
     cv2.ellipse(f, (int(0.55 * W), int(0.45 * H)), (55, 35), 20, 0, 360, (255, 30, 20), -1)  # over the embryo
     frames[patch] = f
     res = detect_corrupt(iter(frames), len(frames))
-    assert np.flatnonzero(res.verdicts["red_artifact"]).tolist() == [band, line, patch], res.reasons
-    assert res.red_kinds[band] == "band" and res.red_kinds[line] == "line"
+    assert np.flatnonzero(res.verdicts["red_artifact"]).tolist() == [band, line, patch, wide], res.reasons
+    assert res.red_kinds[band] == "band" and res.red_kinds[line] == "line" and res.red_kinds[wide] == "band"
     others = np.ones(len(frames), bool)
-    others[[band, line, patch]] = False
+    others[[band, line, patch, wide]] = False
     assert not res.any()[others].any(), [r for r in res.reasons if r]

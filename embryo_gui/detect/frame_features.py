@@ -121,12 +121,47 @@ def _components(mask: np.ndarray, s) -> dict:
                     band, edge = sc, EDGES[k]
         if band > kinds["band"][0]:
             kinds["band"] = (band, f"red band along the {edge} edge, {width * p:.0f} px")
+    if kinds["band"][0] < 1.0 and touches.any():
+        _bands_apart(mask, s, kinds)
     if frags:
         tot, width, theta, score = _line_groups(frags, short, s)
         span = "across the frame" if tot >= 0.8 * short else f"{tot * p:.0f} px long"
         angle = (-theta) % 180.0                       # y points down: report the maths angle
         kinds["line"] = (score, f"red line {span}, {width * p:.0f} px, {angle:.0f} deg")
     return kinds
+
+
+def _bands_apart(mask: np.ndarray, s, kinds: dict) -> None:
+    """A band merged with the red of reporter nuclei touching it (a late embryo filling with red /
+    yellow nuclei next to a band artifact) is no longer elongated as a whole.  A band is uniform
+    red in *every* row (column) along its edge: opening the mask with a line of ``band_min_len``
+    of the edge parallel to it keeps the band and removes reporter nuclei (short red runs, cut by
+    the green of yellow nuclei and by the gaps between nuclei); the bands left are measured as
+    above."""
+    H, W = mask.shape
+    p = s.pool
+    for horizontal in (True, False):
+        k = int(s.band_min_len * (W if horizontal else H))
+        if k < s.line_min_frag:        # a frame too small to tell a band's rows from noise
+            continue
+        ker = np.ones((1, k) if horizontal else (k, 1), np.uint8)
+        opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, ker)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+        for i in range(1, n):
+            x, y, w, h, a = (int(v) for v in stats[i])
+            edges = ([(0, y == 0), (1, y + h >= H)] if horizontal else [(2, x == 0), (3, x + w >= W)])
+            for k_edge, touching in edges:
+                if not touching or a < max(2, int(s.min_region_px / (p * p))):
+                    continue
+                roi = labels[y:y + h, x:x + w] == i
+                length, width, theta, _, _ = _shape(roi, a, x, y)
+                edge_angle = 0.0 if horizontal else 90.0
+                if abs((theta - edge_angle + 90.0) % 180.0 - 90.0) > s.band_angle_tol:
+                    continue
+                along = w / W if horizontal else h / H
+                sc = min(along / s.band_min_len, (length / width) / s.band_min_elong)
+                if sc > kinds["band"][0]:
+                    kinds["band"] = (sc, f"red band along the {EDGES[k_edge]} edge, {width * p:.0f} px")
 
 
 def _pooled(frame: np.ndarray, p: int, hs: int, ws: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
