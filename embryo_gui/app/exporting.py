@@ -12,7 +12,9 @@ replaced only with ``overwrite=True`` (the CLI's ``--force``; the GUI asks first
 
 Layout (docs/FORMAT.md, "Cleaned dataset"): ``/frames`` (N,H,W[,C]) uint8, ``/population`` (N,),
 ``/lineages`` (N,7) with their names in an attribute, ``/embryo`` (N,) index into
-``/embryo_names``, ``/source_frame`` (N,), and provenance attributes.  Written atomically.
+``/embryo_names``, ``/source_frame`` (N,), and provenance attributes.  Written atomically; with a CSV
+the two files change together or not at all (``model.atomic.atomic_group``: a journaled commit, rolled
+forward by the next export after a kill), under a lock on the output so two exports take turns.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ from .. import __version__
 from ..edits.review_edits import rejected_mask
 from ..errors import EmbryoError
 from ..lineages import LINEAGES, POPULATION
-from ..model.atomic import atomic_target, check_writable_dir
+from ..model.atomic import atomic_group, check_writable_dir, ensure_space, real_target, recover_group, stale_temps
 from ..model.format import EXPORT_FORMAT_NAME, EXPORT_FORMAT_VERSION, FORMAT_NAME, FRAMES_FORMAT_NAME
 from ..model.framestore import EXPORT_COMPRESSIONS, copy_frames, create_frames_dataset
+from ..model.lock import ProjectLock
 from ..policy import EXPORT_DROPPED_UNLESS_CLEARED, EXPORT_REPORTED_KINDS, EXPORT_UNREVIEWED_KINDS
 from ..progress import Throttle
 from .jobs import Job
@@ -218,50 +221,84 @@ def write_export(plan: ExportPlan, progress=None, cancel=None) -> dict:
     policy = {"kept": "not excluded, not lossy unless cleared, population annotated"
                       + ("" if include_unusable else ", embryo not unusable"),
               "size": [w, h], "gray": bool(gray), "compression": compression}
-    with atomic_target(out_path) as tmp:
-        with h5py.File(tmp, "w", libver="latest") as f:
-            f.attrs["format"] = EXPORT_FORMAT_NAME
-            f.attrs["format_version"] = EXPORT_FORMAT_VERSION
-            f.attrs["tool_version"] = __version__
-            f.attrs["source_project"] = plan.project_path
-            f.attrs["policy"] = json.dumps(policy)
-            f.attrs["dropped"] = json.dumps(dropped_total)
-            f.attrs["n_frames"] = n_total
-            frames = create_frames_dataset(f, "frames", n_total, fshape, compression)
-            population = np.empty(n_total, np.float32)
-            lineages = np.empty((n_total, len(LINEAGES)), np.float32)
-            embryo_idx = np.empty(n_total, np.int32)
-            source_frame = np.empty(n_total, np.int32)
-            pos = 0
-            for ei, it in enumerate(plan.items):
-                idx = it.index
-
-                def advance(k: int) -> None:
-                    advance.done += k
-                    throttle({"stage": "export", "done": advance.done, "total": n_total})
-                advance.done = pos
-                pos = copy_frames(frames, pos, it.frames, idx, (w, h), gray, cancel=cancel, on_frames=advance)
-                k = len(idx)
-                start = pos - k
-                population[start:pos] = it.counts[:, POPULATION]
-                lineages[start:pos] = it.counts[:, :POPULATION]
-                embryo_idx[start:pos] = ei
-                source_frame[start:pos] = idx
-            f.create_dataset("population", data=population)
-            lin = f.create_dataset("lineages", data=lineages)
-            lin.attrs["names"] = list(LINEAGES)
-            f.create_dataset("embryo", data=embryo_idx)
-            f.create_dataset("embryo_names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
-            f.create_dataset("source_frame", data=source_frame)
-    if csv_path is not None:
-        _write_csv(Path(csv_path), names, embryo_idx, source_frame, population, lineages)
+    targets = [out_path] + ([Path(csv_path)] if csv_path is not None else [])
+    lock = ProjectLock(out_path)  # two exports to one output take turns (the pair stays a pair)
+    lock.acquire()
+    try:
+        recovered = recover_output(targets)
+        with atomic_group(targets) as tmps:
+            population, lineages, embryo_idx, source_frame = _write_h5(
+                tmps[0], plan, n_total, fshape, names, policy, throttle, cancel)
+            if csv_path is not None:
+                _write_csv(tmps[1], names, embryo_idx, source_frame, population, lineages)
+    finally:
+        lock.release()
     kept_by = {it.name: int(len(it.index)) for it in plan.items}
     lines = describe_plan({"dropped": dropped_total, "unreviewed": unreviewed})
     msg = (f"exported {n_total} frames of {sum(1 for v in kept_by.values() if v)} embryos to {out_path} "
            f"({w}x{h}{' gray' if gray else ''}); " + "; ".join(lines))
     return {"path": str(out_path), "csv_path": None if csv_path is None else str(csv_path), "n_frames": n_total,
             "kept": kept_by, "dropped": dropped_total, "unreviewed": unreviewed, "lines": lines,
-            "message": msg}
+            "message": msg, "recovered": recovered}
+
+
+def recover_output(targets) -> list[str]:
+    """Before writing ``targets``: finish a pair commit a killed export left half done and remove
+    the temp files killed exports left beside the targets (the caller holds the output's lock)."""
+    done = recover_group(targets[0])
+    removed = []
+    for t in targets:
+        real = real_target(t)
+        for stale in stale_temps(real.parent, prefix=f".{real.name}."):
+            try:
+                stale.unlink()
+                removed.append(str(stale))
+            except OSError:
+                pass
+    return done + removed
+
+
+def _write_h5(tmp, plan, n_total, fshape, names, policy, throttle, cancel):
+    w, h = plan.size
+    gray, dropped_total, compression = plan.gray, plan.dropped, plan.compression
+    frame_bytes = int(np.prod(fshape))
+    with h5py.File(tmp, "w", libver="latest") as f:
+        f.attrs["format"] = EXPORT_FORMAT_NAME
+        f.attrs["format_version"] = EXPORT_FORMAT_VERSION
+        f.attrs["tool_version"] = __version__
+        f.attrs["source_project"] = plan.project_path
+        f.attrs["policy"] = json.dumps(policy)
+        f.attrs["dropped"] = json.dumps(dropped_total)
+        f.attrs["n_frames"] = n_total
+        frames = create_frames_dataset(f, "frames", n_total, fshape, compression)
+        population = np.empty(n_total, np.float32)
+        lineages = np.empty((n_total, len(LINEAGES)), np.float32)
+        embryo_idx = np.empty(n_total, np.int32)
+        source_frame = np.empty(n_total, np.int32)
+        pos = 0
+        for ei, it in enumerate(plan.items):
+            idx = it.index
+
+            def advance(k: int) -> None:
+                advance.done += k
+                ensure_space(tmp, 2 * 32 * frame_bytes)  # room for the next batch: HDF5 never meets a full disk
+                throttle({"stage": "export", "done": advance.done, "total": n_total})
+            advance.done = pos
+            ensure_space(tmp, 2 * min(32, len(idx)) * frame_bytes)  # room for the first batch (then: advance)
+            pos = copy_frames(frames, pos, it.frames, idx, (w, h), gray, cancel=cancel, on_frames=advance)
+            k = len(idx)
+            start = pos - k
+            population[start:pos] = it.counts[:, POPULATION]
+            lineages[start:pos] = it.counts[:, :POPULATION]
+            embryo_idx[start:pos] = ei
+            source_frame[start:pos] = idx
+        f.create_dataset("population", data=population)
+        lin = f.create_dataset("lineages", data=lineages)
+        lin.attrs["names"] = list(LINEAGES)
+        f.create_dataset("embryo", data=embryo_idx)
+        f.create_dataset("embryo_names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
+        f.create_dataset("source_frame", data=source_frame)
+    return population, lineages, embryo_idx, source_frame
 
 
 def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
@@ -281,14 +318,13 @@ def export_job(project, out_path, size: Optional[tuple[int, int]] = None, gray: 
     return Job("export", lambda progress, cancel: write_export(plan, progress, cancel), None, label="export")
 
 
-def _write_csv(path: Path, names, embryo_idx, source_frame, population, lineages) -> None:
-    with atomic_target(path) as tmp:
-        with open(tmp, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["index", "embryo", "source_frame", "population", *LINEAGES])
-            for i in range(len(population)):
-                w.writerow([i, names[embryo_idx[i]], int(source_frame[i]), _num(population[i]),
-                            *(_num(v) for v in lineages[i])])
+def _write_csv(tmp: Path, names, embryo_idx, source_frame, population, lineages) -> None:
+    with open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["index", "embryo", "source_frame", "population", *LINEAGES])
+        for i in range(len(population)):
+            w.writerow([i, names[embryo_idx[i]], int(source_frame[i]), _num(population[i]),
+                        *(_num(v) for v in lineages[i])])
 
 
 def _num(v) -> str:

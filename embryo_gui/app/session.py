@@ -92,14 +92,16 @@ class Session:
         return self._project is not None and self._project.modified
 
     def open(self, path) -> Project:
-        """Open a project file (EmbryoError on a bad one; the current project stays open then)."""
+        """Open a project file for editing: the session holds its write lock until it is closed
+        (``model.lock``; another writer gets a one-line refusal naming this process, and so does this
+        call when another process holds it).  EmbryoError on a bad one; the current project stays open then."""
         self._check_idle("open a project")
-        return self.set_project(Project.open(path))
+        return self.set_project(Project.open(path, write=True))
 
     def create(self, path) -> Project:
         """Create a new empty project at ``path`` (which must not exist) and make it current."""
         self._check_idle("create a project")
-        return self.set_project(Project.create(path))
+        return self.set_project(Project.create(path, hold=True))
 
     def set_project(self, project: Optional[Project]) -> Optional[Project]:
         """Make ``project`` the session's project (None: none); the previous one is closed unless

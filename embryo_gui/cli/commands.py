@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -39,22 +40,37 @@ def _finite(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def _open(path):
+def _open(path, write: bool = False):
+    """Open a project; a writer takes its lock (waiting a few seconds for another writer, then a
+    one-line error naming it) and reports what a crashed writer left and was removed."""
     from ..model import Project
-    return Project.open(path)
+    project = Project.open(path, write=write)
+    _report_cleanup(project.cleaned)
+    return project
+
+
+def _report_cleanup(report) -> None:
+    if report:
+        print(f"embryo-repair: {report.message()}", file=sys.stderr)
 
 
 @contextlib.contextmanager
-def _session(project=None):
-    """A Session holding ``project`` (a path or a Project), closed however the command ends."""
+def _session(project=None, write: bool = False):
+    """A Session holding ``project`` (a path or a Project), closed however the command ends (which
+    gives a writer's lock back).  ``write``: open the path for writing (see :func:`_open`)."""
     from ..app.session import Session
     s = Session()
     try:
         if project is not None:
-            s.set_project(_open(project) if isinstance(project, (str, Path)) else project)
+            s.set_project(_open(project, write) if isinstance(project, (str, Path)) else project)
         yield s
     finally:
         s.close()
+
+
+def _save(session) -> None:
+    session.save()
+    _report_cleanup(session.project.cleaned)
 
 
 def _run(session, job, label: str):
@@ -85,8 +101,12 @@ def cmd_import(args) -> int:
     from ..model import Project
 
     path = Path(args.project)
-    new = not path.exists()
-    project = Project.new(path) if new else Project.open(path)   # new: nothing written before save
+    new = not os.path.lexists(path)
+    if new:
+        project = Project.new(path)  # nothing written before save; the lock is taken at once
+        project.hold()
+    else:
+        project = _open(path, write=True)
     frames_dir_existed = project.frames_dir.exists()
     try:
         with _session(project) as s:
@@ -94,11 +114,12 @@ def cmd_import(args) -> int:
                                                     time_offset=args.time_offset,
                                                     frames_per_timepoint=args.frames_per_timepoint,
                                                     frame_base=args.frame_base), "import")
-            s.save()
+            _save(s)
     except BaseException:
         if new and not frames_dir_existed and project.frames_dir.exists():
             with contextlib.suppress(OSError):
                 project.frames_dir.rmdir()
+        project.close()
         raise
     ann = int(np.isfinite(embryo.original[:, -1]).sum())
     if getattr(args, "json", False):
@@ -143,9 +164,10 @@ def cmd_info(args) -> int:
 
 def cmd_detect(args) -> int:
     from ..app.detecting import detection_summary
-    with _session(args.project) as s:
+    with _session(args.project, write=not args.no_save) as s:
         notes = _run(s, s.detect_job(), "detect")
-        s.save()
+        if not args.no_save:
+            _save(s)
         summary = {"embryos": [detection_summary(e) for e in s.project.embryos]}
     if args.json:
         _print_json(summary)
@@ -168,10 +190,10 @@ def cmd_detect(args) -> int:
 
 def cmd_autoclean(args) -> int:
     from ..app.autoclean import format_summary
-    with _session(args.project) as s:
+    with _session(args.project, write=True) as s:
         summary = _run(s, s.autoclean_job(), "autoclean")
         if s.modified:
-            s.save()
+            _save(s)
     if args.json:
         _print_json({"embryos": summary})
     else:
@@ -184,6 +206,9 @@ def cmd_export(args) -> int:
         report = _run(s, s.export_job(args.out, size=args.size, gray=args.gray, csv_path=args.csv,
                                       compression=args.compression, include_unusable=args.include_unusable,
                                       overwrite=args.force), "export")
+    if report.get("recovered"):
+        print(f"embryo-repair: finished or removed what an interrupted export left: {', '.join(report['recovered'])}",
+              file=sys.stderr)
     if args.json:
         _print_json({k: report[k] for k in ("path", "csv_path", "n_frames", "kept", "dropped", "unreviewed",
                                             "lines", "message")})
@@ -200,9 +225,9 @@ def cmd_train(args) -> int:
                                    "method": args.method, "cut": args.cut,
                                    "save_model": args.save_model}.items() if v is not None}
     settings = TrainSettings(**overrides)
-    with _session(args.project) as s:
+    with _session(args.project, write=True) as s:
         result = _run(s, training_job(s.project, settings), "train")
-        s.save()
+        _save(s)
         embryos = list(s.project.embryos)
     out = {"embryos": [], "rounds": _rounds_json(result)}
     for e in embryos:

@@ -41,8 +41,45 @@ def _fraction(text: str) -> float:
     return v
 
 
+def _frame_offset(text: str) -> int:
+    """A whole number of frames within the plausible range (1e20 or 'abc' is a one-line error)."""
+    from ..policy import MAX_FRAMES
+    v = None
+    try:
+        v = int(text)
+    except ValueError:
+        try:
+            f = float(text)
+            if f == f and abs(f) != float("inf") and f == int(f):
+                v = int(f)
+        except (ValueError, OverflowError):
+            pass
+    if v is None or abs(v) > MAX_FRAMES:
+        raise argparse.ArgumentTypeError(f"expected a whole number of frames between -{MAX_FRAMES} and {MAX_FRAMES}, "
+                                         f"got {text[:40]!r}")
+    return v
+
+
+def _frames_per_timepoint(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not 0 < v <= 1000:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"expected a number of frames per timepoint above 0 and at most 1000, "
+                                         f"got {text[:40]!r}")
+    return v
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (``embryo-repair import: error: ... (see --help)``), exit status 2."""
+
+    def error(self, message):  # noqa: D401
+        self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="embryo-repair",
         description="Repair the annotations of C. elegans embryo videos and export a clean dataset (headless).")
     p.add_argument("--version", action="version", version=f"embryo-repair {__version__}")
@@ -60,9 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("source", metavar="VIDEO_OR_STACK")
     s.add_argument("--annotations", metavar="CSV", help="per-frame CSV or EPIC lineage file")
     s.add_argument("--name", help="embryo name (default: the file name)")
-    s.add_argument("--time-offset", type=int, default=0, metavar="K",
+    s.add_argument("--time-offset", type=_frame_offset, default=0, metavar="K",
                    help="frame of the first annotation timepoint (default 0)")
-    s.add_argument("--frames-per-timepoint", type=float, default=1.0, metavar="R")
+    s.add_argument("--frames-per-timepoint", type=_frames_per_timepoint, default=1.0, metavar="R")
     s.add_argument("--json", action="store_true",
                    help="print the import report (alignment and its check against the pixels) as JSON")
     s.add_argument("--frame-base", type=int, choices=(0, 1), default=None,
@@ -76,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("detect", help="run the corrupt-frame and cliff detectors and store their flags")
     s.add_argument("project", metavar="PROJECT.h5")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--no-save", action="store_true",
+                   help="only report; leave the project as it is (a reader: takes no lock, never waits)")
 
     s = sub.add_parser("autoclean", help="detect and apply the default repair policy (one undo step per embryo)")
     s.add_argument("project", metavar="PROJECT.h5")
@@ -122,17 +161,45 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _exit_now(code: int) -> None:
+    """Exit without HDF5's exit handlers: after a write HDF5 itself saw fail on a full disk it may
+    hold a file it cannot close, and flushing it at exit can crash the process (every file of ours
+    is already either complete or removed)."""
+    import os
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from ..errors import CancelledError, EmbryoError
+    from ..model.atomic import disk_problem
+    from ..model.lock import set_default_holder
     from . import commands
 
+    set_default_holder(f"embryo-repair {args.command}")
     try:
         func = getattr(args, "func", None) or getattr(commands, "cmd_" + args.command)
         return int(func(args) or 0)
     except EmbryoError as exc:
         print(f"embryo-repair: error: {exc}", file=sys.stderr)
+        if "no space left" in str(exc) and argv is None:  # a real command line, not a test calling main()
+            _exit_now(2)
+        return 2
+    except BrokenPipeError:  # e.g. `embryo-repair info --json | head`: the reader left, not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # a disk condition no layer below named (full, read-only): still one line
+        why = disk_problem(exc)
+        if why is None:
+            raise
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"embryo-repair: error: {where}{why}", file=sys.stderr)
+        if argv is None:
+            _exit_now(2)
         return 2
     except CancelledError:
         print("embryo-repair: cancelled; nothing was changed", file=sys.stderr)
@@ -143,10 +210,6 @@ def main(argv=None) -> int:
     except MemoryError:
         print("embryo-repair: error: out of memory", file=sys.stderr)
         return 1
-    except BrokenPipeError:  # e.g. `embryo-repair info --json | head`: the reader left, not an error
-        import os
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

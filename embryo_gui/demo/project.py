@@ -63,6 +63,8 @@ def write_demo_project(path: "str | os.PathLike[str]", n_embryos: int = 4, n_fra
 
 def _remove(project) -> None:
     """Undo a partly written demo project: its frame files, the project file, an empty frames folder."""
+    with contextlib.suppress(Exception):
+        project.close()  # closes the frame files and gives the project's write lock back
     for e in list(project.embryos):
         with contextlib.suppress(OSError, AttributeError):
             e.frames.close()

@@ -40,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6 import QtCore, QtWidgets
 
     from ..errors import EmbryoError
+    from ..model.lock import set_default_holder
     from .main_window import MainWindow
+
+    set_default_holder("embryo-gui app")  # named in the one-line refusal another writer gets
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["embryo-gui"])
     app.setApplicationName("embryo-gui")

@@ -416,6 +416,8 @@ class MainWindow(QtWidgets.QMainWindow):
                         (self.session.events.job_finished, self._on_state)):
             sig.disconnect(fn)
         self.session.events.modified_changed.disconnect(self._on_modified)
+        if self.session.project is not None:
+            self.session.project.release()  # the window lets go of the project's write lock (model/lock.py)
         if getattr(self, "_gc_held", False):
             self._gc_held = False
             gc_guard.release()

@@ -26,7 +26,8 @@ import numpy as np
 from ..errors import EmbryoError
 from ..lineages import COLUMNS, LINEAGES, N_COLUMNS, POPULATION, fill_population
 from .epic import read_epic
-from .table import ENCODING, Annotations, read_header, sniff_delimiter  # noqa: F401  (re-exported)
+from ..policy import MAX_CELLS, MAX_FRAMES
+from .table import ENCODING, Annotations, csv_errors, read_header, sniff_delimiter  # noqa: F401  (re-exported)
 
 
 FRAME_BASES = (0, 1)
@@ -143,7 +144,7 @@ def read_frame_csv(path: "str | os.PathLike[str]") -> Annotations:
     index: list[int] = []
     rows: list[list[float]] = []
     first_line: dict[int, int] = {}
-    with open(p, newline="", encoding=ENCODING) as f:
+    with open(p, newline="", encoding=ENCODING) as f, csv_errors(p, lambda: reader.line_num):
         reader = csv.reader(f, delimiter=delimiter)
         header_seen = False
         for record in reader:
@@ -170,6 +171,8 @@ def read_frame_csv(path: "str | os.PathLike[str]") -> Annotations:
                 frame = frame_or_none
             if frame < 0:
                 raise EmbryoError(f"negative frame number {frame} on line {line}", p)
+            if frame > MAX_FRAMES:
+                raise EmbryoError(f"frame {key[:30]!r} on line {line} is implausibly large (at most {MAX_FRAMES})", p)
             if frame in first_line:
                 raise EmbryoError(f"frame {frame} appears twice (lines {first_line[frame]} and {line})", p)
             first_line[frame] = line
@@ -187,7 +190,13 @@ def read_frame_csv(path: "str | os.PathLike[str]") -> Annotations:
                                       "number", p)
                 if v < 0:
                     raise EmbryoError(f"negative count {text} in column {name} on line {line}", p)
+                if v > MAX_CELLS:
+                    raise EmbryoError(f"count {text[:30]} in column {name} on line {line} is implausible (an embryo "
+                                      f"has at most {MAX_CELLS} cells)", p)
                 values[target] = v
+            if math.isnan(values[POPULATION]) and sum(v for v in values[:POPULATION] if v == v) > MAX_CELLS:
+                raise EmbryoError(f"the lineage counts on line {line} add up to more than {MAX_CELLS} cells "
+                                  "(implausible for an embryo)", p)
             index.append(frame)
             rows.append(values)
     if not rows:

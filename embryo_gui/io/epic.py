@@ -17,7 +17,8 @@ import numpy as np
 
 from ..errors import EmbryoError
 from ..lineages import LINEAGES, N_COLUMNS, POPULATION, lineage_of
-from .table import ENCODING, Annotations, read_header
+from ..policy import MAX_CELLS, MAX_FRAMES
+from .table import ENCODING, Annotations, csv_errors, read_header
 
 REQUIRED = ("cell", "time")
 
@@ -37,7 +38,7 @@ def read_epic(path: "str | os.PathLike[str]") -> Annotations:
     cells_at: dict[int, set[str]] = {}
     unnamed_at: dict[int, int] = {}
     lineage_cache: dict[str, int] = {}  # cell name -> column (or -1 for none)
-    with open(p, newline="", encoding=ENCODING) as f:
+    with open(p, newline="", encoding=ENCODING) as f, csv_errors(p, lambda: reader.line_num):
         reader = csv.reader(f, delimiter=delimiter)
         header_seen = False
         for record in reader:
@@ -58,6 +59,9 @@ def read_epic(path: "str | os.PathLike[str]") -> Annotations:
             if not math.isfinite(t_float) or t_float != int(t_float):
                 raise EmbryoError(f"time {text!r} on line {reader.line_num} is not a whole number", p)
             t = int(t_float)
+            if abs(t) > MAX_FRAMES:
+                raise EmbryoError(f"time {text[:30]!r} on line {reader.line_num} is implausibly large "
+                                  f"(at most {MAX_FRAMES})", p)
             name = record[cell_col].strip()
             if name:
                 cells_at.setdefault(t, set()).add(name)
@@ -79,4 +83,7 @@ def read_epic(path: "str | os.PathLike[str]") -> Annotations:
             if col >= 0:
                 counts[row, col] += 1
         counts[row, POPULATION] = len(names) + unnamed_at.get(t, 0)
+        if counts[row, POPULATION] > MAX_CELLS:
+            raise EmbryoError(f"timepoint {t} has {int(counts[row, POPULATION])} nuclei, more than an embryo has "
+                              f"(at most {MAX_CELLS})", p)
     return Annotations(path=p, kind="timepoints", index=index, counts=counts, lineages=list(LINEAGES))

@@ -23,17 +23,28 @@ header and the decoded count differ.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
 import struct
+import sys
 from pathlib import Path
 from typing import Iterator
 
-import cv2
-import numpy as np
-import tifffile
+# FFmpeg / OpenCV print to the process's stderr ("moov atom not found", "[ WARN:0@0.03] ...
+# VIDEOIO(FFMPEG) ...") before the error we raise anyway: keep them quiet (read when FFmpeg starts)
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
-from ..errors import EmbryoError
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import tifffile  # noqa: E402
+
+from ..errors import EmbryoError  # noqa: E402
+
+with contextlib.suppress(Exception):
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 # suffixes the GUI can offer in its file dialog (any file not a TIFF or an image is tried as a video)
 VIDEO_SUFFIXES = frozenset({".mov", ".mp4", ".m4v", ".avi", ".mkv", ".mpg", ".mpeg", ".wmv", ".webm"})
@@ -131,6 +142,58 @@ def _to_rgb(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
 
 
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Send file descriptor 2 to /dev/null for the duration (native libraries write there directly,
+    past Python's ``sys.stderr``); Python-level errors are raised as usual."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 2)
+        finally:
+            os.close(null)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+# signatures of still-image files that FFmpeg would "decode" as a one-frame video
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"BM", "a BMP image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+)
+
+
+def sniff_not_video(path: str) -> str:
+    """What a file named like a video really is when its first bytes say it is not one ('' if unknown)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return ""
+    for magic, what in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            if magic == b"BM" and len(head) >= 6 and int.from_bytes(head[2:6], "little") < 26:
+                continue  # "BM" alone is too weak a signature; a BMP header states its size
+            return what
+    return ""
+
+
 # ================================================================================================
 # Video files (OpenCV / FFmpeg)
 # ================================================================================================
@@ -165,7 +228,11 @@ class VideoSource(FrameSource):
             cap.release()
 
     def _open_capture(self):
-        cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
+        what = sniff_not_video(self.path)
+        if what:
+            raise EmbryoError(f"is {what}, not a video (renamed?); to import images give their folder", self.path)
+        with quiet_native_stderr():
+            cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
         if not cap.isOpened():
             cap.release()
             raise EmbryoError("cannot be opened as a video (not a video file, truncated before its "
@@ -244,6 +311,36 @@ class VideoSource(FrameSource):
 # ================================================================================================
 # Multi-page TIFF stacks
 # ================================================================================================
+class _TiffLog(logging.Handler):
+    """Collects what tifffile logs (it reports a cut page list as a log line, not an exception) and
+    keeps it off the user's terminal while collecting."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[str] = []
+        self._logger = logging.getLogger("tifffile")
+        self._propagate = True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record.getMessage())
+
+    def __enter__(self) -> "_TiffLog":
+        self._logger.addHandler(self)
+        self._propagate, self._logger.propagate = self._logger.propagate, False
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._logger.removeHandler(self)
+        self._logger.propagate = self._propagate
+
+    def problem(self) -> str:
+        for text in self.records:
+            low = text.lower()
+            if "offset" in low or "truncat" in low or "corrupt" in low or "eof" in low:
+                return re.sub(r"<tifffile\.\w+ @\d+>\s*", "", " ".join(text.split()))[:120]
+        return ""
+
+
 class TiffSource(FrameSource):
     """A multi-page TIFF stack read one page at a time with tifffile.
 
@@ -256,28 +353,57 @@ class TiffSource(FrameSource):
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self._tif = None
+        self.truncation = ""
         self._open()
         h, w = self._layouts[0][0], self._layouts[0][1]
         self._needs_scaling = any(p.dtype != np.uint8 for p in self._pages)
         self._scale_max: float | None = None
         self.frame_shape = (h, w, 3)
         self.declared_frames = len(self._pages)
+        if self.truncation:
+            stated = self._stated_pages()
+            if stated is not None and stated > len(self._pages):
+                self.declared_frames = stated
+            size = os.path.getsize(self.path)
+            self.stop_reason = (f"the file is truncated ({self.truncation}, {size} bytes): "
+                                + (f"{stated - len(self._pages)} of its {stated} pages are lost"
+                                   if stated is not None and stated > len(self._pages)
+                                   else f"the pages after page {len(self._pages)} are lost"))
+
+    def _stated_pages(self) -> int | None:
+        """Number of frames the file's own metadata states (tifffile or ImageJ description), if any."""
+        try:
+            desc = str(self._tif.pages[0].description or "")
+        except Exception:
+            return None
+        m = re.search(r'"shape":\s*\[(\d+)', desc) or re.search(r"images=(\d+)", desc)
+        return int(m.group(1)) if m else None
+
+    def report(self) -> str:
+        text = super().report()
+        if self.truncation and self.decoded_frames is not None and self.stop_reason and not text:
+            text = f"the file has {self.decoded_frames} readable pages ({self.stop_reason})"
+        return text
 
     def _open(self) -> None:
         """Open the file and read every page's header (no pixel data); check the page sizes."""
         path = self.path
+        log = _TiffLog()
+        with log:
+            try:
+                self._tif = tifffile.TiffFile(path)
+            except Exception as exc:  # tifffile raises several types for bad files
+                raise EmbryoError(f"cannot be read as a TIFF file ({_short(exc)})", path) from None
         try:
-            self._tif = tifffile.TiffFile(path)
-        except Exception as exc:  # tifffile raises several types for bad files
-            raise EmbryoError(f"cannot be read as a TIFF file ({_short(exc)})", path) from None
-        try:
-            self._check_series()
-            pages = []
-            for page in self._tif.pages:
-                page = page.aspage() if hasattr(page, "aspage") else page
-                if getattr(page, "is_reduced", False):
-                    continue
-                pages.append(page)
+            with log:
+                self._check_series()
+                pages = []
+                for page in self._tif.pages:
+                    page = page.aspage() if hasattr(page, "aspage") else page
+                    if getattr(page, "is_reduced", False):
+                        continue
+                    pages.append(page)
+            self.truncation = log.problem()  # e.g. "invalid page offset 30976" (its page list is cut)
             if not pages:
                 raise EmbryoError("the TIFF file has no image pages", path)
             layouts = [self._layout(p, i) for i, p in enumerate(pages)]
@@ -386,7 +512,8 @@ class TiffSource(FrameSource):
         if n == 0:
             raise EmbryoError("no page of the TIFF file could be decoded", self.path)
         self.decoded_frames = n
-        self.stop_reason = reason
+        if reason or not self.truncation:
+            self.stop_reason = reason if not self.truncation else f"{reason}; {self.stop_reason}"
 
     def close(self) -> None:
         if self._tif is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import EmbryoError
+from ..policy import MAX_CSV_FIELD
 
 ENCODING = "utf-8-sig"  # tolerate a byte-order mark written by spreadsheet programs
 
@@ -70,8 +71,34 @@ def read_header(path: str) -> tuple[list[str], str]:
     if not first:
         raise EmbryoError("the file is empty", path)
     delimiter = sniff_delimiter(first)
-    fields = next(csv.reader([first], delimiter=delimiter))
+    with csv_errors(path, lambda: 1):
+        fields = next(csv.reader([first], delimiter=delimiter))
     return [h.strip() for h in fields], delimiter
+
+
+class csv_errors:  # noqa: N801  (used as a context manager, like contextlib's)
+    """Turn what the csv module and the decoder raise mid-file into one-line :class:`EmbryoError` errors
+    naming the file and the line (a field over :data:`~embryo_gui.policy.MAX_CSV_FIELD` characters,
+    a NUL byte, bytes that are not UTF-8)."""
+
+    def __init__(self, path, line_of):
+        self.path, self.line_of = path, line_of
+
+    def __enter__(self):
+        csv.field_size_limit(MAX_CSV_FIELD)
+        return self
+
+    def __exit__(self, typ, exc, tb):
+        if typ is None or not issubclass(typ, (csv.Error, UnicodeDecodeError)):
+            return False
+        line = self.line_of()
+        if issubclass(typ, UnicodeDecodeError):
+            raise EmbryoError(f"line {line} is not UTF-8 text (not a CSV file?)", self.path) from None
+        text = str(exc)
+        if "field larger than field limit" in text:
+            raise EmbryoError(f"line {line} has a field longer than {MAX_CSV_FIELD} characters (not an annotation "
+                              "file?)", self.path) from None
+        raise EmbryoError(f"line {line} cannot be read as CSV ({' '.join(text.split())[:100]})", self.path) from None
 
 
 def sniff_delimiter(line: str) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import collections
 import os
 import queue
+import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,7 +41,7 @@ import numpy as np
 
 from ..errors import EmbryoError, first_line
 from ..progress import CancelToken, Throttle, check
-from .atomic import atomic_target
+from .atomic import atomic_target, ensure_space
 from .format import FRAMES_FORMAT_NAME, FRAMES_FORMAT_VERSION
 
 _blosc_module = None
@@ -100,10 +101,23 @@ def compress_chunk(arr: np.ndarray, codec: Optional[dict] = None) -> bytes:
 
 
 def decompress_into(data, out: np.ndarray) -> None:
-    """Decompress one Blosc chunk into the contiguous array ``out`` (no intermediate copy)."""
+    """Decompress one Blosc chunk into the contiguous array ``out`` (no intermediate copy).  The chunk's
+    header is checked first (a damaged header would make Blosc write past ``out``)."""
+    check_chunk_header(data, out.nbytes)
     n = _blosc().decompress_ptr(data, out.__array_interface__["data"][0])
     if n != out.nbytes:
         raise ValueError(f"chunk holds {n} bytes, expected {out.nbytes}")
+
+
+def check_chunk_header(data, nbytes_expected: int) -> None:
+    """ValueError unless ``data`` starts with a Blosc header for ``nbytes_expected`` bytes in
+    ``len(data)`` (a damaged header would make Blosc write past its output)."""
+    if len(data) < 16:
+        raise ValueError("chunk too short for a Blosc header")
+    nbytes, _, cbytes = struct.unpack_from("<III", data, 4)
+    if nbytes != nbytes_expected or cbytes != len(data):
+        raise ValueError(f"damaged Blosc chunk header ({nbytes} bytes in {cbytes}, expected {nbytes_expected} in "
+                         f"{len(data)})")
 
 
 def is_blosc(ds) -> bool:
@@ -245,6 +259,7 @@ def write_frame_file(
                         grow = max(written + 1, 2 * ds.shape[0])
                         ds.resize(grow, axis=0)
                         small_ds.resize(grow, axis=0)
+                    ensure_space(tmp, 2 * (len(full) + len(small_c)))  # stop before HDF5 meets a full disk
                     ds.id.write_direct_chunk((written, 0, 0, 0), full)
                     small_ds.id.write_direct_chunk((written, 0, 0, 0), small_c)
                     if feats is not None:
@@ -309,14 +324,20 @@ class _ChunkReader:
         self._zero = (0,) * (len(self.shape) - 1)
 
     def read_into(self, i: int, out: np.ndarray) -> None:
-        if self.fast:
-            mask, data = self.ds.id.read_direct_chunk((i,) + self._zero)
-            if mask & 1:  # the filter was skipped for this chunk: stored raw
-                out[...] = np.frombuffer(data, np.uint8).reshape(out.shape)
+        try:
+            if self.fast:
+                mask, data = self.ds.id.read_direct_chunk((i,) + self._zero)
+                if mask & 1:  # the filter was skipped for this chunk: stored raw
+                    out[...] = np.frombuffer(data, np.uint8).reshape(out.shape)
+                else:
+                    decompress_into(data, out)
             else:
-                decompress_into(data, out)
-        else:
-            self.ds.read_direct(out, np.s_[i], np.s_[...])
+                self.ds.read_direct(out, np.s_[i], np.s_[...])
+        except EmbryoError:
+            raise
+        except (OSError, ValueError, RuntimeError) as exc:  # a damaged chunk: HDF5's or Blosc's refusal
+            raise EmbryoError(f"frame {i} cannot be read: the frame file is damaged ({first_line(exc)}); re-import "
+                              "the embryo from its video", self.ds.file.filename) from None
 
     def read(self, i: int) -> np.ndarray:
         out = np.empty(self.shape[1:], self.ds.dtype)
@@ -368,6 +389,12 @@ def copy_frames(ds, start: int, reader: "FrameReader", indices, size: Optional[t
             if k % 64 == 0:
                 check(cancel)
             mask, data = src.ds.id.read_direct_chunk((int(i),) + zero)
+            if not mask & 1:  # copied without decompression: a damaged chunk must not pass unseen
+                try:
+                    check_chunk_header(data, int(np.prod(out_shape)))
+                except ValueError as exc:
+                    raise EmbryoError(f"frame {int(i)} cannot be read: the frame file is damaged ({exc}); re-import "
+                                      "the embryo from its video", reader.path) from None
             ds.id.write_direct_chunk((pos,) + zero, data, filter_mask=mask)
             pos += 1
             if on_frames is not None and (k % 32 == 31 or k == len(idx) - 1):

@@ -20,7 +20,7 @@ import numpy as np
 from .. import __version__
 from ..errors import EmbryoError, first_line
 from ..lineages import COLUMNS, N_COLUMNS
-from .atomic import atomic_target, check_writable_dir
+from .atomic import atomic_target, check_writable_dir, disk_problem, ensure_space, real_target
 from .edit import Edit, check_delta
 from .embryo import Embryo
 from ..policy import FLAG_KINDS
@@ -28,6 +28,9 @@ from .flags import Flags
 from ..jsoncodec import dumps, loads
 from .format import FORMAT_NAME, FORMAT_VERSION
 from .framestore import write_frame_file
+from .lock import ProjectLock
+from .cleanup import CleanupReport, cleanup_project, register_live, unregister_live, write_copy_pin
+from .compaction import compacted_history
 from .history import History
 from .undo import UndoStack
 
@@ -53,34 +56,90 @@ class Project:
         self._structure_dirty = False
         self._pending_frames: set[str] = set()
         self._removed_frames: set[str] = set()  # frame files of removed embryos, deleted once unreferenced
+        self._lock: Optional[ProjectLock] = None
+        self._hold = False        # opened for writing: the lock is kept until close()
+        self._holder: Optional[str] = None
+        self._disk: Optional[tuple] = None  # (real path, stat key, generation) of the file last read/written
+        #: what the last cleanup removed (files left by a killed writer): see :meth:`cleanup`
+        self.cleaned = CleanupReport()
+        register_live(self)
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
+    def create(cls, path: "str | os.PathLike[str]", hold: bool = False, holder: Optional[str] = None,
+               wait: Optional[float] = None) -> "Project":
+        """A new empty project, written to ``path`` at once (which must not exist).  With ``hold``
+        the write lock is kept until :meth:`close` (as :meth:`open` with ``write=True``)."""
+        path = Path(path)
+        cls.check_new_path(path)
+        p = cls(path)
+        p._holder = holder
+        p.hold(wait)
+        try:
+            if path.exists():  # created by another process while we waited for the lock
+                raise EmbryoError("file already exists; open it or choose another name", path)
+            p.save()
+        except BaseException:
+            p.release()
+            raise
+        if not hold:
+            p.release()
+        return p
+
+    @classmethod
     def new(cls, path: "str | os.PathLike[str]") -> "Project":
         """A new empty project for ``path`` (which must not exist, end in .h5 and be in a writable
-        folder), in memory: nothing is written before :meth:`save`."""
+        folder), in memory: nothing is written before :meth:`save` (which takes the write lock;
+        :meth:`hold` takes it at once)."""
         path = Path(path)
+        cls.check_new_path(path)
+        return cls(path)
+
+    @staticmethod
+    def check_new_path(path: Path) -> None:
+        """Refuse a path a new project cannot be created at (exists, wrong suffix, no writable folder)."""
         if path.exists():
             raise EmbryoError("file already exists; open it or choose another name", path)
         if path.suffix.lower() not in (".h5", ".hdf5"):
             raise EmbryoError("a project file name must end in .h5", path)
         check_writable_dir(path)
-        return cls(path)
 
     @classmethod
-    def create(cls, path: "str | os.PathLike[str]") -> "Project":
-        """A new empty project, written to ``path`` at once (see :meth:`new`)."""
-        p = cls.new(path)
-        p.save()
-        return p
+    def open(cls, path: "str | os.PathLike[str]", write: bool = False, holder: Optional[str] = None,
+             wait: Optional[float] = None) -> "Project":
+        """Open a project.  ``write=False`` (a reader) takes no lock and never waits.  ``write=True``
+        takes the project's write lock first (waiting up to ``wait`` seconds, default
+        ``model.lock.LOCK_WAIT_SECONDS``; :class:`~embryo_gui.model.lock.ProjectLockedError` names the
+        holder otherwise), reads the file, removes what killed writers left behind (reported in
+        :attr:`cleaned`) and keeps the lock until :meth:`close`.
 
-    @classmethod
-    def open(cls, path: "str | os.PathLike[str]") -> "Project":
+        A project opened without ``write`` still takes the lock for the moment of each write (frames
+        or save) and refuses to save over a file another process changed since it was read."""
         path = Path(path)
         if not path.exists():
             raise EmbryoError("no such project file", path)
         if path.is_dir():
             raise EmbryoError("is a folder, not a project file", path)
+        if not write:
+            return cls._open_read(path)
+        lock = ProjectLock(path, holder)
+        lock.acquire(wait)
+        try:
+            p = cls._open_read(path)
+        except BaseException:
+            lock.release()
+            raise
+        p._holder, p._lock, p._hold = holder, lock, True
+        try:
+            p.cleaned = p.cleanup()
+        except BaseException:
+            p.release()
+            raise
+        return p
+
+    @classmethod
+    def _open_read(cls, path: Path) -> "Project":
+        before = _stat_key(path)  # taken before reading: a replace in between is then noticed at save
         try:
             f = h5py.File(path, "r")
         except OSError as exc:
@@ -88,7 +147,9 @@ class Project:
             raise EmbryoError(f"cannot open project: {kind} ({first_line(exc)})", path) from None
         try:
             with f:
-                return cls._read(path, f)
+                p = cls._read(path, f)
+                p._disk = (os.path.realpath(path), before, _s(f.attrs.get("generation", "")))
+                return p
         except EmbryoError:
             raise
         except KeyError as exc:
@@ -109,7 +170,8 @@ class Project:
                               f"{__version__} supports ({FORMAT_VERSION}); update embryo-gui", path)
         if version < 1:
             raise EmbryoError(f"invalid project format version {version}", path)
-        frames_dir = path.parent / str(f.attrs.get("frames_dir", frames_dir_for(path).name))
+        # relative to the real file's folder (a symlinked project is read and written through its link)
+        frames_dir = Path(os.path.realpath(path)).parent / str(f.attrs.get("frames_dir", frames_dir_for(path).name))
         p = cls(path, frames_dir)
         p.created = str(f.attrs.get("created", ""))
         table = loads(f["embryos"][()])
@@ -172,6 +234,7 @@ class Project:
     def write_frames(self, frames: Iterable[np.ndarray], frame_shape, expected_frames=None, truth=None,
                      progress=None, cancel=None, features=None, on_frame=None) -> tuple[Path, int]:
         """Write a new frame file into the project's frames folder; return (path, frames written).
+        Takes the write lock (kept until the next :meth:`save` or :meth:`close`).
 
         ``features`` / ``on_frame``: see :func:`~.framestore.write_frame_file`."""
         path = self.new_frames_path()
@@ -188,7 +251,13 @@ class Project:
         if it cannot be written).  The file may then be written on any thread; attach it with
         :meth:`attach_embryo` or give it up with :meth:`discard_frames`."""
         check_writable_dir(self.frames_dir)  # parent folder must be writable
-        self.frames_dir.mkdir(exist_ok=True)
+        self._begin_write()
+        register_live(self)
+        try:
+            self.frames_dir.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise EmbryoError(f"cannot create the frames folder ({disk_problem(exc) or first_line(exc)})",
+                              self.frames_dir) from None
         if not os.access(self.frames_dir, os.W_OK):
             raise EmbryoError("cannot write: folder is read-only", self.frames_dir)
         path = self.frames_dir / f"{uuid.uuid4().hex[:12]}.h5"
@@ -270,38 +339,128 @@ class Project:
         return False
 
     # --- saving -----------------------------------------------------------------------------------
-    def save(self) -> None:
-        """Atomically write the project file (the previous one is kept as ``.bak``)."""
-        self._write(self.path, backup=True)
-        self._mark_saved()
-        self._collect_orphans()
+    def save(self) -> CleanupReport:
+        """Atomically write the project file (the previous one is kept as ``.bak``), under the write
+        lock, then remove what killed writers left behind and the frame files no file refers to any
+        more; returns what was removed (also in :attr:`cleaned`).
+
+        Refuses (one-line :class:`EmbryoError`, nothing written) when another process holds the
+        project, or when the file on disk changed since this project was read (another writer's
+        work would be lost)."""
+        self._begin_write()
+        try:
+            self._generation = uuid.uuid4().hex
+            self._write(self.path, backup=True)
+            real = real_target(self.path)
+            self._disk = (os.path.realpath(self.path), _stat_key(real), self._generation)
+            self._mark_saved()
+            self.cleaned = self.cleanup()
+            return self.cleaned
+        finally:
+            if not self._hold:
+                self.release()
 
     def save_copy(self, path: "str | os.PathLike[str]") -> None:
         """Write the project to another file (autosave / recovery), leaving :attr:`path` as it is.
-        The copy refers to the same frames folder."""
-        self._write(Path(path), backup=False)
+        The copy refers to the same frames folder; the frame files it refers to are kept by
+        :meth:`cleanup` as long as the copy exists."""
+        path = Path(path)
+        self._generation = uuid.uuid4().hex
+        self._write(path, backup=False)
+        write_copy_pin(self, path)
+
+    # --- the write lock -----------------------------------------------------------------------
+    @property
+    def held(self) -> bool:
+        """True while this project holds its write lock."""
+        return self._lock is not None and self._lock.held
+
+    def hold(self, wait: Optional[float] = None) -> None:
+        """Take the write lock now and keep it until :meth:`close` (what the app does while a
+        project is open).  Raises :class:`~embryo_gui.model.lock.ProjectLockedError` naming the
+        holder, or :class:`EmbryoError` when the file changed since it was read."""
+        self._begin_write(wait)
+        self._hold = True
+
+    def release(self) -> None:
+        """Give the write lock back (a no-op when not held)."""
+        self._hold = False
+        if self._lock is not None:
+            self._lock.release()
+
+    def _begin_write(self, wait: Optional[float] = None) -> None:
+        if not self.held:
+            check_writable_dir(real_target(self.path))
+            self._lock = ProjectLock(self.path, self._holder)
+            self._lock.acquire(wait)
+        try:
+            self._check_unchanged()
+        except BaseException:
+            if not self._hold:
+                self.release()
+            raise
+
+    def _check_unchanged(self) -> None:
+        """Refuse to write when the file on disk is not the one this project last read or wrote."""
+        disk = self._disk
+        real = os.path.realpath(self.path)
+        if disk is None:
+            if os.path.lexists(self.path):
+                raise EmbryoError("was created by another process since this project was started; nothing was "
+                                  "saved (open it instead)", self.path)
+            return
+        if disk[0] != real:
+            return  # saved under another name (e.g. a restored recovery copy): nothing to compare with
+        now = _stat_key(real)
+        if now == disk[1]:
+            return
+        if now is None:
+            raise EmbryoError("was deleted or moved by another process since it was opened; nothing was saved",
+                              self.path)
+        gen = _generation_on_disk(real)
+        if disk[2] and gen == disk[2]:
+            return  # touched, not rewritten
+        raise EmbryoError("was changed by another process since it was opened; nothing was saved (reopen it "
+                          "to see the other changes)", self.path)
+
+    # --- cleanup --------------------------------------------------------------------------------
+    def cleanup(self) -> CleanupReport:
+        """Remove what killed writers left behind: temp files of this project file and of its frames
+        folder, and complete frame files that no project file (this one, its ``.bak``, another
+        project file of the folder sharing the frames folder, a live autosave copy) refers to.
+        Runs only under the write lock (so no live writer can own those files); returns the report."""
+        if not self.held:
+            return CleanupReport()
+        return cleanup_project(self)
 
     def _write(self, target: Path, backup: bool) -> None:
         offsets = np.cumsum([0] + [e.n_frames for e in self.embryos])
         total = int(offsets[-1])
         score_names = sorted({k for e in self.embryos for k in e.flags.scores})
         table = []
-        for e, off in zip(self.embryos, offsets[:-1]):
+        histories = [compacted_history(e.history) for e in self.embryos]
+        for e, off, (_, hpos) in zip(self.embryos, offsets[:-1], histories):
             table.append({
                 "name": e.name, "uid": e.uid, "n_frames": e.n_frames, "frame_shape": list(e.frame_shape),
                 "frames_file": e.frames.path.name, "offset": int(off), "source": e.source,
                 "alignment": e.alignment, "detections": e.detections,
-                "history_position": e.history.position, "scores": sorted(e.flags.scores),
+                "history_position": hpos, "scores": sorted(e.flags.scores),
             })
-        frames_rel = os.path.relpath(self.frames_dir, target.parent.resolve() if target.parent.exists() else ".")
+        real_parent = real_target(target).parent
+        frames_rel = os.path.relpath(self.frames_dir, real_parent.resolve() if real_parent.exists() else ".")
         try:
+            history_json = ["[" + ",".join(x.to_json() for x in entries) + "]" for entries, _ in histories]
             with atomic_target(target, backup=backup) as tmp:
+                # stop before HDF5 itself meets a full disk (it cannot close a file it failed to write)
+                ensure_space(tmp, 2 * (sum(map(len, history_json)) + total * (2 * N_COLUMNS * 8 + 2 + 4 * len(
+                    score_names)) + 65536), target)
                 with h5py.File(tmp, "w", libver="latest") as f:
                     f.attrs["format"] = FORMAT_NAME
                     f.attrs["format_version"] = FORMAT_VERSION
                     f.attrs["tool_version"] = __version__
                     f.attrs["created"] = self.created
                     f.attrs["saved"] = _now()
+                    f.attrs["generation"] = getattr(self, "_generation", "") or uuid.uuid4().hex
                     f.attrs["frames_dir"] = frames_rel
                     f.attrs["columns"] = list(COLUMNS)
                     f.create_dataset("embryos", data=dumps(table))
@@ -318,42 +477,24 @@ class Project:
                                 col[off:off + e.n_frames] = e.flags.scores[name]
                         g.create_dataset(name, data=col)
                     str_t = h5py.string_dtype()
-                    f.create_dataset("history", data=np.array(
-                        ["[" + ",".join(x.to_json() for x in e.history.entries) + "]" for e in self.embryos],
-                        dtype=object), dtype=str_t)
+                    f.create_dataset("history", data=np.array(history_json, dtype=object), dtype=str_t)
                     f.create_dataset("training", data=np.array([dumps(e.training) for e in self.embryos],
                                                                dtype=object), dtype=str_t)
                     f.create_dataset("undo_order", data=dumps(self.undo_stack.to_dict()))
         except EmbryoError:
             raise
         except OSError as exc:
-            raise EmbryoError(f"could not save project ({first_line(exc)}); the previous file is unchanged",
+            why = disk_problem(exc) or first_line(exc)
+            raise EmbryoError(f"could not save project ({why}); the previous file is unchanged",
                               target) from None
 
-    def _collect_orphans(self) -> None:
-        """Delete the frame files of embryos removed in this session once no file refers to them:
-        not this project, not its .bak, not any other project file in its folder that uses the same
-        frames folder (a copied project file shares it).  Other files in the frames folder are never
-        touched: they may belong to another project file."""
-        if not self._removed_frames or not self.frames_dir.is_dir():
-            return
-        keep = {e.frames.path.name for e in self.embryos} | self._pending_frames
-        frames_dir = self.frames_dir.resolve()
-        for other in {self.path.with_name(self.path.name + ".bak"), *self.path.parent.glob("*.h5"),
-                      *self.path.parent.glob("*.hdf5")}:
-            if other.resolve() != self.path.resolve():
-                keep |= _frame_files_used(other, frames_dir)
-        for name in sorted(self._removed_frames):
-            if name in keep:
-                continue
-            with contextlib.suppress(OSError):
-                (self.frames_dir / name).unlink()
-            if not (self.frames_dir / name).exists():
-                self._removed_frames.discard(name)
-
     def close(self) -> None:
+        """Close the frame files and give the write lock back (a closed project no longer keeps its
+        unsaved frame files from another writer's cleanup)."""
         for e in self.embryos:
             e.frames.close()
+        self.release()
+        unregister_live(self)
 
     def __enter__(self):
         return self
@@ -365,18 +506,20 @@ class Project:
         return f"Project({str(self.path)!r}, embryos={self.names})"
 
 
-def _frame_files_used(path: Path, frames_dir: Path) -> set[str]:
-    """Frame file names a project file refers to in ``frames_dir`` (empty for anything else)."""
+def _stat_key(path) -> Optional[tuple]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _generation_on_disk(path) -> str:
     try:
         with h5py.File(path, "r") as f:
-            if _s(f.attrs.get("format", "")) != FORMAT_NAME:
-                return set()
-            own = (path.parent / _s(f.attrs.get("frames_dir", frames_dir_for(path).name))).resolve()
-            if own != frames_dir:
-                return set()
-            return {str(m["frames_file"]) for m in loads(f["embryos"][()])}
+            return _s(f.attrs.get("generation", ""))
     except Exception:
-        return set()
+        return ""
 
 
 def _top_edit(e: Embryo) -> Optional[Edit]:
