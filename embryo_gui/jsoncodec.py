@@ -42,3 +42,23 @@ def loads(text: str | bytes) -> Any:
     if isinstance(text, bytes):
         text = text.decode("utf-8")
     return json.loads(text, object_hook=_hook)
+
+
+def plain(o: Any, *, strict: bool = True) -> Any:
+    """``o`` as plain JSON values for reports: numpy values converted, NaN and infinities as None.
+    Anything else is an error when ``strict``, else written as its ``str``."""
+    if isinstance(o, dict):
+        return {str(k): plain(v, strict=strict) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [plain(v, strict=strict) for v in o]
+    if isinstance(o, np.ndarray):
+        return plain(o.tolist(), strict=strict)
+    if isinstance(o, np.generic):
+        o = o.item()
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    if o is None or isinstance(o, (str, int, float, bool)):
+        return o
+    if strict:
+        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    return str(o)

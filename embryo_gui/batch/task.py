@@ -31,6 +31,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..errors import CancelledError, EmbryoError
+from ..jsoncodec import plain
 from .discover import EmbryoJob
 from .settings import BatchSettings, fingerprint
 
@@ -315,19 +316,7 @@ def peak_rss_mb() -> Optional[float]:
 
 
 def jsonable(o):
-    if isinstance(o, dict):
-        return {str(k): jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [jsonable(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return jsonable(o.tolist())
-    if isinstance(o, np.generic):
-        o = o.item()
-    if isinstance(o, float) and not np.isfinite(o):
-        return None
-    if o is None or isinstance(o, (str, int, float, bool)):
-        return o
-    return str(o)
+    return plain(o, strict=False)
 
 
 def write_json_atomic(path: Path, obj) -> None:

@@ -16,28 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmbryoError
+from ..jsoncodec import plain
 from .progressbar import progress_bar
 
 
 def _print_json(obj) -> None:
     """Print ``obj`` as strict JSON: numpy values converted, NaN and infinities written as null."""
-    sys.stdout.write(json.dumps(_finite(obj), indent=1, allow_nan=False) + "\n")
-
-
-def _finite(o):
-    if isinstance(o, dict):
-        return {str(k): _finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return _finite(o.tolist())
-    if isinstance(o, np.generic):
-        o = o.item()
-    if isinstance(o, float) and not np.isfinite(o):
-        return None
-    if o is None or isinstance(o, (str, int, float, bool)):
-        return o
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    sys.stdout.write(json.dumps(plain(obj), indent=1, allow_nan=False) + "\n")
 
 
 def _open(path, write: bool = False):
