@@ -259,7 +259,7 @@ def setup_queue(win, n_detections: int = 1000) -> dict:
         n += e.n_frames
     cliffs = [{"start": i, "stop": i + 1, "kind": "dip", "lineage": "population", "score": 0.5,
                "status": "pending"} for i in range(0, e.n_frames, 1)][:max(0, n_detections - n)]
-    win.undo.push(e, edits.SetFlags(masks, detections={"cliffs": cliffs}, label="bench: flags"))
+    win.session.push(edits.SetFlags(masks, detections={"cliffs": cliffs}, label="bench: flags"), e)
     win.triage.raise_()
     _process_until(lambda: False, 0.3)
     t = []
@@ -268,7 +268,7 @@ def setup_queue(win, n_detections: int = 1000) -> dict:
         t0 = time.perf_counter()
         win.triage.decide(False)
         t.append(time.perf_counter() - t0)
-        win.undo.stack.undo()
+        win.session.undo()
         _process_until(lambda: False, 0.02)
     return {"pending": len(win.triage.queue), "listed": win.triage.list.count(),
             "decision_with_rebuild_ms_median": round(_pct(t, 50), 2)}
