@@ -12,6 +12,7 @@ and reads the model when it draws; none keeps a copy of the Session's state (nap
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,28 @@ def bind(view: QtCore.QObject, session: Any) -> Subscriptions:
     return view.subs
 
 
+def bind_frame_view(view: Any, session: Any, selection: Selection) -> Subscriptions:
+    """The wiring the two frame-axis views (timeline, curve) share: follow the current embryo, the
+    frame and the history; show and set the shared ``selection``; clicks seek.  ``view`` gives
+    ``reload()``, ``set_cursor``, ``set_selection``, ``_on_history`` and the signals
+    ``frameRequested`` / ``rangeSelected``."""
+    subs = bind(view, session)
+    view.selection = selection
+    subs.connect(session.events.embryo_changed, lambda _e: view.reload())
+    subs.connect(session.events.frame_changed, lambda ev: view.set_cursor(ev.frame))
+    subs.connect(session.events.history_changed, view._on_history)
+    selection.add_listener(view.set_selection)
+    view.frameRequested.connect(session.set_frame)
+    view.rangeSelected.connect(functools.partial(_select_range, view))
+    return subs
+
+
+def _select_range(view: Any, a: int, b: int) -> None:
+    e = view.session.embryo
+    if e is not None:
+        view.selection.set(a, b, e.n_frames)
+
+
 def _cliffs(e: Any) -> list:
     d = e.detections if isinstance(e.detections, dict) else {}
     return d.get("cliffs", []) or []
@@ -41,21 +64,9 @@ def _cliffs(e: Any) -> list:
 class TimelineView(Timeline):
     def __init__(self, session: Any, selection: Selection, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        subs = bind(self, session)
-        self.selection = selection
         self.live_lossy: dict[str, np.ndarray] = {}  # the running trainer's marks, not in the model yet
-        subs.connect(session.events.embryo_changed, lambda _e: self.reload())
-        subs.connect(session.events.frame_changed, lambda ev: self.set_cursor(ev.frame))
-        subs.connect(session.events.history_changed, self._on_history)
-        selection.add_listener(self.set_selection)
-        self.frameRequested.connect(session.set_frame)
-        self.rangeSelected.connect(self._select)
+        bind_frame_view(self, session, selection)
         self.reload()
-
-    def _select(self, a: int, b: int) -> None:
-        e = self.session.embryo
-        if e is not None:
-            self.selection.set(a, b, e.n_frames)
 
     def _on_history(self, ch) -> None:
         if ch.embryo == self.session.embryo_name:
@@ -90,20 +101,8 @@ class TimelineView(Timeline):
 class CurveView(CurvePlot):
     def __init__(self, session: Any, selection: Selection, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        subs = bind(self, session)
-        self.selection = selection
-        subs.connect(session.events.embryo_changed, lambda _e: self.reload())
-        subs.connect(session.events.frame_changed, lambda ev: self.set_cursor(ev.frame))
-        subs.connect(session.events.history_changed, self._on_history)
-        selection.add_listener(self.set_selection)
-        self.frameRequested.connect(session.set_frame)
-        self.rangeSelected.connect(self._select)
+        bind_frame_view(self, session, selection)
         self.reload()
-
-    def _select(self, a: int, b: int) -> None:
-        e = self.session.embryo
-        if e is not None:
-            self.selection.set(a, b, e.n_frames)
 
     def _on_history(self, ch) -> None:
         if ch.embryo == self.session.embryo_name:
