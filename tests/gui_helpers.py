@@ -36,3 +36,14 @@ def open_window(qtbot, tmp_path: Path, path=None, size=(1200, 800)):
     if path is not None:
         assert win.open_project(path)
     return win
+
+
+def tiny_training(win) -> dict:
+    """Trainer settings for tests: one epoch of a tiny model on 16 px frames, on the CPU."""
+    win.trainer.epochs.setValue(1)
+    win.trainer.size.setValue(16)
+    win.trainer.folds.setValue(2)
+    win.trainer.rounds.setValue(0)
+    s = win.trainer.settings()
+    s.update({"batch_size": 8, "width": 4, "threads": 1, "device": "cpu", "min_error": 0.0})
+    return s

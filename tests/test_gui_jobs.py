@@ -20,7 +20,7 @@ from embryo_gui.gui import gc_guard  # noqa: E402
 from embryo_gui.app.jobs import Job  # noqa: E402
 from embryo_gui.gui.job_runner import JobRunner, function_job  # noqa: E402
 
-from gui_helpers import copy_project, open_window, write_demo_dir  # noqa: E402
+from gui_helpers import copy_project, open_window, tiny_training, write_demo_dir  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -142,16 +142,6 @@ def demo_dir(tmp_path_factory):
     return write_demo_dir(tmp_path_factory, 2, 30, 0, (64, 96, 3))
 
 
-def _tiny(win):
-    win.trainer.epochs.setValue(1)
-    win.trainer.size.setValue(16)
-    win.trainer.folds.setValue(2)
-    win.trainer.rounds.setValue(0)
-    s = win.trainer.settings()
-    s.update({"batch_size": 8, "width": 4, "threads": 1, "device": "cpu", "min_error": 0.0})
-    return s
-
-
 def test_training_back_to_back_in_both_modes(qtbot, tmp_path, demo_dir):
     """The benchmark's sequence that crashed 3 runs of 3: training in the child process (the
     app's way), then in a job thread of this process (the old way, imports torch here), then the
@@ -159,7 +149,7 @@ def test_training_back_to_back_in_both_modes(qtbot, tmp_path, demo_dir):
     from embryo_gui.train import TrainSettings, train_project
     gui = threading.get_ident()
     win = open_window(qtbot, tmp_path, copy_project(demo_dir, tmp_path))
-    settings = _tiny(win)
+    settings = tiny_training(win)
     where: list = []
     outcomes = []
     for mode in ("subprocess", "thread", "subprocess"):

@@ -15,7 +15,7 @@ from PySide6 import QtCore  # noqa: E402
 
 from embryo_gui import edits  # noqa: E402
 
-from gui_helpers import copy_project, open_window, write_demo_dir  # noqa: E402
+from gui_helpers import copy_project, open_window, tiny_training, write_demo_dir  # noqa: E402
 
 pytestmark = pytest.mark.gui
 N_FRAMES = 40
@@ -70,22 +70,12 @@ def test_history_is_one_undo_stack_across_embryos(qtbot, win):
     assert s.project.embryo("demo_01").current[s.frame, 7] == 42.0
 
 
-def _tiny(win):
-    win.trainer.epochs.setValue(1)
-    win.trainer.size.setValue(16)
-    win.trainer.folds.setValue(2)
-    win.trainer.rounds.setValue(0)
-    s = win.trainer.settings()
-    s.update({"batch_size": 8, "width": 4, "threads": 1, "device": "cpu", "min_error": 0.0})
-    return s
-
-
 def test_edit_save_and_undo_while_training_and_conflicts_reported(qtbot, win):
     s = win.session
     e = s.embryo
     lossy_before = e.flags.mask("lossy").copy()
     with qtbot.waitSignal(win.workFinished, timeout=120000) as sig:
-        assert win.start_training(_tiny(win)) is not None
+        assert win.start_training(tiny_training(win)) is not None
         assert s.job is not None and s.job.name == "train"
         # the user keeps working: edit tools, save and undo are enabled and work
         for a in (win.act_interpolate, win.act_exclude, win.act_save, win.act_set_value):
@@ -111,3 +101,19 @@ def test_edit_save_and_undo_while_training_and_conflicts_reported(qtbot, win):
     # the trainer's steps are on the one undo stack after the user's
     texts = win.history_texts()
     assert texts[1].startswith("demo_00: set") and texts[-1].startswith("demo_0") and "trainer" in texts[-1]
+
+
+def test_shift_drag_on_the_windows_timeline_selects_a_range(qtbot, win):
+    """The window's timeline (a view over the Session) selects with a Shift-drag like the bare widget,
+    and the range lands in the window's shared selection."""
+    from PySide6 import QtTest
+    left, shift = QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.ShiftModifier
+    tl = win.timeline
+    vp = tl.plot.viewport()
+    a, b = tl.plot.frame_to_widget(5), tl.plot.frame_to_widget(15)
+    QtTest.QTest.mousePress(vp, left, shift, a)
+    for k in range(1, 11):
+        QtTest.QTest.mouseMove(vp, QtCore.QPoint(a.x() + (b.x() - a.x()) * k // 10, a.y()))
+    QtTest.QTest.mouseRelease(vp, left, shift, b)
+    lo, hi = win.selection.range
+    assert abs(lo - 5) <= 1 and abs(hi - 15) <= 1

@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtTest  # noqa: E402
 from embryo_gui.gui import recovery  # noqa: E402
 from embryo_gui.model import Project  # noqa: E402
 
-from gui_helpers import copy_project, open_window, write_demo_dir  # noqa: E402
+from gui_helpers import copy_project, open_window, tiny_training, write_demo_dir  # noqa: E402
 
 pytestmark = pytest.mark.gui
 K = QtCore.Qt.Key
@@ -173,23 +173,13 @@ def test_autoclean_one_undo_step_per_embryo(qtbot, win):
     qtbot.waitUntil(lambda: reason in win.video.banner.text(), timeout=2000)
 
 
-def _tiny_training(win):
-    win.trainer.epochs.setValue(1)
-    win.trainer.size.setValue(16)
-    win.trainer.folds.setValue(2)
-    win.trainer.rounds.setValue(0)
-    s = win.trainer.settings()
-    s.update({"batch_size": 8, "width": 4, "threads": 1, "device": "cpu", "min_error": 0.0})
-    return s
-
-
 def test_training_to_completion_and_cancelled(qtbot, win):
     import sys
 
     from embryo_gui.gui.view_model import runs
     torch_before = "torch" in sys.modules
     # cancelled midway: nothing changes, and the cancel is honoured within about a second
-    settings = _tiny_training(win)
+    settings = tiny_training(win)
     w = win.start_training(settings)
     assert w is not None and win.trainer.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: win.trainer.progress.value() > 0 or not win.session.job, timeout=60000)
