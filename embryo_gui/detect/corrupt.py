@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..errors import EmbryoError
-from ..policy import CORRUPT_KINDS
+from ..policy import CORRUPT_KINDS, DETECTOR_FEATURES_VERSION
 from ..progress import CancelToken
 from ._settings import resolve
 from .corrupt_settings import LEGACY_KEYS, CorruptSettings  # noqa: F401  (re-exported)
@@ -345,7 +345,8 @@ def detect_corrupt_frames(reader, n_frames: int, settings: "CorruptSettings | di
     stored = {}
     if same and getattr(reader, "has_small", False):
         try:
-            stored = reader.features()
+            if reader.features_version() == DETECTOR_FEATURES_VERSION:
+                stored = reader.features()
         except Exception:
             stored = {}
     if stored and all(k in stored for k in STORED_KEYS) and len(stored["bright"]) == n_frames:
