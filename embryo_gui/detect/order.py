@@ -31,16 +31,18 @@ import numpy as np
 
 
 def _normalised(thumbs: np.ndarray) -> np.ndarray:
-    x = np.asarray(thumbs, dtype=np.float64).reshape(len(thumbs), -1)
-    m = x.mean(axis=1, keepdims=True)
-    return x / np.maximum(m, 1e-6)
+    """float32 (T, n) thumbnails divided by their mean (computed in float64)."""
+    x = np.array(thumbs, dtype=np.float32).reshape(len(thumbs), -1)
+    m = x.mean(axis=1, keepdims=True, dtype=np.float64)
+    x /= np.maximum(m, 1e-6).astype(np.float32)
+    return x
 
 
 def pair_distances(thumbs: np.ndarray) -> np.ndarray:
     """(T, T) RMS distances between brightness-normalised thumbnails (float32: the Gram matrix of
     2,000 frames in float32 takes a third of the float64 time; the distances compared here are
     frame-to-frame steps, far above float32's rounding)."""
-    x = _normalised(thumbs).astype(np.float32)
+    x = _normalised(thumbs)
     sq = np.einsum("ij,ij->i", x, x)
     d2 = x @ x.T
     d2 *= -2.0
