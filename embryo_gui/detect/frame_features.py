@@ -146,6 +146,12 @@ def _bands_apart(mask: np.ndarray, s, kinds: dict) -> None:
         if k < s.line_min_frag:        # a frame too small to tell a band's rows from noise
             continue
         ker = np.ones((1, k) if horizontal else (k, 1), np.uint8)
+        # opening with a row (column) kernel works on each row (column) alone: a region of the
+        # opened mask touches the top or bottom edge only if row 0 or H - 1, opened alone, keeps a
+        # pixel (left / right: column 0 or W - 1).  Most frames keep none: skip the whole opening
+        ends = mask[[0, H - 1]] if horizontal else np.ascontiguousarray(mask[:, [0, W - 1]])
+        if not cv2.morphologyEx(ends, cv2.MORPH_OPEN, ker).any():
+            continue
         opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, ker)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
         for i in range(1, n):
@@ -217,9 +223,11 @@ def border_max(img: np.ndarray, ring: int = 2) -> int:
     return int(max(img[:ring].max(), img[-ring:].max(), img[:, :ring].max(), img[:, -ring:].max()))
 
 
-def frame_features(frame: np.ndarray, settings=None, half: Optional[np.ndarray] = None) -> FrameFeatures:
+def frame_features(frame: np.ndarray, settings=None, half: Optional[np.ndarray] = None,
+                   count_dark_nuclei: bool = True) -> FrameFeatures:
     """Features of one uint8 RGB frame (H, W, 3); ``half``: its 2 x 2 area halving when already
-    computed (``framestore.pyramid``), else it is computed here."""
+    computed (``framestore.pyramid``), else it is computed here.  ``count_dark_nuclei=False`` leaves
+    ``nuclei`` at -1 (the import: detection counts them on the stored small copy)."""
     s = resolve(CorruptSettings, settings)
     if frame.ndim == 2:
         frame = np.repeat(frame[:, :, None], 3, axis=2)
@@ -234,8 +242,8 @@ def frame_features(frame: np.ndarray, settings=None, half: Optional[np.ndarray] 
     bright = float(255 - int(np.searchsorted(above, max(k, 0.5))))
     # a frame that could be called black (darker than black_rel of a full-scale neighbour) gets its
     # nuclei counted (LoG blobs, ~1 ms): a frame holding a nucleus is never black
-    nuclei = count_nuclei(green_map, min_snr=s.black_nucleus_snr,
-                                                 min_level=s.black_nucleus_level) if bright < s.black_rel * 255 else -1
+    dark = count_dark_nuclei and bright < s.black_rel * 255
+    nuclei = count_nuclei(green_map, min_snr=s.black_nucleus_snr, min_level=s.black_nucleus_level) if dark else -1
 
     excess_map = cv2.subtract(red_map, green_map)      # pooled red excess (blotches are wide)
     _, mx, _, _ = cv2.minMaxLoc(excess)
