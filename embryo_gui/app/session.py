@@ -278,17 +278,23 @@ class Session:
         if job is not self._job:
             raise RuntimeError(f"{job!r} is not the session's running job")
         names = self.embryos
+        objects = self._embryo_objects()
         try:
             outcome = job.finish()
         finally:
             self._job, self._future = None, None
-            if self.embryos != names:
+            after = self._embryo_objects()
+            if after != objects:           # added, removed, or replaced under the same name (re-import)
                 if self._embryo_name not in self.embryos:
                     self._embryo_name = None
                 new = [n for n in self.embryos if n not in names]
+                replaced = [e.name for e in (self._project.embryos if self._project is not None else [])
+                            if e.name in names and id(e) not in objects]
                 self.events.embryo_changed.emit(EmbryoChanged(self._embryo_name, list_changed=True))
                 if new:
                     self.select_embryo(new[-1])
+                elif replaced:             # a re-imported embryo is shown (views re-read it either way)
+                    self.select_embryo(replaced[-1])
                 self._emit_modified()
             self.events.job_finished.emit(JobEvent(job))
         return outcome
@@ -381,6 +387,9 @@ class Session:
         return import_job(self._need_project(), source_path, annotations_path, **options)
 
     # --- internals ---------------------------------------------------------------------------------------
+    def _embryo_objects(self) -> list:
+        return [] if self._project is None else [id(e) for e in self._project.embryos]
+
     def _need_project(self) -> Project:
         if self._project is None:
             raise EmbryoError("no project is open")

@@ -110,13 +110,25 @@ def cmd_import(args) -> int:
     if getattr(args, "json", False):
         _print_json({"project": str(path), "created": new, "name": embryo.name, "n_frames": embryo.n_frames,
                      "frame_shape": list(embryo.frame_shape), "annotated_frames": ann,
-                     "alignment": embryo.alignment, "messages": messages})
+                     "alignment": embryo.alignment, "alignment_summary": _alignment_summary(embryo),
+                     "messages": messages})
         return 0
     for m in messages:
         print(m)
     print(f"{'created' if new else 'updated'} {path}: embryo {embryo.name!r}, {embryo.n_frames} frames "
           f"{embryo.frame_shape[1]}x{embryo.frame_shape[0]}, {ann} annotated")
     return 0
+
+
+def _alignment_summary(embryo) -> dict | None:
+    """The alignment check in words (as the GUI's import report shows it), or None."""
+    import dataclasses
+
+    from ..app.alignment_report import summarize
+    summary = summarize(embryo.alignment)
+    if summary is None:
+        return None
+    return {**dataclasses.asdict(summary), "suggestion": summary.suggestion}
 
 
 def info_dict(project) -> dict:

@@ -52,6 +52,7 @@ class LongJobs(QtCore.QObject):
         self.last_summary: list | None = None
         self.last_training: Any = None  # what the last apply of a training result reported
         self.last_detection_notes: list[str] = []  # the notes of the last detection on open
+        self.import_report: Any = None  # the report of the last import while it is shown
 
     @property
     def busy(self) -> str | None:
@@ -277,20 +278,49 @@ class LongJobs(QtCore.QObject):
             preview.stop()
             return None
 
-        def done(result) -> None:
-            _embryo, messages = result
-            if messages:
-                self.notifier.message(" ".join(messages), 10000)
-
         def ended(outcome: str) -> None:
             preview.stop()
             if outcome != "done":
                 self.video.refresh()  # back to what was shown before
 
-        h = self.run(job, on_done=done, on_end=ended)
+        h = self.run(job, on_done=self._import_done, on_end=ended)
         if h is None:
             preview.stop()
         return h
+
+    def reimport(self, name: str, time_offset: int, frames_per_timepoint: float) -> JobHandle | None:
+        """Import embryo ``name`` again from its video and annotations with another mapping (the
+        alignment check's suggestion); the embryo is replaced when the frames are decoded."""
+        from ..app.alignment_report import reimport_job
+        s = self.session
+        if s.project is None:
+            return None
+        job = self._make(lambda: reimport_job(s.project, name, time_offset, frames_per_timepoint))
+        if job is None:
+            return None
+        return self.run(job, on_done=self._import_done)
+
+    def _import_done(self, result) -> None:
+        """After an import: the messages in the status bar, and the import report (non-modal:
+        what was decoded and the alignment check, with its re-import button)."""
+        embryo, messages = result
+        if messages:
+            self.notifier.message(" ".join(messages), 10000)
+        from .dialogs.alignment import ImportReportDialog
+        old = self.import_report
+        if old is not None:
+            old.close()
+        dlg = ImportReportDialog(embryo, messages, self.parent_widget)
+        dlg.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.reimportRequested.connect(self.reimport)
+
+        def closed(_code: int) -> None:
+            if self.import_report is dlg:
+                self.import_report = None
+
+        dlg.finished.connect(closed)
+        self.import_report = dlg
+        dlg.show()
 
     def _import_preview(self, video):
         """While an import runs, show its frames as they are decoded (the first within a fraction of

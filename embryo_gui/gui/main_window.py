@@ -78,6 +78,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.curve = CurveView(s, self.selection)
         self.edit_bar = window_layout.EditBar(self.curve, self.selection)
         self.embryo_list = EmbryoListView(s)
+        self.embryo_list.itemDoubleClicked.connect(lambda _item: self.embryo_properties_dialog())
         self.trainer = TrainerView(s)
         self.history = HistoryView(s)
         self.status_label = StatusView(s)
@@ -357,6 +358,24 @@ class MainWindow(QtWidgets.QMainWindow):
                                project_path=str(p.path) if p is not None else None)
         if dlg.exec():
             self.import_video(**dlg.values())
+
+    def embryo_properties_dialog(self) -> None:
+        """The current embryo's source, annotations, alignment and its check against the pixels
+        (non-modal; its re-import button re-imports with the mapping the pixels fit)."""
+        e = self.session.embryo
+        if e is None:
+            return
+        from .dialogs.alignment import EmbryoPropertiesDialog
+        old = getattr(self, "properties_dialog", None)
+        if old is not None:
+            old.close()
+        dlg = EmbryoPropertiesDialog(e, self)
+        dlg.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.reimportRequested.connect(self.work.reimport)
+        dlg.finished.connect(lambda _c, d=dlg: setattr(self, "properties_dialog", None)
+                             if getattr(self, "properties_dialog", None) is d else None)
+        self.properties_dialog = dlg
+        dlg.show()
 
     def show_cheat_sheet(self) -> None:
         """F1: the keyboard cheat sheet (non-modal; F1 again or Esc closes it)."""

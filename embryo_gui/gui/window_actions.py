@@ -50,6 +50,8 @@ def build(win: Any) -> None:
     win.act_open = A("&Open project...", files.open_dialog, SK.Open, icon_name="open")
     win.act_save = A("&Save", win.save, "Ctrl+S", "Save the project (atomic)", "save")
     win.act_export = A("&Export cleaned dataset...", win.export_dialog, "Ctrl+Shift+E", icon_name="export")
+    win.act_properties = A("Embryo &properties...", win.embryo_properties_dialog, "Ctrl+Shift+P",
+                           "The embryo's video, annotations, and its alignment checked against the pixels")
     win.act_quit = A("&Quit", win.close, SK.Quit)
     win.act_undo = A("&Undo", win.undo, "Ctrl+Z", "Undo the last step (whichever embryo)", "undo")
     win.act_redo = A("&Redo", win.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo", "redo")
@@ -124,7 +126,7 @@ def build(win: Any) -> None:
     win.recent_menu = f.addMenu("Open &recent")
     fill_recent(win)
     win.files.recentChanged.connect(lambda: fill_recent(win))
-    for a in (None, win.act_save, win.act_export, None, win.act_quit):
+    for a in (None, win.act_save, win.act_export, win.act_properties, None, win.act_quit):
         f.addSeparator() if a is None else f.addAction(a)
     e = mb.addMenu("&Edit")
     for a in (win.act_undo, win.act_redo, None, win.act_set_value, win.act_interpolate, win.act_refit,
@@ -178,6 +180,7 @@ def update_enabled(win: Any) -> None:
     for a in (win.act_set_value, win.act_interpolate, win.act_refit, win.act_exclude, win.act_include,
               win.act_truncate, win.act_accept, win.act_reject):
         a.setEnabled(has and edit)
+    win.act_properties.setEnabled(has)
     project = s.project is not None and bool(s.embryos)
     for a in (win.act_autoclean, win.act_detect, win.act_train, win.act_export):
         a.setEnabled(project and idle)
