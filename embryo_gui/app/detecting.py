@@ -29,7 +29,7 @@ from .jobs import Job
 
 
 #: bump when a detector changes what it finds at the same settings (forces detection on open)
-DETECTORS_VERSION = 1
+DETECTORS_VERSION = 2   # 2: the blotch copy search matches the region with its surroundings (issue 11)
 
 
 def detector_key(corrupt_settings=None, cliff_settings=None, spike_settings=None) -> str:
