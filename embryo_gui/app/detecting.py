@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from ..detect._settings import resolve
 from ..detect.corrupt import detect_corrupt_frames
 from ..detect.spikes import SpikeSettings, detect_spikes
 from ..edits import SetFlags
-from ..edits.review_edits import rejected_mask
+from ..edits.review_edits import REVIEW_KEY, rejected_mask
 from ..model.detections import CliffDetection, CorruptFrames, active_cliffs_mask, cliffs_to_json
 from ..policy import CORRUPT_KINDS
 from ..progress import check
@@ -59,11 +60,13 @@ class EmbryoInput:
     original: np.ndarray           # (T, 8) float64 copy
     previous_cliffs: tuple = ()    # CliffDetection of the last run (their decisions are kept)
     token: tuple = ()              # Embryo.state_token() when taken
+    review: dict = field(default_factory=dict)  # the per-frame decisions when taken (a copy)
 
     @classmethod
     def of(cls, embryo) -> "EmbryoInput":
         return cls(embryo.name, embryo.n_frames, embryo.frames, np.array(embryo.original),
-                   tuple(embryo.cliffs), embryo.state_token())
+                   tuple(embryo.cliffs), embryo.state_token(),
+                   copy.deepcopy(embryo.detections.get(REVIEW_KEY) or {}))
 
 
 @dataclass
@@ -81,6 +84,8 @@ class DetectionResult:
     cliff_settings_used: Any = None
     spike_settings_used: Any = None
     detected_with: str = ""        # detector_key() of the settings used
+    review_then: dict = field(default_factory=dict)   # decisions when the snapshot was taken
+    cliffs_then: tuple = ()        # (key, status) of the cliffs when the snapshot was taken
 
     def detections(self) -> dict:
         """The keys merged into ``embryo.detections``."""
@@ -114,7 +119,9 @@ def compute_detections(inp: EmbryoInput, corrupt_settings=None, cliff_settings=N
 
     result = DetectionResult(inp.name, masks, scores, [], corrupt, None, {}, notes, token=inp.token,
                              cliff_settings_used=cliff_settings, spike_settings_used=spike_settings,
-                             detected_with=detector_key(corrupt_settings, cliff_settings, spike_settings))
+                             detected_with=detector_key(corrupt_settings, cliff_settings, spike_settings),
+                             review_then=inp.review,
+                             cliffs_then=tuple((c.key, c.status) for c in inp.previous_cliffs))
     _detect_curves(result, inp.original, inp.previous_cliffs)
     return result
 
@@ -146,16 +153,44 @@ def redecide(result: DetectionResult, embryo) -> DetectionResult:
     return result
 
 
+def decisions_since(result: DetectionResult, embryo) -> list[str]:
+    """The review decisions made on ``embryo`` since ``result``'s snapshot was taken (per-frame
+    ones and cliffs, made or undone), as short phrases: ``reject black on frame 5``,
+    ``accept cliff population 10-24``, ``undo the decision on spike frame 3``."""
+    out = []
+    now = embryo.detections.get(REVIEW_KEY) or {}
+    for kind in sorted(set(now) | set(result.review_then)):
+        a, b = result.review_then.get(kind) or {}, now.get(kind) or {}
+        for f in sorted(set(a) | set(b), key=int):
+            if a.get(f) != b.get(f):
+                name = kind.replace("_", " ")
+                out.append(f"{'accept' if b[f] == 'accepted' else 'reject'} {name} on frame {f}" if f in b
+                           else f"undo the decision on {name} frame {f}")
+    then = dict(result.cliffs_then)
+    for c in embryo.cliffs:
+        if c.key in then and then[c.key] != c.status:
+            verb = {"accepted": "accept", "rejected": "reject"}.get(c.status, "undo the decision on")
+            out.append(f"{verb} cliff {c.lineage} {c.start}-{c.stop - 1}")
+    return out
+
+
 def detection_apply(result: DetectionResult, embryo=None) -> SetFlags:
     """The edit that records a detection result (push it on the embryo's history).  With
     ``embryo``: if it changed since the snapshot (a cliff accepted meanwhile), the cheap curve
     part is redone against its current decisions first, and a frame a person cleared of a kind
-    stays cleared (like a rejected cliff)."""
+    stays cleared (like a rejected cliff).  The decisions made while the detectors ran are kept
+    and reported in ``result.notes`` (never merged silently)."""
     masks = dict(result.masks)
     if embryo is not None:
         if result.token and embryo.state_token() != result.token:
+            made = decisions_since(result, embryo)
             redecide(result, embryo)
             masks = dict(result.masks)
+            if made:
+                shown = "; ".join(made[:6]) + (f"; and {len(made) - 6} more" if len(made) > 6 else "")
+                result.notes.append(f"{result.name}: {len(made)} decision{'s' if len(made) != 1 else ''} "
+                                    f"made while the detectors ran {'were' if len(made) != 1 else 'was'} "
+                                    f"kept ({shown})")
         for kind in list(masks):
             if kind != "cliff":
                 masks[kind] = masks[kind] & ~rejected_mask(embryo, kind)

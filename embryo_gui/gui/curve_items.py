@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
+from .items import cache_in_device_pixels, clip_to_view
 from .pyramid import MinMaxPyramid
 from .view_model import merge_spans
 
@@ -114,8 +115,10 @@ class CliffBands(pg.GraphicsObject):
     def __init__(self) -> None:
         super().__init__()
         self.spans: dict[str, list[tuple[int, int]]] = {s: [] for s in CLIFF_STYLES}
-        self._rect = QtCore.QRectF()
+        self._full = QtCore.QRectF()
+        self._rect = QtCore.QRectF()  # _full clipped to the view (items.clip_to_view)
         self.setZValue(-10)
+        cache_in_device_pixels(self)  # a frame step (cursor over the bands) does not repaint them
 
     def set_detections(self, spans: Sequence[tuple[int, int]], statuses: Sequence[str]) -> None:
         self.prepareGeometryChange()
@@ -123,10 +126,17 @@ class CliffBands(pg.GraphicsObject):
         every = [sp for v in self.spans.values() for sp in v]
         if every:
             lo, hi = min(a for a, _ in every) - 0.5, max(b for _, b in every) + 0.5
-            self._rect = QtCore.QRectF(lo, -1e7, hi - lo, 2e7)
+            self._full = QtCore.QRectF(lo, -1e7, hi - lo, 2e7)
         else:
-            self._rect = QtCore.QRectF()
+            self._full = QtCore.QRectF()
+        self._rect = clip_to_view(self, self._full)
         self.update()
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph API)
+        r = clip_to_view(self, self._full)
+        if r != self._rect:
+            self.prepareGeometryChange()
+            self._rect = r
 
     def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 (Qt API)
         return self._rect

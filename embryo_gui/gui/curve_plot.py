@@ -50,6 +50,13 @@ class _CurveViewBox(pg.ViewBox):
     def screenGeometry(self):  # noqa: N802 (pyqtgraph API): lines linked views up right
         return screen_geometry(self)
 
+    def itemBoundsChanged(self, item) -> None:  # noqa: N802 (pyqtgraph API)
+        # pyqtgraph queues an auto-range -- and repaints the whole plot -- whenever ANY item moves,
+        # even one added with ignoreBounds (the cursor line: every frame step); only the items
+        # whose bounds count for the range (``addedItems``) can change it
+        if item in self.addedItems:
+            super().itemBoundsChanged(item)
+
     def mouseClickEvent(self, ev) -> None:  # noqa: N802
         if ev.button() == QtCore.Qt.MouseButton.LeftButton:
             ev.accept()

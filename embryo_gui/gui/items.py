@@ -58,8 +58,10 @@ class RunsItem(pg.GraphicsObject):
         self.y0, self.y1 = float(y0), float(y1)
         self.starts = np.zeros(0, np.int64)
         self.stops = np.zeros(0, np.int64)
-        self._rect = QtCore.QRectF()
+        self._full = QtCore.QRectF()  # data bounds of the runs, the whole band
+        self._rect = QtCore.QRectF()  # the same clipped to the view (clip_to_view)
         self.n_runs = 0
+        cache_in_device_pixels(self)
 
     def set_mask(self, mask: np.ndarray | None) -> None:
         r = runs(mask) if mask is not None else np.zeros((0, 2), np.int64)
@@ -72,10 +74,17 @@ class RunsItem(pg.GraphicsObject):
         self.n_runs = len(self.starts)
         if self.n_runs:
             a, b = float(self.starts.min()) - 0.5, float(self.stops.max()) - 0.5
-            self._rect = QtCore.QRectF(a, min(self.y0, self.y1), b - a, abs(self.y1 - self.y0))
+            self._full = QtCore.QRectF(a, min(self.y0, self.y1), b - a, abs(self.y1 - self.y0))
         else:
-            self._rect = QtCore.QRectF()
+            self._full = QtCore.QRectF()
+        self._rect = clip_to_view(self, self._full)
         self.update()
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph API)
+        r = clip_to_view(self, self._full)
+        if r != self._rect:
+            self.prepareGeometryChange()
+            self._rect = r
 
     def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 (Qt API)
         return self._rect
@@ -116,6 +125,30 @@ class RunsItem(pg.GraphicsObject):
         p.restore()
 
 
+def cache_in_device_pixels(item: QtWidgets.QGraphicsItem) -> None:
+    """Let Qt keep ``item`` rendered in a device pixmap (``DeviceCoordinateCache``): its Python
+    ``paint`` runs again only after ``update()`` (new data), a zoom or a resize; a repaint that
+    merely exposes it -- the cursor line moving over it on every frame step -- is a blit in C++.
+    The item's bounds must stay finite in device pixels: see :func:`clip_to_view`."""
+    item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def clip_to_view(item: pg.GraphicsObject, rect: QtCore.QRectF) -> QtCore.QRectF:
+    """``rect`` with its y extent clipped to the item's view range (plus one view height each
+    side).  Bands drawn over the full height of a plot are given y = +-1e6 or more; mapped to
+    device pixels when zoomed in, that overflows Qt's integer rectangles, which a device cache
+    (and Qt's own update regions) cannot handle.  The item calls it again on each view change."""
+    vb = item.getViewBox() if rect.isValid() else None
+    if vb is None:
+        return QtCore.QRectF(rect)
+    _, (y0, y1) = vb.viewRange()
+    pad = abs(y1 - y0)
+    lo, hi = max(rect.top(), min(y0, y1) - pad), min(rect.bottom(), max(y0, y1) + pad)
+    if hi <= lo:
+        return QtCore.QRectF()
+    return QtCore.QRectF(rect.left(), lo, rect.width(), hi - lo)
+
+
 def cache_axes(plot_item: pg.PlotItem) -> None:
     """Cache each axis (and its grid) as a device pixmap: moving a cursor line over a plot with a
     grid otherwise replays every axis label on each repaint (several ms per axis)."""
@@ -134,6 +167,7 @@ class XGridItem(pg.GraphicsObject):
         self.axis = axis
         self.alpha = int(alpha)
         self.setZValue(-30)
+        cache_in_device_pixels(self)
 
     def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 (Qt API)
         vb = self.getViewBox()

@@ -3,8 +3,8 @@
 a time, as the Session rules): auto-clean, detection, export, import, and training (in a child
 process, see :mod:`.train_process`).
 
-Training runs on a copy of the state it was started on; editing, saving and undo stay available
-meanwhile.  Its result is applied to that state: frames changed since (by an edit, an undo, a
+Training (and detection on open) runs on a copy of the state it was started on; editing, saving
+and undo stay available meanwhile.  Its result is applied to that state: frames changed since (by an edit, an undo, a
 flag) keep what the user made of them and are reported (:func:`embryo_gui.app.training.apply_checked`),
 never silently merged.
 """
@@ -51,6 +51,7 @@ class LongJobs(QtCore.QObject):
         self.last_result: Any = None
         self.last_summary: list | None = None
         self.last_training: Any = None  # what the last apply of a training result reported
+        self.last_detection_notes: list[str] = []  # the notes of the last detection on open
         self.import_report: Any = None  # the report of the last import while it is shown
 
     @property
@@ -211,9 +212,19 @@ class LongJobs(QtCore.QObject):
             self.timeline.set_draft({"excluded": d.newly_excluded, "repaired": d.repaired & ~d.newly_excluded})
 
     def run_detection(self, job: Job) -> JobHandle | None:
-        """Run a detection job of the Session (the triage dock's detection on open)."""
+        """Run a detection job of the Session (the triage dock's detection on open).  Editing,
+        deciding, undo and save stay available meanwhile: the result is applied to the state it
+        finds, the decisions made while it ran are kept and reported in the status bar."""
         n = len(self.session.embryos)
-        return self.run(job, on_done=lambda _notes: self.detectionFinished.emit(n))
+
+        def done(notes) -> None:
+            self.last_detection_notes = list(notes or [])
+            kept = [m for m in self.last_detection_notes if "while the detectors ran" in m]
+            if kept:
+                self.notifier.message(" ".join(kept), 15000)
+            self.detectionFinished.emit(n)
+
+        return self.run(job, on_done=done)
 
     def detect(self) -> JobHandle | None:
         s = self.session

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 CHANNELS = ("both", "green", "red")
 ZOOM_STEP = 1.25
@@ -42,6 +42,72 @@ def display_levels(brightness: float, contrast: float) -> tuple[float, float] | 
     return lo, lo + 255.0 / c
 
 
+class FlagBanner(QtWidgets.QWidget):
+    """The frame's flags over the picture (white bold text on translucent red, rounded).
+
+    It lies over the video's viewport, so it is repainted with every new frame under it.  The
+    text is rendered once into a pixmap (when it changes) and each repaint blits it: a styled
+    QLabel re-ran its style sheet and text layout on every frame (~0.2 ms a frame on an embryo
+    flagged at every frame)."""
+
+    PAD_X, PAD_Y, RADIUS = 8, 3, 3
+    BACKGROUND = (180, 30, 30, 200)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("flagBanner")
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        f = self.font()
+        f.setBold(True)
+        self.setFont(f)
+        self._text = ""
+        self._pixmap: QtGui.QPixmap | None = None
+        self.renders = 0  # pixmaps made (tests: one per text, not one per frame)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name)
+        if text != self._text:
+            self._text = text
+            self._pixmap = None
+            self.updateGeometry()
+            self.update()
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 (Qt API)
+        fm = QtGui.QFontMetrics(self.font())
+        return QtCore.QSize(fm.horizontalAdvance(self._text) + 2 * self.PAD_X, fm.height() + 2 * self.PAD_Y)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt API)
+        self._pixmap = None
+        super().resizeEvent(ev)
+
+    def _render(self) -> QtGui.QPixmap:
+        dpr = self.devicePixelRatioF()
+        pm = QtGui.QPixmap(QtCore.QSize(max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr))))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(QtCore.Qt.GlobalColor.transparent)
+        p = QtGui.QPainter(pm)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        p.setPen(QtCore.Qt.PenStyle.NoPen)
+        p.setBrush(QtGui.QColor(*self.BACKGROUND))
+        p.drawRoundedRect(QtCore.QRectF(0, 0, self.width(), self.height()), self.RADIUS, self.RADIUS)
+        p.setPen(QtGui.QColor("white"))
+        p.setFont(self.font())
+        p.drawText(self.rect().adjusted(self.PAD_X, self.PAD_Y, -self.PAD_X, -self.PAD_Y),
+                   int(QtCore.Qt.AlignmentFlag.AlignVCenter | QtCore.Qt.AlignmentFlag.AlignLeft), self._text)
+        p.end()
+        self.renders += 1
+        return pm
+
+    def paintEvent(self, ev) -> None:  # noqa: N802 (Qt API)
+        if self._pixmap is None:
+            self._pixmap = self._render()
+        p = QtGui.QPainter(self)
+        p.drawPixmap(0, 0, self._pixmap)
+        p.end()
+
+
 class VideoView(QtWidgets.QWidget):
     """Shows frames given as uint8 RGB arrays; never decodes video itself."""
 
@@ -61,11 +127,7 @@ class VideoView(QtWidgets.QWidget):
         self._shape: tuple[int, ...] | None = None
         self.paint_count = 0  # frames pushed to the image item (benchmarks read it)
 
-        self.banner = QtWidgets.QLabel(self.graphics)
-        self.banner.setObjectName("flagBanner")
-        self.banner.setStyleSheet(
-            "QLabel#flagBanner { background: rgba(180, 30, 30, 200); color: white;"
-            " font-weight: bold; padding: 3px 8px; border-radius: 3px; }")
+        self.banner = FlagBanner(self.graphics)
         self.banner.move(8, 8)
         self.banner.hide()
 
@@ -196,10 +258,12 @@ class VideoView(QtWidgets.QWidget):
     def set_banner(self, flags: Sequence[str], reason: str = "") -> None:
         if flags:
             text = "  ·  ".join(f.replace("_", " ").upper() for f in flags)
-            self.banner.setText(text + (f"  —  {reason}" if reason else ""))
-            self.banner.adjustSize()
-            self.banner.show()
-            self.banner.raise_()
+            text += f"  —  {reason}" if reason else ""
+            if text != self.banner.text() or not self.banner.isVisible():
+                self.banner.setText(text)
+                self.banner.adjustSize()
+                self.banner.show()
+                self.banner.raise_()
         else:
             self.banner.hide()
 

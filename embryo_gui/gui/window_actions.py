@@ -1,9 +1,10 @@
 """The window's actions: every QAction with its shortcut (shown in its tooltip), the toolbar, the
 menus, and which actions are enabled (project open, embryo shown, the Session's running job).
 
-Editing, saving and undo stay enabled while the trainer runs (its result is applied to the state
-it started on, conflicts reported: :mod:`.long_jobs`); other jobs (auto-clean, detection, export,
-import) change or read the whole project, so edits wait for them.
+Editing, saving and undo stay enabled while the trainer or the detectors run (their result is
+applied to the state it finds, conflicts and decisions made meanwhile reported: :mod:`.long_jobs`,
+:func:`embryo_gui.app.detecting.detection_apply`); other jobs (auto-clean, export, import) change or
+read the whole project, so edits wait for them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .cheat_sheet import plain, shortcut_text
 from .icons import icon
 
 #: jobs that run while the user keeps editing
-BACKGROUND_JOBS = ("train",)
+BACKGROUND_JOBS = ("train", "detect")
 
 
 def action(win: Any, text: str, slot: Callable[[], Any], shortcut=None, tip: str = "",
