@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -161,6 +163,21 @@ class RunsItem(CachedBand):
         p.resetTransform()
         p.drawImage(QtCore.QRectF(float(left), ya, float(w), yb - ya), img)
         p.restore()
+
+
+@contextlib.contextmanager
+def uncached(scene: QtWidgets.QGraphicsScene):
+    """Turn every item's pixmap cache off while figures are exported (restored after): a cached
+    item is drawn into an SVG as a raster image instead of vector lines."""
+    items = [(it, it.cacheMode()) for it in scene.items()
+             if it.cacheMode() != QtWidgets.QGraphicsItem.CacheMode.NoCache]
+    for it, _mode in items:
+        it.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.NoCache)
+    try:
+        yield
+    finally:
+        for it, mode in items:
+            it.setCacheMode(mode)
 
 
 def cache_axes(plot_item: pg.PlotItem) -> None:
