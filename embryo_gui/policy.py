@@ -71,3 +71,9 @@ LOCK_WAIT_SECONDS = 5.0
 #: Applied edits kept in full per embryo when a project is saved; older ones are squashed into one
 #: undo step (docs/FORMAT.md, "History compaction").
 HISTORY_KEEP_STEPS = 100
+
+# --- frame store (issue 14) ----------------------------------------------------------------------
+#: Method version of the per-frame detector features stored at import (``/features`` attribute
+#: ``version``): 2 = frames cropped to a multiple of the pool before pooling (unversioned: the
+#: uncropped frame).  Detection reuses stored features of this version only (else it reads the frames).
+DETECTOR_FEATURES_VERSION = 2

@@ -13,7 +13,7 @@ import pytest
 
 from embryo_gui.errors import EmbryoError
 from embryo_gui.model.format import FRAMES_FORMAT_NAME
-from embryo_gui.model.framestore import (CODEC, FrameReader, LiveFrames, dataset_codec, small_frame,
+from embryo_gui.model.framestore import (CODEC, FrameReader, LiveFrames, dataset_codec, pyramid, small_frame,
                                          write_frame_file)
 
 
@@ -33,7 +33,21 @@ def test_small_frame_is_quarter_inter_area():
     f = frames_of(1, (512, 752, 3))[0]
     s = small_frame(f)
     assert s.shape == (128, 188, 3)
-    assert np.array_equal(s, cv2.resize(f, (188, 128), interpolation=cv2.INTER_AREA))
+    half = cv2.resize(f, (376, 256), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(pyramid(f)[0], half)
+    assert np.array_equal(s, cv2.resize(half, (188, 128), interpolation=cv2.INTER_AREA))
+    # two exact halvings round twice: within 1 of the 4 x 4 block mean
+    block = f.reshape(128, 4, 188, 4, 3).mean(axis=(1, 3))
+    assert np.abs(s - block).max() <= 1.0
+
+
+def test_small_frame_of_a_size_not_a_multiple_of_four_drops_the_last_rows():
+    # the real EPIC movies are 676x457: 457 rows are cropped to 456, so both halvings are exact
+    f = frames_of(1, (457, 678, 3))[0]
+    half, s = pyramid(f)
+    assert half.shape == (228, 338, 3) and s.shape == (114, 169, 3)
+    assert np.array_equal(half, cv2.resize(f[:456, :676], (338, 228), interpolation=cv2.INTER_AREA))
+    assert np.array_equal(s, cv2.resize(half, (169, 114), interpolation=cv2.INTER_AREA))
     assert small_frame(np.zeros((3, 2, 3), np.uint8)).shape == (1, 1, 3)  # tiny frames: at least 1 px
 
 
@@ -41,7 +55,7 @@ def test_write_stores_frames_small_and_features_in_order(tmp_path):
     frames = frames_of(37)
     seen = []
 
-    def feats(fr, small):
+    def feats(fr, small, half):
         return {"mean": float(fr.mean()), "thumb": small[::4, ::4, 1].copy(), "tag": f"f{int(fr[0, 0, 0])}"}
 
     p = tmp_path / "x.h5"

@@ -21,6 +21,7 @@ from ..io import Alignment, Annotations, align_annotations, open_frame_source, r
 from ..io.annotations import resolve_frame_base
 from ..model.framestore import FrameReader, write_frame_file
 from ..model.project import Project
+from ..policy import DETECTOR_FEATURES_VERSION
 from .jobs import Job
 
 
@@ -42,21 +43,25 @@ def source_fingerprint(path: Path) -> dict:
     return {"path": str(path.resolve()), "size": int(size), "sha256": h.hexdigest()}
 
 
-def detector_features(frame, small) -> dict:
+def detector_features(frame, small, half=None) -> dict:
     """Per-frame detector features stored in the frame file at import (``/features``), so that
     detection need not read the full frames again.  Today: :func:`embryo_gui.detect.frame_features.
     frame_features` at its default settings, the scalars and the maps that need full resolution
-    (the area-pooled red and green maps are the small copy's channels 0 and 1)."""
+    (the area-pooled red and green maps are the small copy's channels 0 and 1); ``half`` is the
+    frame store's 1/2-size image of the frame (computed once for the small copy, reused here)."""
     # deferred: importing the detect package costs 1-2 s; here it happens in the import's compression
     # pool, after the first frames are on screen, not before (not a cycle: app sits above detect)
     from ..detect.frame_features import frame_features
-    ff = frame_features(frame)
+    ff = frame_features(frame, half=half, count_dark_nuclei=False)   # (not stored: counted on the small copy)
     out = {"bright": float(ff.bright), "red_score": float(ff.red_score), "red_kind": ff.red_kind,
            "red_reason": ff.red_reason, "thumb": ff.thumb, "line_map": ff.line_map}
     for kind, (score, reason) in sorted((ff.kind_scores or {}).items()):
         out[f"{kind}_score"] = float(score)
         out[f"{kind}_reason"] = str(reason)
     return out
+
+
+detector_features.version = DETECTOR_FEATURES_VERSION   # stored as the /features "version" attribute
 
 
 @dataclass(frozen=True)

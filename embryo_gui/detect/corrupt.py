@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..errors import EmbryoError
-from ..policy import CORRUPT_KINDS
+from ..policy import CORRUPT_KINDS, DETECTOR_FEATURES_VERSION
 from ..progress import CancelToken
 from ._settings import resolve
 from .corrupt_settings import LEGACY_KEYS, CorruptSettings  # noqa: F401  (re-exported)
@@ -131,20 +131,28 @@ def decide(feats: list[FrameFeatures], settings: "CorruptSettings | dict | None"
 
     # outlier: difference to both neighbours, robust z over the video
     if T >= 3:
-        th = np.stack([f.thumb for f in feats]).reshape(T, -1).astype(np.float64)
+        # (float32 thumbnails, sums in float64: a 2,000-frame video's thumbnails are 24 MB, not 48,
+        # and every step below is one pass over them)
+        th = np.stack([f.thumb for f in feats]).reshape(T, -1).astype(np.float32, copy=False)
         # legitimately dim frames (lamp / exposure dips) are not outliers: a thumbnail darker than
         # the video's median level is brought up to it first (at most x3); brighter ones are kept
-        level = th.mean(axis=1)
+        level = th.mean(axis=1, dtype=np.float64)
         ref_level = np.median(level[~black]) if (~black).any() else np.median(level)
-        th = th * np.clip(ref_level / np.maximum(level, 1e-6), 1.0, 3.0)[:, None]
+        th *= np.clip(ref_level / np.maximum(level, 1e-6), 1.0, 3.0).astype(np.float32)[:, None]
         th[black] = np.nan                # a black neighbour says nothing about frame t
+
+        def mean_abs_diff(a, b):
+            out = np.subtract(a, b)
+            np.abs(out, out=out)
+            return out.mean(axis=1, dtype=np.float64)
         with np.errstate(invalid="ignore"):
-            d_prev = np.r_[np.inf, np.abs(np.diff(th, axis=0)).mean(axis=1)]
+            d_prev = np.r_[np.inf, mean_abs_diff(th[1:], th[:-1])]
         d_prev = np.where(np.isnan(d_prev), np.inf, d_prev)
         d_next = np.r_[d_prev[1:], np.inf]
         d = np.minimum(d_prev, d_next)
         # difference between the two neighbours: a moving embryo changes them as much as frame t
-        d_skip = np.r_[np.inf, np.abs(th[2:] - th[:-2]).mean(axis=1), np.inf]
+        with np.errstate(invalid="ignore"):
+            d_skip = np.r_[np.inf, mean_abs_diff(th[2:], th[:-2]), np.inf]
         d_skip = np.where(np.isnan(d_skip), np.inf, d_skip)
         fin = np.isfinite(d)
         z = np.zeros(T)
@@ -345,7 +353,8 @@ def detect_corrupt_frames(reader, n_frames: int, settings: "CorruptSettings | di
     stored = {}
     if same and getattr(reader, "has_small", False):
         try:
-            stored = reader.features()
+            if reader.features_version() == DETECTOR_FEATURES_VERSION:
+                stored = reader.features()
         except Exception:
             stored = {}
     if stored and all(k in stored for k in STORED_KEYS) and len(stored["bright"]) == n_frames:

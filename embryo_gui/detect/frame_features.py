@@ -31,6 +31,7 @@ from .alignment_check import count_nuclei
 from .corrupt_settings import CorruptSettings
 
 EDGES = ("top", "bottom", "left", "right")
+
 EMPTY_KINDS = (("band", (0.0, "")), ("line", (0.0, "")), ("blotch", (0.0, "")))
 
 
@@ -145,6 +146,12 @@ def _bands_apart(mask: np.ndarray, s, kinds: dict) -> None:
         if k < s.line_min_frag:        # a frame too small to tell a band's rows from noise
             continue
         ker = np.ones((1, k) if horizontal else (k, 1), np.uint8)
+        # opening with a row (column) kernel works on each row (column) alone: a region of the
+        # opened mask touches the top or bottom edge only if row 0 or H - 1, opened alone, keeps a
+        # pixel (left / right: column 0 or W - 1).  Most frames keep none: skip the whole opening
+        ends = mask[[0, H - 1]] if horizontal else np.ascontiguousarray(mask[:, [0, W - 1]])
+        if not cv2.morphologyEx(ends, cv2.MORPH_OPEN, ker).any():
+            continue
         opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, ker)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
         for i in range(1, n):
@@ -164,12 +171,21 @@ def _bands_apart(mask: np.ndarray, s, kinds: dict) -> None:
                     kinds["band"] = (sc, f"red band along the {EDGES[k_edge]} edge, {width * p:.0f} px")
 
 
-def _pooled(frame: np.ndarray, p: int, hs: int, ws: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pooled(frame: np.ndarray, p: int, hs: int, ws: int, half: Optional[np.ndarray] = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(red_map, green_map, line_map): red and green area-pooled by ``p``, red excess max-pooled by
-    ``p``.  For an even ``p`` the full-resolution frame is touched by one INTER_AREA resize only."""
+    ``p``.  The frame is cropped to ``(hs * p, ws * p)`` first, so that every resize is an exact
+    integer-scale one (OpenCV's fast path; a size not a multiple of ``p`` costs several times
+    more).  For an even ``p`` the full-resolution frame is touched by one INTER_AREA halving only,
+    and ``half`` (that halving, e.g. ``framestore.pyramid``'s, computed once at import) skips even
+    that."""
     H, W = frame.shape[:2]
+    if H >= hs * p and W >= ws * p:
+        frame = frame[: hs * p, : ws * p]
+        H, W = hs * p, ws * p
     if p % 2 == 0 and H >= 2 * hs and W >= 2 * ws:
-        half = cv2.resize(frame, (W // 2, H // 2), interpolation=cv2.INTER_AREA)
+        if half is None or half.shape[:2] != (H // 2, W // 2):
+            half = cv2.resize(frame, (W // 2, H // 2), interpolation=cv2.INTER_AREA)
         q = p // 2
     else:
         half, q = frame, p
@@ -207,15 +223,18 @@ def border_max(img: np.ndarray, ring: int = 2) -> int:
     return int(max(img[:ring].max(), img[-ring:].max(), img[:, :ring].max(), img[:, -ring:].max()))
 
 
-def frame_features(frame: np.ndarray, settings=None) -> FrameFeatures:
-    """Features of one uint8 RGB frame (H, W, 3)."""
+def frame_features(frame: np.ndarray, settings=None, half: Optional[np.ndarray] = None,
+                   count_dark_nuclei: bool = True) -> FrameFeatures:
+    """Features of one uint8 RGB frame (H, W, 3); ``half``: its 2 x 2 area halving when already
+    computed (``framestore.pyramid``), else it is computed here.  ``count_dark_nuclei=False`` leaves
+    ``nuclei`` at -1 (the import: detection counts them on the stored small copy)."""
     s = resolve(CorruptSettings, settings)
     if frame.ndim == 2:
         frame = np.repeat(frame[:, :, None], 3, axis=2)
     p = max(1, int(s.pool))
     H, W = frame.shape[:2]
     hs, ws = max(1, H // p), max(1, W // p)
-    red_map, green_map, excess = _pooled(frame, p, hs, ws)
+    red_map, green_map, excess = _pooled(frame, p, hs, ws, half)
     # brightness: a high percentile of the pooled green, from its histogram
     hist = cv2.calcHist([green_map], [0], None, [256], [0, 256]).ravel()
     k = green_map.size * (1.0 - s.bright_percentile / 100.0)
@@ -223,8 +242,8 @@ def frame_features(frame: np.ndarray, settings=None) -> FrameFeatures:
     bright = float(255 - int(np.searchsorted(above, max(k, 0.5))))
     # a frame that could be called black (darker than black_rel of a full-scale neighbour) gets its
     # nuclei counted (LoG blobs, ~1 ms): a frame holding a nucleus is never black
-    nuclei = count_nuclei(green_map, min_snr=s.black_nucleus_snr,
-                                                 min_level=s.black_nucleus_level) if bright < s.black_rel * 255 else -1
+    dark = count_dark_nuclei and bright < s.black_rel * 255
+    nuclei = count_nuclei(green_map, min_snr=s.black_nucleus_snr, min_level=s.black_nucleus_level) if dark else -1
 
     excess_map = cv2.subtract(red_map, green_map)      # pooled red excess (blotches are wide)
     _, mx, _, _ = cv2.minMaxLoc(excess)
