@@ -414,3 +414,24 @@ def test_turning_embryo_reaching_the_border_is_not_a_faint_line(seed, n_nuclei, 
     measured = [f.blotch["line"] for f in feats if f.blotch and "line" in f.blotch]
     assert len(measured) >= 12                          # the border gate did not skip the test
     assert max(measured) < 0.5
+
+
+def test_blotch_over_a_reporter_filled_embryo_is_not_explained_by_red_nuclei_nearby():
+    """Issue 11 (harder demo): a red blotch at the edge of an embryo whose reporters fill it (demo
+    embryo 0 of seed 0, frames 288-289, a 2-frame run; rendered without the codec to keep it fast).
+    Its values alone matched some patch of red nuclei near it in all 8 neighbours ("displaced
+    copy": frame 288 was missed); located with its surroundings, the copy explains none of it.  No other frame of the
+    window is flagged."""
+    from embryo_gui.demo import make_demo_embryo
+
+    d = make_demo_embryo(0, 0, 300, (512, 752, 3), codec="none")
+    lo, hi = 279, 298
+    frames = [f for i, f in zip(range(hi), d.frames()) if i >= lo]
+    truth = np.flatnonzero(d.truth["red_blotch"][lo:hi]) + lo
+    assert truth.tolist() == [288, 289] and d.truth["reporter"][288]
+    res = detect_corrupt(iter(frames), len(frames))
+    assert (np.flatnonzero(res.verdicts["red_artifact"]) + lo).tolist() == [288, 289], res.reasons
+    assert "red blotch" in res.reasons[288 - lo]
+    # the same frames with the copy matched on the region alone (the rule before): 288 is explained
+    old = detect_corrupt(iter(frames), len(frames), CorruptSettings(blotch_context=0))
+    assert (np.flatnonzero(old.verdicts["red_artifact"]) + lo).tolist() == [289]

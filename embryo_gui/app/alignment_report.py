@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import EmbryoError
 from ..lineages import POPULATION
+from .detecting import DETECT_LABEL
 from .jobs import Job
 
 #: a best fit whose cost is within this fraction of the next best offset's is called narrow
@@ -202,7 +203,7 @@ def reimport_blocker(embryo) -> str:
         return f"the video {src or '(unknown)'} is no longer there"
     if not ann or not Path(ann).is_file():
         return f"the annotations {ann or '(none)'} are no longer there"
-    mine = [e.label for e in embryo.history.entries[:embryo.history.position] if e.label != "run detectors"]
+    mine = [e.label for e in embryo.history.entries[:embryo.history.position] if e.label != DETECT_LABEL]
     if mine:
         return (f"it has {len(mine)} edit{'s' if len(mine) != 1 else ''} of yours "
                 f"(last: {mine[-1]}); re-importing would drop them -- import it again under another name")

@@ -30,7 +30,9 @@ from .jobs import Job
 
 
 #: bump when a detector changes what it finds at the same settings (forces detection on open)
-DETECTORS_VERSION = 1
+DETECTORS_VERSION = 2   # 2: the blotch copy search matches the region with its surroundings (issue 11)
+#: the label of the edit a detector run pushes (not an edit of the user's: app.alignment_report)
+DETECT_LABEL = "run detectors"
 
 
 def detector_key(corrupt_settings=None, cliff_settings=None, spike_settings=None) -> str:
@@ -194,7 +196,7 @@ def detection_apply(result: DetectionResult, embryo=None) -> SetFlags:
         for kind in list(masks):
             if kind != "cliff":
                 masks[kind] = masks[kind] & ~rejected_mask(embryo, kind)
-    return SetFlags(masks, scores=result.scores, detections=result.detections(), label="run detectors")
+    return SetFlags(masks, scores=result.scores, detections=result.detections(), label=DETECT_LABEL)
 
 
 def detection_edit(embryo, corrupt_settings=None, cliff_settings=None, progress=None, cancel=None,

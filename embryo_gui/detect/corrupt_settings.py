@@ -56,6 +56,7 @@ class CorruptSettings:
     blotch_max_elong: float = 4.0    # ...compact (length / width <= this; longer: a line or band)
     blotch_match: float = 0.5        # a displaced copy in a neighbour explains this much of it...
     blotch_search: float = 0.1       # ...searched within this fraction of the short side (a turn)
+    blotch_context: int = 1          # ...with a ring of this many cells (8 px) around it (its surroundings)
     # generic outliers
     outlier_z: float = 15.0          # robust z of the difference to both neighbours
     outlier_min_diff: float = 4.0    # ...and a mean absolute difference (grey levels) at least this

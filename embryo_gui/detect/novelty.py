@@ -21,7 +21,8 @@ Regions of N above a seed (``blotch_min_novelty`` grey levels, or ``blotch_noise
 of the frame's novelty if larger) grown down to half of it are candidates; the largest one must
 not be a *displaced copy* of structure in the neighbours (a turn of the embryo moves a reporter
 cluster further than the dilation): its values in the channel where the new red shows (red,
-or red excess when that term dominates) are searched within
+or red excess when that term dominates), located with a ring of ``blotch_context`` cells around
+it (a copy brings the region's surroundings along) and then judged on the region alone, are searched within
 ``blotch_search`` x the frame's short side in every neighbour (masked sum of squared differences); a neighbour
 explains it when the best SSD <= (1 - ``blotch_match``) x the region's squared novelty.  Explained
 by k neighbours or more -> persistent, not a blotch.  The size threshold (relative to the nucleus
@@ -278,7 +279,8 @@ def _blotch(f: FrameFeatures, maps: np.ndarray, ref: Optional[np.ndarray], nb: l
     if areas[i] * p * p < s.min_region_px:
         return out
     # displaced copy of the structure in the neighbours (the embryo turned)?
-    m = 1
+    ctx = max(0, int(s.blotch_context))
+    m = max(1, ctx)
     H, W = maps.shape[:2]
     x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(W, x + w + m), min(H, y + h + m)
     # matched in the channel where the new red shows: red (light added) or red excess (paint
@@ -286,10 +288,16 @@ def _blotch(f: FrameFeatures, maps: np.ndarray, ref: Optional[np.ndarray], nb: l
     sel = lab[y0:y1, x0:x1] == i
     c = 2 if float(new[2][y0:y1, x0:x1][sel].mean()) > float(nov_rg[y0:y1, x0:x1][sel].mean()) else 0
     tpl = np.ascontiguousarray(maps[y0:y1, x0:x1, c]).astype(np.float32)
-    mask = sel.astype(np.float32)
+    inside = sel.astype(np.float32)
     # judged against the *new* red (novelty) of the region, not its total red: a blotch painted
     # over a persistent reporter cluster must not be explained by the cluster alone
-    energy = float(np.sum((nov[y0:y1, x0:x1].astype(np.float32) * mask) ** 2))
+    energy = float(np.sum((nov[y0:y1, x0:x1].astype(np.float32) * inside) ** 2))
+    # the copy is looked for *with the region's surroundings* (a ring of ``blotch_context`` cells),
+    # then judged on the region alone: in an embryo filled with reporter red, the values inside a
+    # blotch alone match some patch of red nuclei nearby in every neighbour (issue 11: blotches over
+    # reporter-filled embryos were "explained" by 5-8 of 8 neighbours); a cluster that really
+    # moved brings its surroundings along, so the ring finds where it went
+    mask = inside if ctx == 0 else cv2.dilate(inside, np.ones((2 * ctx + 1, 2 * ctx + 1), np.uint8))
     S = max(1, int(round(s.blotch_search * min(H, W))))
     sx0, sy0, sx1, sy1 = max(0, x0 - S), max(0, y0 - S), min(W, x1 + S), min(H, y1 + S)
     matched = 0
@@ -297,7 +305,14 @@ def _blotch(f: FrameFeatures, maps: np.ndarray, ref: Optional[np.ndarray], nb: l
         g = d[0]
         win = np.ascontiguousarray(g[sy0:sy1, sx0:sx1, c]).astype(np.float32)
         ssd = cv2.matchTemplate(win, tpl, cv2.TM_SQDIFF, mask=mask)
-        if float(ssd.min()) <= (1.0 - s.blotch_match) * energy:
+        if ctx:
+            # the copy's place is found with the surroundings; what it explains is the region
+            _, _, (lx, ly), _ = cv2.minMaxLoc(ssd)
+            patch = win[ly:ly + tpl.shape[0], lx:lx + tpl.shape[1]]
+            best = float(np.sum(((patch - tpl) * inside) ** 2))
+        else:
+            best = float(ssd.min())
+        if best <= (1.0 - s.blotch_match) * energy:
             matched += 1
     out.update(matched=matched, persistent=matched >= k)
     return out
