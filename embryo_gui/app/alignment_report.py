@@ -25,6 +25,13 @@ from .jobs import Job
 
 #: a best fit whose cost is within this fraction of the next best offset's is called narrow
 NARROW_MARGIN = 0.05
+#: another local minimum of the cost over offsets, at least RIVAL_AWAY frames from the best and
+#: within this factor of its cost, makes the fit ambiguous (measured on the real movies: a shift by
+#: one cell cycle, 8-9 frames there, lines every division step up with the next wave and the fit's
+#: free constant absorbs the factor 2; their first 40-60 frames alone fit offset -8 / -9 at 1.27 x
+#: below the right one, the whole of L2 at 1.46 x, of L1 at 1.07 x)
+RIVAL_FACTOR = 1.3
+RIVAL_AWAY = 3
 #: step window of the alignment check (frames on each side), to say which division steps matched
 _STEP_W = 3
 
@@ -60,6 +67,35 @@ def matched_steps(check: dict) -> tuple[int, int]:
     return hit, len(steps)
 
 
+def rival_offset(check: dict) -> Optional[tuple[int, float]]:
+    """(offset, cost) of the best *other* local minimum of the stored cost by offset (at the best
+    frames per timepoint), at least RIVAL_AWAY frames from the best fit, when its cost is within
+    RIVAL_FACTOR of the best's; else None."""
+    costs = check.get("offset_costs") or {}
+    try:
+        table = sorted((int(k), float(v)) for k, v in costs.items())
+        best = int(check["offset_best"])
+        cb = float(check["cost_best"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not table or not np.isfinite(cb) or cb <= 0:
+        return None
+    offs = [o for o, _ in table]
+    c = np.array([v for _, v in table])
+    rivals = []
+    for i, o in enumerate(offs):
+        if abs(o - best) < RIVAL_AWAY:
+            continue
+        left = c[i - 1] if i > 0 and offs[i - 1] == o - 1 else np.inf
+        right = c[i + 1] if i + 1 < len(offs) and offs[i + 1] == o + 1 else np.inf
+        if c[i] <= left and c[i] <= right and c[i] <= RIVAL_FACTOR * cb:
+            rivals.append((float(c[i]), o))
+    if not rivals:
+        return None
+    cost, o = min(rivals)
+    return o, cost
+
+
 @dataclass(frozen=True)
 class AlignmentSummary:
     """What a person reads about the alignment check (all plain text)."""
@@ -73,6 +109,7 @@ class AlignmentSummary:
     steps_matched: int
     steps_total: int
     narrow: bool                   # the best fit is hardly better than the next offset
+    rival: Optional[int]           # an offset a few frames away (a cell cycle) that fits almost as well
     headline: str                  # "Alignment: offset 0 used; the pixels fit offset 0 best (...)"
     warning: str                   # '' when the one used fits best
     detail: str                    # how it was measured (frames, residuals, frames left out)
@@ -96,7 +133,7 @@ def summarize(alignment: dict) -> Optional[AlignmentSummary]:
     left_out = "out-of-order" + msg.split("; out-of-order", 1)[1] if "; out-of-order" in msg else ""
     if n == 0 or msg.startswith("alignment not checked"):
         why = msg.split(": ", 1)[1] if ": " in msg else msg
-        return AlignmentSummary(False, True, ou, fu, ou, fu, 0, 0, False,
+        return AlignmentSummary(False, True, ou, fu, ou, fu, 0, 0, False, None,
                                 f"Alignment: {_mapping(ou, fu)} used; not checked against the pixels",
                                 "", why)
     hit, total = matched_steps(chk)
@@ -129,9 +166,21 @@ def summarize(alignment: dict) -> Optional[AlignmentSummary]:
               f"{cn:.3f} for the next best offset")
     if narrow:
         detail += " -- a narrow margin: check the first division steps by eye"
+    riv = rival_offset(chk)
+    if riv is not None:
+        ro, rc = riv
+        caution = (f"Offset {ro}, {abs(ro - ob)} frames away, fits almost as well ({rc:.3f} against "
+                   f"{cb:.3f}): a shift by about one cell cycle lines the division steps up with the "
+                   f"next wave, and this movie holds too few early divisions to tell them apart -- "
+                   f"look at the first divisions before choosing")
+        if agrees:
+            detail += f". {caution}"
+        else:
+            warning += f" Not conclusive: {caution[0].lower()}{caution[1:]}."
     if left_out:
         detail += f"; {left_out}"
-    return AlignmentSummary(True, agrees, ou, fu, ob, fb, hit, total, narrow, head, warning, detail)
+    return AlignmentSummary(True, agrees, ou, fu, ob, fb, hit, total, narrow, None if riv is None else riv[0],
+                            head, warning, detail)
 
 
 @dataclass(frozen=True)
