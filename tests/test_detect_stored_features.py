@@ -53,3 +53,41 @@ def test_features_of_another_method_version_are_not_reused(tmp_path, monkeypatch
     monkeypatch.setattr(corrupt, "detect_corrupt_stored", lambda *a, **k: used.append(1))
     res = detect_corrupt_frames(reader, n)        # read from the full frames instead
     assert not used and len(res.verdicts["black"]) == n
+
+
+def test_stored_detection_reports_progress_stops_on_cancel_and_passes_errors_on(tmp_path):
+    import threading
+
+    from embryo_gui.detect.corrupt import _ahead
+    from embryo_gui.errors import CancelledError
+    from embryo_gui.progress import CancelToken
+
+    frames, rng = video(5, 40, 80, 20, 1.0)
+    coded = mp4v(frames)
+    p = tmp_path / "f.h5"
+    n = write_frame_file(p, iter(coded), coded[0].shape, features=detector_features)
+    reader = FrameReader(p, n, coded[0].shape)
+    seen = []
+    detect_corrupt_frames(reader, n, progress=lambda d: seen.append((d["done"], threading.current_thread())))
+    assert seen[-1][0] == n and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert {t for _, t in seen} == {threading.current_thread()}     # called on the caller's thread
+    token = CancelToken()
+
+    def cancel_at_16(d):
+        if d["done"] >= 16:
+            token.cancel()
+    with pytest.raises(CancelledError):         # (checked every 8 frames at check_every 1)
+        detect_corrupt_frames(reader, n, {"check_every": 1}, progress=cancel_at_16, cancel=token)
+
+    def broken():
+        yield 1
+        raise ValueError("frame 1 cannot be read")
+    it = _ahead(broken(), 4)
+    assert next(it) == 1
+    with pytest.raises(ValueError, match="frame 1"):
+        next(it)
+    before = threading.active_count()
+    it = _ahead(iter(range(1000)), 2)        # a consumer stopping early stops the producer
+    assert next(it) == 0
+    it.close()
+    assert threading.active_count() <= before

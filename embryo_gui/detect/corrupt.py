@@ -316,16 +316,76 @@ def features_from_store(stored: dict, small: Iterable[np.ndarray], settings=None
                                  nuclei=int(nuclei))
 
 
+def _ahead(items: Iterator, depth: int) -> Iterator:
+    """``items`` produced in a background thread, up to ``depth`` ahead of the consumer (the
+    producer's OpenCV and HDF5 work runs beside the consumer's); its exceptions reach the consumer;
+    a consumer that stops early stops it."""
+    import queue
+    import threading
+    q: "queue.Queue" = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for x in items:
+                while not stop.is_set():
+                    try:
+                        q.put((None, x), timeout=0.1)
+                        break
+                    except queue.Full:
+                        pass
+                if stop.is_set():
+                    return
+            q.put((None, done))
+        except BaseException as exc:          # handed over, raised in the consumer
+            q.put((exc, None))
+
+    t = threading.Thread(target=produce, name="detect-ahead", daemon=True)
+    t.start()
+    try:
+        while True:
+            exc, x = q.get()
+            if exc is not None:
+                raise exc
+            if x is done:
+                return
+            yield x
+    finally:
+        stop.set()
+        while t.is_alive():                    # let a blocked producer finish
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+
+
 def detect_corrupt_stored(stored: dict, small: Iterable[np.ndarray], n_frames: int,
-                          settings: "CorruptSettings | dict | None" = None) -> CorruptResult:
+                          settings: "CorruptSettings | dict | None" = None, progress=None,
+                          cancel: Optional[CancelToken] = None) -> CorruptResult:
     """:func:`detect_corrupt` from the features stored at import and the small copies (no full
-    frame read); the same verdicts when the stored features were computed with these settings."""
+    frame read); the same verdicts when the stored features were computed with these settings.
+
+    The per-frame part (features rebuilt from the store, :func:`.novelty.prepare`) runs in a
+    background thread a few frames ahead of the temporal pass (``settings.workers`` > 1)."""
     s = resolve(CorruptSettings, settings)
     t0 = time.perf_counter()
     feats: list[FrameFeatures] = []
     blotches = BlotchPass(n_frames, s, drop_maps=True)   # holds the maps of a few frames only
-    for i, f in enumerate(features_from_store(stored, small, s)):
-        prepare(f, s, i)
+
+    def prepared():
+        for i, f in enumerate(features_from_store(stored, small, s)):
+            prepare(f, s, i)
+            yield i, f
+
+    every = max(1, int(s.check_every)) * 8
+    items = _ahead(prepared(), 16) if int(s.workers) > 1 else prepared()
+    for i, f in items:
+        if i % every == 0:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            if progress is not None:
+                progress(dict(stage="corrupt", done=i, total=n_frames))
         feats.append(f)
         blotches.push(i, f)
     blotches.finish()
@@ -354,22 +414,12 @@ def detect_corrupt_frames(reader, n_frames: int, settings: "CorruptSettings | di
     if same and getattr(reader, "has_small", False):
         try:
             if reader.features_version() == DETECTOR_FEATURES_VERSION:
-                stored = reader.features()
+                stored = reader.features(lazy_bytes=1 << 22)   # the line maps: read block by block
         except Exception:
             stored = {}
     if stored and all(k in stored for k in STORED_KEYS) and len(stored["bright"]) == n_frames:
-        every = max(1, int(s.check_every)) * 8
         from .alignment_check import small_frames
-
-        def smalls():
-            for i, f in enumerate(small_frames(reader)):
-                if i % every == 0:
-                    if cancel is not None:
-                        cancel.raise_if_cancelled()
-                    if progress is not None:
-                        progress(dict(stage="corrupt", done=i, total=n_frames))
-                yield f
-        res = detect_corrupt_stored(stored, smalls(), n_frames, s)
+        res = detect_corrupt_stored(stored, small_frames(reader), n_frames, s, progress, cancel)
         if progress is not None:
             progress(dict(stage="corrupt", done=n_frames, total=n_frames))
         return res

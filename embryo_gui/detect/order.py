@@ -79,8 +79,11 @@ def out_of_order(thumbs: np.ndarray, skip: Optional[np.ndarray] = None, ratio: f
     step = max(float(np.median(consecutive)), 1e-6)
     # nearest usable neighbour (previous or next) and the closest frame at least ``gap`` away
     d_near = np.minimum(np.r_[np.inf, consecutive], np.r_[consecutive, np.inf])
-    near_band = np.abs(idx[:, None] - idx[None, :]) < gap
-    D[near_band] = np.inf
+    # frames closer than ``gap`` in time lie in one run of each (time-sorted) row: masked in place
+    lo = np.searchsorted(idx, idx - gap, side="right")
+    hi = np.searchsorted(idx, idx + gap, side="left")
+    for j in range(n):
+        D[j, lo[j]:hi[j]] = np.inf
     k = np.argmin(D, axis=1)
     d_far = D[ar, k].astype(np.float64)
     has_far = np.isfinite(d_far)

@@ -160,6 +160,28 @@ def dataset_codec(ds) -> Optional[dict]:
             "clevel": int(cd[4]) if len(cd) > 4 else 5, "shuffle": int(cd[5]) if len(cd) > 5 else 1}
 
 
+class FeatureRows:
+    """Rows of a stored per-frame feature read one HDF5 chunk block at a time: ``rows[t]`` reads the
+    block holding ``t`` (and keeps it, so an in-order pass reads every block once)."""
+
+    def __init__(self, ds):
+        self.ds = ds
+        self.block = int(ds.chunks[0]) if ds.chunks else _FEATURE_BLOCK
+        self.start, self.rows = -1, None
+
+    def __len__(self) -> int:
+        return int(self.ds.shape[0])
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        t = int(t)
+        if not 0 <= t < len(self):
+            raise IndexError(t)
+        if self.rows is None or not self.start <= t < self.start + len(self.rows):
+            self.start = t - t % self.block
+            self.rows = self.ds[self.start:self.start + self.block]
+        return self.rows[t - self.start]
+
+
 class _Features:
     """Per-frame feature rows buffered in blocks and written to ``/features`` (shapes from frame 0)."""
 
@@ -598,13 +620,26 @@ class FrameReader:
                 out[j] = small_frame(full)
         return out
 
-    def features(self) -> dict:
-        """The per-frame features stored at import (``{name: array (T, ...)}``), ``{}`` if none."""
+    def features(self, lazy_bytes: Optional[int] = None) -> dict:
+        """The per-frame features stored at import (``{name: array (T, ...)}``), ``{}`` if none.
+
+        With ``lazy_bytes``, a feature larger than that (a per-frame map) is a :class:`FeatureRows`
+        instead, read in blocks as its rows are asked for, so that a long video's maps are never
+        all in memory."""
         f = self._open().file
         if "features" not in f:
             return {}
         g = f["features"]
-        return {k: (g[k].asstr()[()] if g[k].dtype.kind == "O" else g[k][()]) for k in g}
+        out = {}
+        for k in g:
+            ds = g[k]
+            if ds.dtype.kind == "O":
+                out[k] = ds.asstr()[()]
+            elif lazy_bytes is not None and ds.size * ds.dtype.itemsize > lazy_bytes:
+                out[k] = FeatureRows(ds)
+            else:
+                out[k] = ds[()]
+        return out
 
     def features_version(self):
         """The ``version`` the features function that stored ``/features`` had (None: none, or no
