@@ -226,7 +226,7 @@ def test_plots_export_as_png_and_svg(qtbot, tmp_path):
     cp.resize(600, 300)
     c = np.full((50, 8), np.nan)
     c[:, 7] = np.arange(50)
-    cp.set_data(c, c)
+    cp.set_data(c, c, None, [{"start": 10, "stop": 20, "status": "pending"}])
     p = TrainerPanel()
     qtbot.addWidget(p)
     p.set_frame_loss(np.linspace(0, 1, 50))
@@ -234,5 +234,8 @@ def test_plots_export_as_png_and_svg(qtbot, tmp_path):
         png, svg = export_figure(plot, tmp_path / f"{stem}.png"), export_figure(plot, tmp_path / f"{stem}.svg")
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "<svg" in svg.read_text()[:2000] and "<path" in svg.read_text()
+    # vectors: the items Qt caches as pixmaps on screen (axes, grid, cliff bands) are not rasterised
+    assert "<image" not in (tmp_path / "population.svg").read_text()
+    assert all(it.cacheMode() == it.CacheMode.DeviceCoordinateCache for it in (cp.cliff_bands, cp.x_grid))
     with pytest.raises(ValueError, match="png or .svg"):
         export_figure(cp, tmp_path / "x.jpg")

@@ -121,6 +121,9 @@ def test_marks_are_redrawn_when_they_change(qtbot, flagged):
     win.session.push(edits.SetFlags({"lossy": lossy}), e)
     qtbot.waitUntil(lambda: counts.get("timeline:lossy", 0) > 0, timeout=2000)
     assert win.timeline.plot.kind_items["lossy"].n_runs == 2
+    qtbot.wait(50)
+    # only the row that changed is drawn again (every kind is set again after an edit)
+    assert not counts.get("timeline:black") and not counts.get("curve:excluded"), counts
     counts.clear()
     win.session.undo()
     qtbot.waitUntil(lambda: counts.get("timeline:lossy", 0) > 0, timeout=2000)

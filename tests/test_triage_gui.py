@@ -180,3 +180,23 @@ def test_detectors_run_on_an_imported_embryo(qtbot, tmp_path, demo_dir):
     assert e.alignment.get("frame_base") == 1 and e.original[0, 7] == 4
     assert e.history.entries and e.history.entries[-1].label == "run detectors"
     s.close()
+
+
+def test_queue_decisions_wait_like_every_edit_while_autoclean_runs(qtbot, win):
+    """Auto-clean (here its draft) holds edits until it ends; the queue's A / R keys follow the
+    same rule as the window's edit tools (they pushed on the Session behind the window's back)."""
+    dock = win.triage
+    dock.raise_()
+    dock.list.setFocus()
+    dock.next()
+    item = dock.queue.current
+    assert item is not None
+    n = len(win.session.steps())
+    with qtbot.waitSignal(win.draftChanged, timeout=60000):
+        qtbot.keyClick(win, K.Key_C, CTRL | SHIFT)    # the draft's compute runs as a job ...
+        assert win.session.job is not None
+        qtbot.keyClick(dock.list, K.Key_A)             # ... a decision meanwhile is refused, said so
+        assert len(win.session.steps()) == n and "wait for" in dock.state_label.text()
+    assert win.session.job is None
+    qtbot.keyClick(dock.list, K.Key_A)                 # afterwards it is taken
+    assert len(win.session.steps()) == n + 1

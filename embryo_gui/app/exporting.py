@@ -40,6 +40,7 @@ from ..model.lock import ProjectLock
 from ..policy import EXPORT_DROPPED_UNLESS_CLEARED, EXPORT_REPORTED_KINDS, EXPORT_UNREVIEWED_KINDS
 from ..progress import Throttle
 from .jobs import Job
+from .training import format_frames
 
 #: words for the report's reasons (the CLI, the dialog and the message use them)
 REASON_TEXT = {"excluded": "excluded", "lossy": "lossy (trainer), not cleared", "unannotated": "unannotated",
@@ -143,6 +144,7 @@ class ExportItem:
     frame_shape: tuple
     index: np.ndarray       # kept frames
     counts: np.ndarray      # (len(index), 8) copy of the current counts of those frames
+    token: tuple = ()       # Embryo.state_token() when planned
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,8 @@ def prepare_export(project, out_path, size: Optional[tuple[int, int]] = None, gr
     unreviewed: dict[str, int] = {}
     for e in project.embryos:
         idx, dropped = kept_frames(e, include_unusable)
-        items.append(ExportItem(e.name, e.frames, tuple(e.frame_shape), idx, np.array(e.current[idx])))
+        items.append(ExportItem(e.name, e.frames, tuple(e.frame_shape), idx, np.array(e.current[idx]),
+                                e.state_token()))
         for k, v in dropped.items():
             dropped_total[k] = dropped_total.get(k, 0) + v
         for k, v in unreviewed_kept(e, idx).items():
@@ -309,13 +312,54 @@ def export_dataset(project, out_path, size: Optional[tuple[int, int]] = None, gr
                                        compression), progress, cancel)
 
 
+def changed_since(project, plan: ExportPlan) -> dict[str, np.ndarray]:
+    """Frames whose exported row is stale: per embryo, the frames the export would now keep or
+    drop differently, or whose counts changed, since ``plan`` was taken (an edit, an undo, a
+    decision made while the export ran).  Embryos whose state did not change are skipped cheaply."""
+    out: dict[str, np.ndarray] = {}
+    for it in plan.items:
+        try:
+            e = project.embryo(it.name)
+        except KeyError:
+            out[it.name] = np.asarray(it.index, np.int64)
+            continue
+        if it.token and e.state_token() == it.token:
+            continue
+        idx, _ = kept_frames(e, plan.include_unusable)
+        stale = np.setxor1d(idx, it.index)
+        both = np.intersect1d(idx, it.index)
+        if both.size:
+            then = it.counts[np.searchsorted(it.index, both)]
+            now = e.current[both]
+            differ = ~((then == now) | (np.isnan(then) & np.isnan(now))).all(axis=1)
+            stale = np.union1d(stale, both[differ])
+        if stale.size:
+            out[it.name] = stale.astype(np.int64)
+    return out
+
+
+def report_changes(report: dict, changed: dict[str, np.ndarray]) -> dict:
+    """Add what changed while the export ran to its report (``changed_while_running``, and a
+    sentence in ``message``): the file holds the state the export started on, never a mix."""
+    report = dict(report)
+    report["changed_while_running"] = {k: v.tolist() for k, v in changed.items()}
+    if changed:
+        parts = [f"{name}: {len(fr)} frame(s) ({format_frames(fr)})" for name, fr in changed.items()]
+        report["message"] += ("\nchanged while the export ran, written as they were when it started "
+                              "(export again to include the changes): " + "; ".join(parts))
+    return report
+
+
 def export_job(project, out_path, size: Optional[tuple[int, int]] = None, gray: bool = False,
                csv_path=None, include_unusable: bool = False, overwrite: bool = False,
                compression: str = "blosc") -> Job:
-    """A job exporting the dataset: planned now (caller's thread), written off-thread; it changes
-    no embryo, so there is nothing to apply (outcome: the report)."""
+    """A job exporting the dataset: planned now (caller's thread: the state it starts on), written
+    off-thread from that plan, so editing, undo and save can go on meanwhile.  It changes no
+    embryo; its apply (caller's thread) reports the frames changed while it ran (outcome: the
+    report, see :func:`report_changes`)."""
     plan = prepare_export(project, out_path, size, gray, csv_path, include_unusable, overwrite, compression)
-    return Job("export", lambda progress, cancel: write_export(plan, progress, cancel), None, label="export")
+    return Job("export", lambda progress, cancel: write_export(plan, progress, cancel),
+               lambda report: report_changes(report, changed_since(project, plan)), label="export")
 
 
 def _write_csv(tmp: Path, names, embryo_idx, source_frame, population, lineages) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from .items import cache_in_device_pixels, clip_to_view
+from .items import CachedBand
 from .pyramid import MinMaxPyramid
 from .view_model import merge_spans
 
@@ -106,7 +106,7 @@ class PyramidCurve(pg.PlotDataItem):
 
 
 
-class CliffBands(pg.GraphicsObject):
+class CliffBands(CachedBand):
     """All cliff detections of an embryo as one item: the spans of each status are merged (the
     detector reports the same drop for the population and each lineage) and drawn light, so the
     curve stays readable: accepted = translucent red fill, pending = orange hatching with dashed
@@ -115,31 +115,16 @@ class CliffBands(pg.GraphicsObject):
     def __init__(self) -> None:
         super().__init__()
         self.spans: dict[str, list[tuple[int, int]]] = {s: [] for s in CLIFF_STYLES}
-        self._full = QtCore.QRectF()
-        self._rect = QtCore.QRectF()  # _full clipped to the view (items.clip_to_view)
         self.setZValue(-10)
-        cache_in_device_pixels(self)  # a frame step (cursor over the bands) does not repaint them
 
     def set_detections(self, spans: Sequence[tuple[int, int]], statuses: Sequence[str]) -> None:
-        self.prepareGeometryChange()
         self.spans = {st: merge_spans([sp for sp, s in zip(spans, statuses) if s == st]) for st in CLIFF_STYLES}
         every = [sp for v in self.spans.values() for sp in v]
         if every:
             lo, hi = min(a for a, _ in every) - 0.5, max(b for _, b in every) + 0.5
-            self._full = QtCore.QRectF(lo, -1e7, hi - lo, 2e7)
+            self.set_bounds(QtCore.QRectF(lo, -1e7, hi - lo, 2e7))
         else:
-            self._full = QtCore.QRectF()
-        self._rect = clip_to_view(self, self._full)
-        self.update()
-
-    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph API)
-        r = clip_to_view(self, self._full)
-        if r != self._rect:
-            self.prepareGeometryChange()
-            self._rect = r
-
-    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 (Qt API)
-        return self._rect
+            self.set_bounds(QtCore.QRectF())
 
     def paint(self, p: QtGui.QPainter, *args) -> None:
         t = p.transform()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -35,7 +37,58 @@ def device_spans(starts: np.ndarray, stops: np.ndarray, scale: float, offset: fl
     return x0[first], reach[last]
 
 
-class RunsItem(pg.GraphicsObject):
+def cache_in_device_pixels(item: QtWidgets.QGraphicsItem) -> None:
+    """Let Qt keep ``item`` rendered in a device pixmap (``DeviceCoordinateCache``): its Python
+    ``paint`` runs again only after ``update()`` (new data), a zoom or a resize; a repaint that
+    merely exposes it -- the cursor line moving over it on every frame step -- is a blit in C++.
+    The item's bounds must stay finite in device pixels: see :func:`clip_to_view`."""
+    item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def clip_to_view(item: pg.GraphicsObject, rect: QtCore.QRectF) -> QtCore.QRectF:
+    """``rect`` with its y extent clipped to the item's view range (plus one view height each
+    side).  Bands drawn over the full height of a plot are given y = +-1e6 or more; mapped to
+    device pixels when zoomed in, that overflows Qt's integer rectangles, which a device cache
+    (and Qt's own update regions) cannot handle.  The item calls it again on each view change."""
+    vb = item.getViewBox() if rect.isValid() else None
+    if vb is None:
+        return QtCore.QRectF(rect)
+    _, (y0, y1) = vb.viewRange()
+    pad = abs(y1 - y0)
+    lo, hi = max(rect.top(), min(y0, y1) - pad), min(rect.bottom(), max(y0, y1) + pad)
+    if hi <= lo:
+        return QtCore.QRectF()
+    return QtCore.QRectF(rect.left(), lo, rect.width(), hi - lo)
+
+
+class CachedBand(pg.GraphicsObject):
+    """Base of the mark items: cached in device pixels (:func:`cache_in_device_pixels`), with
+    bounds set by :meth:`set_bounds` and kept clipped to the view (:func:`clip_to_view`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._full = QtCore.QRectF()  # the data bounds as set
+        self._rect = QtCore.QRectF()  # the same clipped to the view
+        cache_in_device_pixels(self)
+
+    def set_bounds(self, rect: QtCore.QRectF) -> None:
+        """New data: new bounds, and the cached pixmap is drawn again."""
+        self.prepareGeometryChange()
+        self._full = QtCore.QRectF(rect)
+        self._rect = clip_to_view(self, self._full)
+        self.update()
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph API)
+        r = clip_to_view(self, self._full)
+        if r != self._rect:
+            self.prepareGeometryChange()
+            self._rect = r
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 (Qt API)
+        return self._rect
+
+
+class RunsItem(CachedBand):
     """Filled bands over the runs of True of a per-frame mask: one item for all the marks of a kind.
 
     ``y0``/``y1`` give the band in data coordinates.  Painting happens in device pixels: runs
@@ -58,36 +111,23 @@ class RunsItem(pg.GraphicsObject):
         self.y0, self.y1 = float(y0), float(y1)
         self.starts = np.zeros(0, np.int64)
         self.stops = np.zeros(0, np.int64)
-        self._full = QtCore.QRectF()  # data bounds of the runs, the whole band
-        self._rect = QtCore.QRectF()  # the same clipped to the view (clip_to_view)
         self.n_runs = 0
-        cache_in_device_pixels(self)
 
     def set_mask(self, mask: np.ndarray | None) -> None:
         r = runs(mask) if mask is not None else np.zeros((0, 2), np.int64)
         self.set_runs(r[:, 0], r[:, 1])
 
     def set_runs(self, starts: np.ndarray, stops: np.ndarray) -> None:
-        self.prepareGeometryChange()
-        self.starts = np.asarray(starts, np.int64)
-        self.stops = np.asarray(stops, np.int64)
+        starts, stops = np.asarray(starts, np.int64), np.asarray(stops, np.int64)
+        if np.array_equal(starts, self.starts) and np.array_equal(stops, self.stops):
+            return  # the same marks (every kind is set again after any edit): keep the cached pixmap
+        self.starts, self.stops = starts, stops
         self.n_runs = len(self.starts)
         if self.n_runs:
             a, b = float(self.starts.min()) - 0.5, float(self.stops.max()) - 0.5
-            self._full = QtCore.QRectF(a, min(self.y0, self.y1), b - a, abs(self.y1 - self.y0))
+            self.set_bounds(QtCore.QRectF(a, min(self.y0, self.y1), b - a, abs(self.y1 - self.y0)))
         else:
-            self._full = QtCore.QRectF()
-        self._rect = clip_to_view(self, self._full)
-        self.update()
-
-    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph API)
-        r = clip_to_view(self, self._full)
-        if r != self._rect:
-            self.prepareGeometryChange()
-            self._rect = r
-
-    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 (Qt API)
-        return self._rect
+            self.set_bounds(QtCore.QRectF())
 
     def paint(self, p: QtGui.QPainter, *args) -> None:
         if self.n_runs == 0:
@@ -125,28 +165,19 @@ class RunsItem(pg.GraphicsObject):
         p.restore()
 
 
-def cache_in_device_pixels(item: QtWidgets.QGraphicsItem) -> None:
-    """Let Qt keep ``item`` rendered in a device pixmap (``DeviceCoordinateCache``): its Python
-    ``paint`` runs again only after ``update()`` (new data), a zoom or a resize; a repaint that
-    merely exposes it -- the cursor line moving over it on every frame step -- is a blit in C++.
-    The item's bounds must stay finite in device pixels: see :func:`clip_to_view`."""
-    item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-
-def clip_to_view(item: pg.GraphicsObject, rect: QtCore.QRectF) -> QtCore.QRectF:
-    """``rect`` with its y extent clipped to the item's view range (plus one view height each
-    side).  Bands drawn over the full height of a plot are given y = +-1e6 or more; mapped to
-    device pixels when zoomed in, that overflows Qt's integer rectangles, which a device cache
-    (and Qt's own update regions) cannot handle.  The item calls it again on each view change."""
-    vb = item.getViewBox() if rect.isValid() else None
-    if vb is None:
-        return QtCore.QRectF(rect)
-    _, (y0, y1) = vb.viewRange()
-    pad = abs(y1 - y0)
-    lo, hi = max(rect.top(), min(y0, y1) - pad), min(rect.bottom(), max(y0, y1) + pad)
-    if hi <= lo:
-        return QtCore.QRectF()
-    return QtCore.QRectF(rect.left(), lo, rect.width(), hi - lo)
+@contextlib.contextmanager
+def uncached(scene: QtWidgets.QGraphicsScene):
+    """Turn every item's pixmap cache off while figures are exported (restored after): a cached
+    item is drawn into an SVG as a raster image instead of vector lines."""
+    items = [(it, it.cacheMode()) for it in scene.items()
+             if it.cacheMode() != QtWidgets.QGraphicsItem.CacheMode.NoCache]
+    for it, _mode in items:
+        it.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.NoCache)
+    try:
+        yield
+    finally:
+        for it, mode in items:
+            it.setCacheMode(mode)
 
 
 def cache_axes(plot_item: pg.PlotItem) -> None:

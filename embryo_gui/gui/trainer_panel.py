@@ -15,6 +15,8 @@ import pyqtgraph as pg
 import pyqtgraph.exporters as exporters
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
+from .items import uncached
+
 
 def top_fraction_threshold(loss: np.ndarray, fraction: float) -> float:
     """The loss value above which the top ``fraction`` of the scored (finite) frames lie."""
@@ -55,19 +57,20 @@ def export_figure(plot: pg.PlotWidget, path) -> Path:
     path = Path(path)
     item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
     suffix = path.suffix.lower()
-    if suffix == ".svg":
-        try:
-            exporters.SVGExporter(item).export(str(path))
-        except ValueError:
-            # pyqtgraph's SVG exporter cannot parse the closed paths ("... Z") newer Qt writes
-            # (pyqtgraph issue #3495): render the widget through Qt's own SVG generator instead
-            _render_svg(plot, path)
-    elif suffix == ".png":
-        ex = exporters.ImageExporter(item)
-        ex.parameters()["width"] = int(max(item.sceneBoundingRect().width(), 200) * 2)
-        ex.export(str(path))
-    else:
+    if suffix not in (".svg", ".png"):
         raise ValueError(f"{path}: figures are saved as .png or .svg")
+    with uncached(item.scene()):  # vectors in the SVG, full resolution in the 2x PNG
+        if suffix == ".svg":
+            try:
+                exporters.SVGExporter(item).export(str(path))
+            except ValueError:
+                # pyqtgraph's SVG exporter cannot parse the closed paths ("... Z") newer Qt writes
+                # (pyqtgraph issue #3495): render the widget through Qt's own SVG generator instead
+                _render_svg(plot, path)
+        else:
+            ex = exporters.ImageExporter(item)
+            ex.parameters()["width"] = int(max(item.sceneBoundingRect().width(), 200) * 2)
+            ex.export(str(path))
     return path
 
 

@@ -22,6 +22,7 @@ from ..app.detecting import needs_detection
 from ..app.triage import TRIAGE_KINDS, TriageQueue, review_state
 from ..errors import EmbryoError
 from .theme import readable_on_background
+from .window_actions import editing_allowed
 from .view_model import FLAG_COLOURS
 
 K = QtCore.Qt.Key
@@ -252,6 +253,10 @@ class TriageDock(QtWidgets.QDockWidget):
 
     def decide(self, accept: bool) -> bool:
         """Accept / reject the current item (one undo step); the next item becomes current."""
+        if not editing_allowed(self.session):  # the same rule as the window's edits
+            self.last_error = f"wait for {self.session.job.label} to finish before deciding"
+            self.state_label.setText(self.last_error)
+            return False
         edit = self.queue.decide(accept)
         if edit is None:
             return False
@@ -270,7 +275,7 @@ class TriageDock(QtWidgets.QDockWidget):
         return bool(changed)
 
     def undo(self) -> None:
-        if self.session.can_undo:
+        if self.session.can_undo and editing_allowed(self.session):
             self.session.undo()
 
 

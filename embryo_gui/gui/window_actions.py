@@ -1,10 +1,11 @@
 """The window's actions: every QAction with its shortcut (shown in its tooltip), the toolbar, the
 menus, and which actions are enabled (project open, embryo shown, the Session's running job).
 
-Editing, saving and undo stay enabled while the trainer or the detectors run (their result is
-applied to the state it finds, conflicts and decisions made meanwhile reported: :mod:`.long_jobs`,
-:func:`embryo_gui.app.detecting.detection_apply`); other jobs (auto-clean, export, import) change or
-read the whole project, so edits wait for them.
+Editing, saving and undo stay enabled while the trainer, the detectors or an export run (each
+works on the state it was started on, its result applied to the state it finds, conflicts and
+decisions made meanwhile reported: :mod:`.long_jobs`, :func:`embryo_gui.app.detecting.detection_apply`,
+:func:`embryo_gui.app.exporting.changed_since`); auto-clean and import change the whole project, so
+edits wait for them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .cheat_sheet import plain, shortcut_text
 from .icons import icon
 
 #: jobs that run while the user keeps editing
-BACKGROUND_JOBS = ("train", "detect")
+BACKGROUND_JOBS = ("train", "detect", "export")
 
 
 def action(win: Any, text: str, slot: Callable[[], Any], shortcut=None, tip: str = "",
