@@ -121,14 +121,16 @@ def cpu_floor(video: Path) -> float:
     return time.perf_counter() - t
 
 
-def import_into(project_path: Path, video: Path, features: bool) -> tuple[float, float]:
-    """(seconds of the import, seconds to its first frame) into a new project."""
+def import_into(project_path: Path, video: Path, features: bool, annotations: Path | None = None
+                ) -> tuple[float, float]:
+    """(seconds of the import, seconds to its first frame) into a new project (with ``annotations``:
+    the lineage file too, so the alignment check runs)."""
     from embryo_gui.app.importing import detector_features, import_embryo
     from embryo_gui.model import Project
     p = Project.create(project_path)
     first = []
     t = time.perf_counter()
-    import_embryo(p, video, features=detector_features if features else None,
+    import_embryo(p, video, annotations, features=detector_features if features else None,
                   on_frame=lambda i, f: first.append(time.perf_counter()) if not first else None)
     p.save()
     return time.perf_counter() - t, first[0] - t
@@ -302,12 +304,17 @@ def bench_movie(label: str, video: Path, tmp: Path, detect: bool = True) -> None
     t_imp, t_first = import_into(tmp / "p.h5", video, features=False)
     c_imp = cpu_seconds() - c0
     t_imp_f, _ = import_into(tmp / "pf.h5", video, features=True)
+    lineage = video.with_name(f"CD{video.stem}.csv")
+    t_imp_a = import_into(tmp / "pa.h5", video, True, lineage)[0] if lineage.exists() else None
     _, t_dec2 = plain_decode(video)
     t_dec = (t_dec1 + t_dec2) / 2
     print(f"plain OpenCV decode : {t_dec:6.2f} s ({n / t_dec:5.0f} frames/s; {t_dec1:.2f} s before, {t_dec2:.2f} s "
           f"after the imports); the import's frame source (RGB, checks) {t_src / t_dec:.2f}x")
     print(f"import / decode     : {t_imp / t_dec:5.2f}x (target <= 2.2x); CPU floor (decode + small + "
           f"compress, nothing written) {t_floor / t_dec:.2f}x; with detector features {t_imp_f / t_dec:.2f}x")
+    if t_imp_a is not None:
+        print(f"with the lineage file ({lineage.name}: annotations aligned, alignment check on the "
+              f"nuclei counted in every small copy): {t_imp_a / t_dec:.2f}x")
     print(f"CPU time (all threads, less sensitive to the load): import {c_imp:.2f} s / decode {c_dec:.2f} s = "
           f"{c_imp / max(c_dec, 1e-9):.2f}x, i.e. >= {c_imp / max(c_dec, 1e-9) / 2:.2f}x wall on 2 idle cores")
     print(f"first frame         : {t_first * 1e3:6.0f} ms after the import started (target < 1 s)")

@@ -26,6 +26,7 @@ differ.  It is pure numpy/OpenCV (no Qt, no project I/O).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
@@ -36,6 +37,30 @@ import numpy as np
 SIGMAS = (1.5, 2.2, 3.2, 4.5, 6.5)
 
 
+def _kth(cum: np.ndarray, k: int) -> int:
+    """The k-th smallest (0-based) value of the samples whose cumulative histogram is ``cum``."""
+    return int(np.searchsorted(cum, k, side="right"))
+
+
+def _median_of_hist(hist: np.ndarray, n: int) -> float:
+    cum = np.cumsum(hist)
+    if n % 2:
+        return float(_kth(cum, n // 2))
+    return (_kth(cum, n // 2 - 1) + _kth(cum, n // 2)) / 2.0
+
+
+def _median_mad_u8(g: np.ndarray) -> tuple[float, float]:
+    """(median, median absolute deviation) of a uint8 image, exactly as ``np.median`` gives them,
+    from its histogram (10x faster than sorting: both are halves of integers)."""
+    n = g.size
+    hist = np.bincount(g.ravel(), minlength=256)
+    med = _median_of_hist(hist, n)
+    # |v - med| * 2 is an integer for every grey level v
+    dev2 = np.abs(2 * np.arange(256) - int(round(2 * med)))
+    mad2 = _median_of_hist(np.bincount(dev2, weights=hist, minlength=512).astype(np.int64), n)
+    return med, mad2 / 2.0
+
+
 def count_nuclei(small: np.ndarray, min_snr: float = 6.0, min_rel: float = 0.15, min_level: float = 0.0) -> int:
     """Number of nucleus-like blobs in a 1/4-size frame (RGB uint8, or its green channel).
 
@@ -44,9 +69,13 @@ def count_nuclei(small: np.ndarray, min_snr: float = 6.0, min_rel: float = 0.15,
     strongest blob (dim out-of-focus ghosts of bright nuclei do not count) and above ``min_level``
     (response in grey levels: about a third of the nucleus' contrast for a matched scale)."""
     g = small[..., 1] if small.ndim == 3 else small
+    if g.dtype == np.uint8 and g.size:
+        med, mad = _median_mad_u8(g)
+    else:
+        med = float(np.median(g.astype(np.float32)))
+        mad = float(np.median(np.abs(g.astype(np.float32) - med)))
     g = g.astype(np.float32)
-    med = float(np.median(g))
-    noise = 1.4826 * float(np.median(np.abs(g - med))) + 0.5
+    noise = 1.4826 * mad + 0.5
     resp = np.stack([-(s * s) * cv2.Laplacian(cv2.GaussianBlur(g, (0, 0), s), cv2.CV_32F) for s in SIGMAS])
     best = resp.max(axis=0)
     top = float(best.max()) if best.size else 0.0
@@ -261,14 +290,30 @@ def check_frames(small: Iterable[np.ndarray], index: Sequence[int], population: 
                  **kw) -> AlignmentCheck:
     """The alignment check from 1/4-size frames: nucleus counts, out-of-order frames (left out of
     the fit, with ``exclude``), then :func:`check_alignment`."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from .order import out_of_order
-    counts, thumbs = [], []
-    for f in small:
+
+    def one(f):
         f = np.asarray(f)
-        counts.append(count_nuclei(f))
         g = f[..., 1] if f.ndim == 3 else f
         h, w = g.shape
-        thumbs.append(cv2.resize(g, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA))
+        return count_nuclei(f), cv2.resize(g, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    # (two threads: the counting is OpenCV filtering, which releases the GIL; a few frames in
+    # flight, in order)
+    counts, thumbs = [], []
+    pending: deque = deque()
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="nuclei") as pool:
+        for f in small:
+            pending.append(pool.submit(one, f))
+            if len(pending) > 8:
+                c, t = pending.popleft().result()
+                counts.append(c)
+                thumbs.append(t)
+        for fut in pending:
+            c, t = fut.result()
+            counts.append(c)
+            thumbs.append(t)
     est = np.asarray(counts, dtype=np.float64)
     skip = est <= 0
     ooo = out_of_order(np.stack(thumbs), skip=skip)[0] if len(thumbs) >= 8 else np.zeros(est.size, bool)
