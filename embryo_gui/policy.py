@@ -74,6 +74,6 @@ HISTORY_KEEP_STEPS = 100
 
 # --- frame store (issue 14) ----------------------------------------------------------------------
 #: Method version of the per-frame detector features stored at import (``/features`` attribute
-#: ``version``): 2 = frames cropped to a multiple of the pool before pooling (unversioned: the
-#: uncropped frame).  Detection reuses stored features of this version only (else it reads the frames).
-DETECTOR_FEATURES_VERSION = 2
+#: ``version``): 3 = the outlier thumbnail from the maps cropped to a multiple of its pooling; 2 =
+#: frames cropped to a multiple of the pool before pooling (unversioned: the uncropped frame).  Detection reuses stored features of this version only (else it reads the frames).
+DETECTOR_FEATURES_VERSION = 3

@@ -30,7 +30,7 @@ from .jobs import Job
 
 
 #: bump when a detector changes what it finds at the same settings (forces detection on open)
-DETECTORS_VERSION = 2   # 2: the blotch copy search matches the region with its surroundings (issue 11)
+DETECTORS_VERSION = 3   # 3: temporal maps and thumbnails by exact halvings (issue 14); 2: the blotch copy search matches the region with its surroundings (issue 11)
 #: the label of the edit a detector run pushes (not an edit of the user's: app.alignment_report)
 DETECT_LABEL = "run detectors"
 

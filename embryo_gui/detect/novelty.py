@@ -219,6 +219,8 @@ def _maps(f: FrameFeatures) -> np.ndarray:
     are at least about a nucleus wide (>= 35 px), so 8 px cells resolve them."""
     m = cv2.merge((f.red_map, f.green_map, f.excess_map))
     h, w = m.shape[:2]
+    if h >= 2 and w >= 2:      # an exact halving (OpenCV's integer path: 169 x 114 maps of the
+        m = m[: h // 2 * 2, : w // 2 * 2]   # real movies cost 10x more as an odd size)
     return cv2.resize(m, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
 
 
