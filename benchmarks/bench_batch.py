@@ -78,7 +78,9 @@ def main() -> None:
     a = ap.parse_args()
     w, h = (int(x) for x in a.size.split("x"))
     tmp = Path(tempfile.mkdtemp(prefix="bench_batch_"))
-    print(f"machine: 2 cores shared with 7 other engineers' work; figures are one run each, noisy")
+    import os
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start; figures are one "
+          "run each (ratios measured within it)")
     t = time.perf_counter()
     write_demo_inputs(tmp / "in", a.embryos, n_frames=a.frames, size=(w, h), seed=11)
     jobs = discover(tmp / "in")
