@@ -236,6 +236,8 @@ def test_plots_export_as_png_and_svg(qtbot, tmp_path):
         assert "<svg" in svg.read_text()[:2000] and "<path" in svg.read_text()
     # vectors: the items Qt caches as pixmaps on screen (axes, grid, cliff bands) are not rasterised
     assert "<image" not in (tmp_path / "population.svg").read_text()
-    assert all(it.cacheMode() == it.CacheMode.DeviceCoordinateCache for it in (cp.cliff_bands, cp.x_grid))
+    # ...and cached again on screen afterwards (once the view rests: gui.items.pause_cache_while_moving)
+    qtbot.waitUntil(lambda: all(it.cacheMode() == it.CacheMode.DeviceCoordinateCache
+                                for it in (cp.cliff_bands, cp.x_grid)), timeout=3000)
     with pytest.raises(ValueError, match="png or .svg"):
         export_figure(cp, tmp_path / "x.jpg")

@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 from PySide6 import QtCore, QtTest  # noqa: E402
 
 from embryo_gui import edits  # noqa: E402
+from embryo_gui.gui.items import CACHE_REST_MS  # noqa: E402
 from embryo_gui.policy import PROBLEM_KINDS  # noqa: E402
 
 from gui_helpers import copy_project, open_window, write_demo_dir  # noqa: E402
@@ -76,6 +77,14 @@ def _marks(win):
     return items
 
 
+def _settle(qtbot, win):
+    """Wait until every mark is cached again (the view rested after the last zoom) and drawn."""
+    from PySide6 import QtWidgets
+    cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+    qtbot.waitUntil(lambda: all(it.cacheMode() == cached for it in _marks(win).values()), timeout=3000)
+    qtbot.wait(100)
+
+
 def _step(qtbot, win, k=1):
     for _ in range(k):
         before = win.video.paint_count
@@ -96,7 +105,7 @@ def test_a_frame_step_does_not_repaint_the_marks(qtbot, flagged):
     win.curve.getPlotItem().getViewBox().setXRange(0, 60, padding=0)
     qtbot.waitUntil(lambda: counts.get("timeline:lossy", 0) > 0 and counts.get("curve:cliffs", 0) > 0
                     and counts.get("curve:excluded", 0) > 0, timeout=2000)
-    qtbot.wait(100)
+    _settle(qtbot, win)    # the view has rested: the marks are cached again
     counts.clear()
     regions.clear()
     _step(qtbot, win, 20)
@@ -113,7 +122,7 @@ def test_marks_are_redrawn_when_they_change(qtbot, flagged):
     counts = {}
     for name, item in _marks(win).items():
         _count_paints(item, counts, name)
-    qtbot.wait(50)
+    _settle(qtbot, win)
     counts.clear()
     e = win.embryo
     lossy = e.flags.mask("lossy").copy()
@@ -138,6 +147,23 @@ def test_marks_are_redrawn_when_they_change(qtbot, flagged):
     c = img.pixelColor(pos.x(), pos.y())
     want = win.timeline.plot.kind_items["lossy"]._colour
     assert abs(c.red() - want.red()) + abs(c.green() - want.green()) + abs(c.blue() - want.blue()) < 40
+
+
+def test_marks_are_painted_directly_while_the_view_zooms(qtbot, flagged):
+    """While the view zooms or pans, a cached mark would be painted into its pixmap and blitted on
+    every step (slower than painting it): the cache is off until the view has rested, then on
+    again for the frame steps."""
+    from PySide6 import QtWidgets
+    win = flagged
+    cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+    items = _marks(win)
+    _settle(qtbot, win)
+    vb = win.curve.getPlotItem().getViewBox()
+    for k in range(5):                       # a zoom gesture: steps closer together than the rest
+        vb.setXRange(0, 60 - 8 * k, padding=0)
+        qtbot.wait(20)
+        assert items["curve:grid"].cacheMode() != cached and items["curve:cliffs"].cacheMode() != cached
+    qtbot.waitUntil(lambda: all(it.cacheMode() == cached for it in items.values()), timeout=2000)
 
 
 def test_flag_banner_renders_its_text_once(qtbot, flagged):
