@@ -52,7 +52,8 @@ def detector_features(frame, small, half=None) -> dict:
     # deferred: importing the detect package costs 1-2 s; here it happens in the import's compression
     # pool, after the first frames are on screen, not before (not a cycle: app sits above detect)
     from ..detect.frame_features import frame_features
-    ff = frame_features(frame, half=half, count_dark_nuclei=False)   # (not stored: counted on the small copy)
+    # (the nuclei of dark frames are not stored: detection counts them on the small copy)
+    ff = frame_features(frame, half=half, count_dark_nuclei=False, small=small)
     out = {"bright": float(ff.bright), "red_score": float(ff.red_score), "red_kind": ff.red_kind,
            "red_reason": ff.red_reason, "thumb": ff.thumb, "line_map": ff.line_map}
     for kind, (score, reason) in sorted((ff.kind_scores or {}).items()):

@@ -171,14 +171,14 @@ def _bands_apart(mask: np.ndarray, s, kinds: dict) -> None:
                     kinds["band"] = (sc, f"red band along the {EDGES[k_edge]} edge, {width * p:.0f} px")
 
 
-def _pooled(frame: np.ndarray, p: int, hs: int, ws: int, half: Optional[np.ndarray] = None
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pooled(frame: np.ndarray, p: int, hs: int, ws: int, half: Optional[np.ndarray] = None,
+            small: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(red_map, green_map, line_map): red and green area-pooled by ``p``, red excess max-pooled by
     ``p``.  The frame is cropped to ``(hs * p, ws * p)`` first, so that every resize is an exact
     integer-scale one (OpenCV's fast path; a size not a multiple of ``p`` costs several times
     more).  For an even ``p`` the full-resolution frame is touched by one INTER_AREA halving only,
     and ``half`` (that halving, e.g. ``framestore.pyramid``'s, computed once at import) skips even
-    that."""
+    that; ``small`` (``half`` halved again, the frame store's small copy) skips the second halving."""
     H, W = frame.shape[:2]
     if H >= hs * p and W >= ws * p:
         frame = frame[: hs * p, : ws * p]
@@ -190,7 +190,8 @@ def _pooled(frame: np.ndarray, p: int, hs: int, ws: int, half: Optional[np.ndarr
     else:
         half, q = frame, p
     if q == 2:
-        small = cv2.resize(half, (ws, hs), interpolation=cv2.INTER_AREA)
+        if small is None or small.shape[:2] != (hs, ws) or half.shape[:2] != (2 * hs, 2 * ws):
+            small = cv2.resize(half, (ws, hs), interpolation=cv2.INTER_AREA)
         red_map, green_map = cv2.extractChannel(small, 0), cv2.extractChannel(small, 1)
         return red_map, green_map, _excess_maxpool2(half, hs, ws)
     # (cv2.extractChannel: cv2.split is several times slower on these sizes in OpenCV 5)
@@ -224,9 +225,9 @@ def border_max(img: np.ndarray, ring: int = 2) -> int:
 
 
 def frame_features(frame: np.ndarray, settings=None, half: Optional[np.ndarray] = None,
-                   count_dark_nuclei: bool = True) -> FrameFeatures:
+                   count_dark_nuclei: bool = True, small: Optional[np.ndarray] = None) -> FrameFeatures:
     """Features of one uint8 RGB frame (H, W, 3); ``half``: its 2 x 2 area halving when already
-    computed (``framestore.pyramid``), else it is computed here.  ``count_dark_nuclei=False`` leaves
+    computed (``framestore.pyramid``; ``small``: its second halving), else it is computed here.  ``count_dark_nuclei=False`` leaves
     ``nuclei`` at -1 (the import: detection counts them on the stored small copy)."""
     s = resolve(CorruptSettings, settings)
     if frame.ndim == 2:
@@ -234,7 +235,7 @@ def frame_features(frame: np.ndarray, settings=None, half: Optional[np.ndarray] 
     p = max(1, int(s.pool))
     H, W = frame.shape[:2]
     hs, ws = max(1, H // p), max(1, W // p)
-    red_map, green_map, excess = _pooled(frame, p, hs, ws, half)
+    red_map, green_map, excess = _pooled(frame, p, hs, ws, half, small if half is not None else None)
     # brightness: a high percentile of the pooled green, from its histogram
     hist = cv2.calcHist([green_map], [0], None, [256], [0, 256]).ravel()
     k = green_map.size * (1.0 - s.bright_percentile / 100.0)
