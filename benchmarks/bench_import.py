@@ -19,7 +19,9 @@ in ../shared/data/epic/, measured in one run as ratios (this machine is shared a
 - save of a 100-embryo project after one edit; start-up of `embryo-repair info`.
 
 Before any timing, the modules an import and a detection use are loaded once and a 12-frame import is
-detected (:func:`warm_up`), as in a running app: the figures are of the work, not of start-up.
+detected (:func:`warm_up`), as in a running app: the figures are of the work, not of start-up.  Before
+each import and the export, what earlier steps left dirty in the page cache is written back
+(:func:`quiesce`), so that one step's fsync does not pay for another's writes.
 """
 
 from __future__ import annotations
@@ -119,6 +121,15 @@ def cpu_floor(video: Path) -> float:
         for p in pending:
             p.result()
     return time.perf_counter() - t
+
+
+def quiesce() -> None:
+    """Write back what earlier steps left dirty in the page cache before the next timing: the demo
+    section writes ~2 GB, and an fsync of a later step (every save and import ends with one) would
+    otherwise wait for that writeback too (seen: a 243-frame import taking 3x its usual time right
+    after the demo section)."""
+    os.sync()
+    time.sleep(0.2)
 
 
 def import_into(project_path: Path, video: Path, features: bool, annotations: Path | None = None
@@ -301,10 +312,13 @@ def bench_movie(label: str, video: Path, tmp: Path, detect: bool = True) -> None
     t_src = source_decode(video)
     t_floor = cpu_floor(video)
     c0 = cpu_seconds()
+    quiesce()
     t_imp, t_first = import_into(tmp / "p.h5", video, features=False)
     c_imp = cpu_seconds() - c0
+    quiesce()
     t_imp_f, _ = import_into(tmp / "pf.h5", video, features=True)
     lineage = video.with_name(f"CD{video.stem}.csv")
+    quiesce()
     t_imp_a = import_into(tmp / "pa.h5", video, True, lineage)[0] if lineage.exists() else None
     _, t_dec2 = plain_decode(video)
     t_dec = (t_dec1 + t_dec2) / 2
@@ -332,6 +346,7 @@ def bench_movie(label: str, video: Path, tmp: Path, detect: bool = True) -> None
         t_det_full = detection(tmp / "p.h5")
         print(f"detection / decode  : {t_det / t_dec:.2f}x (target < 1x)  ({t_det:.2f} s) from the features stored "
               f"by the default import; {t_det_full / t_dec:.2f}x from the full frames (an import without them)")
+    quiesce()
     t_exp, t_copy, t_small_exp = export_vs_copy(tmp / "p.h5", tmp)
     print(f"export full size    : {t_exp:.2f} s = {t_exp / t_copy:.2f}x the chunk copy ({t_copy:.2f} s) "
           f"(target <= 1.5x); 188x128 gray {t_small_exp:.2f} s")

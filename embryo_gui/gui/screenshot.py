@@ -10,6 +10,8 @@ exporting a cleaned dataset.  Each picture is kept under ``MAX_BYTES`` (scaled d
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import sys
 import tempfile
 import time
@@ -66,13 +68,21 @@ def save_image(image, out: "str | Path", max_bytes: int = MAX_BYTES) -> Path:
         scale *= 0.85
 
 
+def _scratch(prefix: str) -> Path:
+    """A scratch folder for a demo project, removed when the process ends (a demo project of the
+    review screenshots is ~200 MB: left behind, each run filled /tmp)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, tmp, True)
+    return tmp
+
+
 def make_screenshot(out: "str | Path", n_frames: int = 160, size=(1500, 950)) -> Path:
     """The main window on an auto-cleaned demo project (docs/screenshot_main.png)."""
     from ..app.autoclean import autoclean_project
     from ..demo import write_demo_project
 
     app = _app()
-    tmp = Path(tempfile.mkdtemp(prefix="embryo-gui-shot-"))
+    tmp = _scratch("embryo-gui-shot-")
     project = write_demo_project(tmp / "demo.h5", n_embryos=3, n_frames=n_frames, seed=1)
     autoclean_project(project)
     win = _window(tmp, project, size)
@@ -119,7 +129,7 @@ def make_guide(out_dir: "str | Path" = "docs", n_frames: int = 160, size=(1500, 
 
     out_dir = Path(out_dir)
     app = _app()
-    tmp = Path(tempfile.mkdtemp(prefix="embryo-gui-guide-"))
+    tmp = _scratch("embryo-gui-guide-")
     project = write_demo_project(tmp / "demo.h5", n_embryos=3, n_frames=n_frames, seed=1)
     win = _window(tmp, project, size)
     written: list[Path] = []
@@ -183,7 +193,7 @@ def make_review(out_dir: "str | Path" = "docs", n_frames: int = 160, size=(1280,
 
     out_dir = Path(out_dir)
     app = _app()
-    tmp = Path(tempfile.mkdtemp(prefix="embryo-gui-review-"))
+    tmp = _scratch("embryo-gui-review-")
     project = write_demo_project(tmp / "demo.h5", n_embryos=3, n_frames=n_frames, seed=1)
     project.save()
     path = project.path
