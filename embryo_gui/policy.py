@@ -68,6 +68,9 @@ MAX_CSV_FIELD = 131_072
 #: How long a second writer waits for a project's write lock before refusing (seconds); the
 #: environment variable ``EMBRYO_GUI_LOCK_WAIT`` overrides it.
 LOCK_WAIT_SECONDS = 5.0
+#: How long the window waits for that lock when it opens a project (on the GUI thread: long enough
+#: for another process's save, short enough not to freeze the window; then it refuses, naming the holder).
+GUI_LOCK_WAIT_SECONDS = 0.5
 #: Applied edits kept in full per embryo when a project is saved; older ones are squashed into one
 #: undo step (docs/FORMAT.md, "History compaction").
 HISTORY_KEEP_STEPS = 100

@@ -91,12 +91,13 @@ class Session:
     def modified(self) -> bool:
         return self._project is not None and self._project.modified
 
-    def open(self, path) -> Project:
+    def open(self, path, wait: Optional[float] = None) -> Project:
         """Open a project file for editing: the session holds its write lock until it is closed
         (``model.lock``; another writer gets a one-line refusal naming this process, and so does this
-        call when another process holds it).  EmbryoError on a bad one; the current project stays open then."""
+        call when another process holds it, after waiting up to ``wait`` seconds: default
+        ``policy.LOCK_WAIT_SECONDS``).  EmbryoError on a bad one; the current project stays open then."""
         self._check_idle("open a project")
-        return self.set_project(Project.open(path, write=True))
+        return self.set_project(Project.open(path, write=True, wait=wait))
 
     def create(self, path) -> Project:
         """Create a new empty project at ``path`` (which must not exist) and make it current."""

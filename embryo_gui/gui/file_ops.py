@@ -12,6 +12,7 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from ..errors import EmbryoError
+from ..policy import GUI_LOCK_WAIT_SECONDS
 from . import recovery
 
 PROJECT_SUFFIXES = (".h5", ".hdf5")
@@ -60,7 +61,10 @@ class FileOps(QtCore.QObject):
         if not self.maybe_save():
             return False
         try:
-            self.session.open(path)
+            # a short wait on the GUI thread: covers another process's save (milliseconds), and a
+            # project another window or script keeps open is refused at once, naming the holder,
+            # instead of freezing the window for the writers' LOCK_WAIT_SECONDS
+            self.session.open(path, wait=GUI_LOCK_WAIT_SECONDS)
         except EmbryoError as exc:
             self.notifier.error(str(exc))
             return False
