@@ -1,7 +1,7 @@
 """Benchmark of the lossy-frame trainer: detection quality on demo projects and CPU throughput.
 
-    /work/venv/bin/python benchmarks/bench_training.py            # default run (a few minutes)
-    /work/venv/bin/python benchmarks/bench_training.py --quick    # smoke run
+    python benchmarks/bench_training.py            # default run (a few minutes)
+    python benchmarks/bench_training.py --quick    # smoke run
     ... --seeds 0 1 2 --frames 150 --size 64 --epochs 12          # what the default uses
 
 Quality (per demo seed): corrupt frames and cliffs are excluded from the truth first (the trainer is
