@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Optional
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, Iterator, Optional
 
 from .errors import CancelledError
 
@@ -49,3 +51,27 @@ class Throttle:
         if force or now - self._last >= self.interval:
             self._last = now
             self.progress(info)
+
+
+def ordered_map(fn: Callable, items: Iterable, workers: int, ahead: int, name: str = "work") -> Iterator:
+    """``fn(item)`` of every item, in order, computed in a pool of ``workers`` threads at most
+    ``ahead`` items ahead of the consumer (memory stays bounded; ``workers`` 1: on the caller's
+    thread).  For per-item work that releases the GIL (OpenCV, Blosc).  Stopping early cancels
+    what was not started and waits for the rest."""
+    workers = max(1, int(workers))
+    if workers == 1:
+        for item in items:
+            yield fn(item)
+        return
+    ahead = max(1, int(ahead))
+    ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+    pending: deque = deque()
+    try:
+        for item in items:
+            pending.append(ex.submit(fn, item))
+            if len(pending) >= ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)

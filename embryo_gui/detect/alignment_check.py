@@ -26,12 +26,14 @@ differ.  It is pure numpy/OpenCV (no Qt, no project I/O).
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
 import cv2
 import numpy as np
+
+from ..model.framestore import small_frame
+from ..progress import ordered_map
 
 #: LoG scales (pixels of the 1/4-size frame): nuclei of ~6-25 px across there (radius ~ sigma * sqrt 2)
 SIGMAS = (1.5, 2.2, 3.2, 4.5, 6.5)
@@ -256,17 +258,6 @@ def check_alignment(estimated: np.ndarray, index: Sequence[int], population: Seq
                           msg, steps=steps, offset_costs=offset_costs, counts=est)
 
 
-def small_frame(frame: np.ndarray) -> np.ndarray:
-    """The 1/4-size copy of a frame (``embryo_gui.model.framestore.small_frame`` when the frame
-    store provides it: INTER_AREA to (w // 4, h // 4))."""
-    try:
-        from ..model.framestore import small_frame as store_small
-    except ImportError:
-        h, w = frame.shape[:2]
-        return cv2.resize(frame, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
-    return store_small(frame)
-
-
 def small_frames(reader, chunk: int = 32):
     """Yield the 1/4-size frames of a frame reader: its stored small copy (``read_small``) when it
     has one, else each full frame downscaled by :func:`small_frame`."""
@@ -290,8 +281,6 @@ def check_frames(small: Iterable[np.ndarray], index: Sequence[int], population: 
                  **kw) -> AlignmentCheck:
     """The alignment check from 1/4-size frames: nucleus counts, out-of-order frames (left out of
     the fit, with ``exclude``), then :func:`check_alignment`."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from .order import out_of_order
 
     def one(f):
@@ -301,19 +290,9 @@ def check_frames(small: Iterable[np.ndarray], index: Sequence[int], population: 
         return count_nuclei(f), cv2.resize(g, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
     # (two threads: the counting is OpenCV filtering, which releases the GIL; a few frames in
     # flight, in order)
-    counts, thumbs = [], []
-    pending: deque = deque()
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="nuclei") as pool:
-        for f in small:
-            pending.append(pool.submit(one, f))
-            if len(pending) > 8:
-                c, t = pending.popleft().result()
-                counts.append(c)
-                thumbs.append(t)
-        for fut in pending:
-            c, t = fut.result()
-            counts.append(c)
-            thumbs.append(t)
+    pairs = list(ordered_map(one, small, 2, 9, "nuclei"))
+    counts = [c for c, _ in pairs]
+    thumbs = [t for _, t in pairs]
     est = np.asarray(counts, dtype=np.float64)
     skip = est <= 0
     ooo = out_of_order(np.stack(thumbs), skip=skip)[0] if len(thumbs) >= 8 else np.zeros(est.size, bool)

@@ -8,8 +8,6 @@ docs/DETECTION.md for the rules and measured figures.
 from __future__ import annotations
 
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Optional
 
@@ -18,7 +16,7 @@ import numpy as np
 
 from ..errors import EmbryoError
 from ..policy import CORRUPT_KINDS, DETECTOR_FEATURES_VERSION
-from ..progress import CancelToken
+from ..progress import CancelToken, ordered_map
 from ._settings import resolve
 from .corrupt_settings import LEGACY_KEYS, CorruptSettings  # noqa: F401  (re-exported)
 from .frame_features import FrameFeatures, frame_features
@@ -219,24 +217,10 @@ def _features(frames: Iterator[tuple[int, np.ndarray]], s: CorruptSettings
     """(index, features) in order.  With ``workers`` > 1 the per-frame work (almost all of it in
     OpenCV calls, which release the GIL) runs in a small thread pool, a few frames ahead of the
     consumer; at most ``2 * workers`` frames are in flight."""
-    workers = max(1, int(s.workers))
-    if workers == 1:
-        for i, frame in frames:
-            yield i, _frame_work(i, frame, s)
-        return
-    ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corrupt")
-    pending: deque = deque()
-    try:
-        for i, frame in frames:
-            pending.append((i, ex.submit(_frame_work, i, frame, s)))
-            if len(pending) >= 2 * workers:
-                j, fut = pending.popleft()
-                yield j, fut.result()
-        while pending:
-            j, fut = pending.popleft()
-            yield j, fut.result()
-    finally:
-        ex.shutdown(wait=True, cancel_futures=True)
+    def work(item):
+        i, frame = item
+        return i, _frame_work(i, frame, s)
+    return ordered_map(work, frames, int(s.workers), 2 * max(1, int(s.workers)), "corrupt")
 
 
 def detect_corrupt(frames: Iterable[np.ndarray], n_frames: int,

@@ -219,6 +219,18 @@ def _excess_maxpool2(img: np.ndarray, hs: int, ws: int) -> np.ndarray:
     return np.ascontiguousarray(cols[:, ::6])
 
 
+def area_pool(img: np.ndarray, t: int) -> np.ndarray:
+    """``img`` area-averaged over ``t`` x ``t`` blocks, to (h // t, w // t) (at least 1 pixel): cropped
+    to a multiple of ``t`` first (at most t - 1 rows / columns dropped), so that ``cv2.resize`` takes
+    its integer-scale path (the real movies' 169 x 114 maps cost 10x more as an odd size); an image
+    smaller than ``t`` a side is resized whole."""
+    h, w = img.shape[:2]
+    size = (max(1, w // t), max(1, h // t))
+    if h >= t and w >= t:
+        img = img[: size[1] * t, : size[0] * t]
+    return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+
+
 def border_max(img: np.ndarray, ring: int = 2) -> int:
     """Largest value within ``ring`` px of the image border."""
     return int(max(img[:ring].max(), img[-ring:].max(), img[:, :ring].max(), img[:, -ring:].max()))
@@ -264,11 +276,7 @@ def frame_features(frame: np.ndarray, settings=None, half: Optional[np.ndarray] 
     red_kind, red_score, red_reason = best_kind(kinds)
 
     t = max(1, int(s.thumb_pool))
-    tsz = (max(1, ws // t), max(1, hs // t))
-    gr = cv2.merge((green_map, red_map))
-    if hs >= t and ws >= t:    # an exact 1/t (OpenCV's integer path; 169 x 114 maps cost 10x more)
-        gr = gr[: tsz[1] * t, : tsz[0] * t]
-    th = cv2.resize(gr, tsz, interpolation=cv2.INTER_AREA).astype(np.float32)
+    th = area_pool(cv2.merge((green_map, red_map)), t).astype(np.float32)
     if th.ndim == 2:
         th = th[:, :, None]
     return FrameFeatures(bright=bright, red_score=red_score, red_kind=red_kind, red_reason=red_reason,

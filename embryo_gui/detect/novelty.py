@@ -47,7 +47,7 @@ import cv2
 import numpy as np
 
 from ..arrays import runs
-from .frame_features import FrameFeatures, border_max
+from .frame_features import FrameFeatures, area_pool, border_max
 
 LINE_KER = np.ones((3, 3), np.uint8)     # the neighbours' line maps are dilated by 1 pooled px (twitch)
 
@@ -217,11 +217,7 @@ class BlotchPass:
 def _maps(f: FrameFeatures) -> np.ndarray:
     """(h/2, w/2, 3) uint8 red, green, excess at twice the pooling of the features' maps: blotches
     are at least about a nucleus wide (>= 35 px), so 8 px cells resolve them."""
-    m = cv2.merge((f.red_map, f.green_map, f.excess_map))
-    h, w = m.shape[:2]
-    if h >= 2 and w >= 2:      # an exact halving (OpenCV's integer path: 169 x 114 maps of the
-        m = m[: h // 2 * 2, : w // 2 * 2]   # real movies cost 10x more as an odd size)
-    return cv2.resize(m, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    return area_pool(cv2.merge((f.red_map, f.green_map, f.excess_map)), 2)
 
 
 def _release(f: FrameFeatures) -> None:
