@@ -122,6 +122,31 @@ def test_repeated_frames_inside_a_video_are_kept(tmp_path):
     assert not np.may_share_memory(frames[2], frames[3])
 
 
+def test_same_frame_is_exact_whatever_the_sampled_rows_show():
+    """The stale-frame test compares every 16th row first: frames that differ only between those rows,
+    or only in their last byte, must still count as different, and only bit-identical ones as equal."""
+    from embryo_gui.io.frame_sources import _same_frame
+    rng = np.random.default_rng(0)
+    a = np.zeros((512, 752, 3), np.uint8)
+    a[100:400, 100:600] = rng.integers(0, 255, (300, 500, 3))
+    assert _same_frame(a, a.copy())
+    for row, col, ch in [(17, 300, 1), (511, 751, 2), (1, 0, 0)]:  # rows the sample skips
+        b = a.copy()
+        b[row, col, ch] ^= 1
+        assert not _same_frame(a, b)
+    assert not _same_frame(a, a[:256])
+    odd = rng.integers(0, 255, (5, 7, 3)).astype(np.uint8)  # not a multiple of 8 bytes
+    assert _same_frame(odd, odd.copy())
+    c = odd.copy()
+    c[3, 6, 2] ^= 4
+    assert not _same_frame(odd, c)
+    view = a[:, ::2]  # not contiguous
+    d = np.ascontiguousarray(view)
+    assert _same_frame(view, d)
+    d[33, 3, 1] ^= 1
+    assert not _same_frame(view, d)
+
+
 def test_count_frames(tmp_path):
     src = open_frame_source(write_video(tmp_path / "v.avi", "MJPG", 9))
     assert src.count_frames() == 9 and src.decoded_frames == 9
