@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import time
 from collections import deque
@@ -53,6 +55,42 @@ class Throttle:
             self.progress(info)
 
 
+#: the interpreter's thread switch interval while a frame pipeline runs (Python's default: 5 ms)
+PIPELINE_SWITCH_INTERVAL = 0.0005
+
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved: Optional[float] = None
+
+
+@contextlib.contextmanager
+def quick_gil_handover(interval: float = PIPELINE_SWITCH_INTERVAL) -> Iterator[None]:
+    """Run the block with a short thread switch interval (``sys.setswitchinterval``), restored after.
+
+    In a frame pipeline one thread calls a native function that releases the GIL (decoding a
+    frame, writing a chunk: ~0.1-0.5 ms) while others run Python and numpy code between their own
+    native calls.  When the call returns, the thread waits for the GIL until the holder lets go, and
+    with the default 5 ms interval that wait is often longer than the call itself: on 2 cores, 600
+    chunk writes beside one busy Python thread took 2.3 s at 5 ms and 0.67 s at 0.5 ms, and the
+    default import was faster in 4 of 4 alternating runs (docs/BENCHMARKS.md, "GIL").  0.2 ms was
+    slower again (more switches).  Nested and concurrent uses are counted; the last one out
+    restores the interval found by the first."""
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_saved, float(interval)))
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if _switch_users == 0 and _switch_saved is not None:
+                sys.setswitchinterval(_switch_saved)
+                _switch_saved = None
+
+
 def ordered_map(fn: Callable, items: Iterable, workers: int, ahead: int, name: str = "work") -> Iterator:
     """``fn(item)`` of every item, in order, computed in a pool of ``workers`` threads at most
     ``ahead`` items ahead of the consumer (memory stays bounded; ``workers`` 1: on the caller's
@@ -67,11 +105,12 @@ def ordered_map(fn: Callable, items: Iterable, workers: int, ahead: int, name: s
     ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
     pending: deque = deque()
     try:
-        for item in items:
-            pending.append(ex.submit(fn, item))
-            if len(pending) >= ahead:
+        with quick_gil_handover():
+            for item in items:
+                pending.append(ex.submit(fn, item))
+                if len(pending) >= ahead:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
     finally:
         ex.shutdown(wait=True, cancel_futures=True)

@@ -185,3 +185,35 @@ def test_live_frames_keep_first_within_budget_then_newest():
     assert live.latest()[0] == 5 and live.latest()[1][0, 0, 0] == 5
     live.finish()
     assert live.done and live.changed.is_set()
+
+
+def test_pipelines_hand_the_gil_over_quickly_and_restore_the_interval(tmp_path):
+    """While an import writes its frames the interpreter switches threads every 0.5 ms (a thread
+    back from decoding or writing would otherwise wait up to 5 ms for the GIL); afterwards, and
+    after nested or failing uses, the interval found before is back."""
+
+    from embryo_gui import progress
+    from embryo_gui.model.framestore import write_frame_file
+
+    before = sys.getswitchinterval()
+    seen = []
+
+    def features(frame, small, half):
+        seen.append(sys.getswitchinterval())
+        return {"x": 0.0}
+
+    frames = [np.full((16, 16, 3), i, np.uint8) for i in range(6)]
+    write_frame_file(tmp_path / "f.h5", iter(frames), (16, 16, 3), 6, features=features)
+    assert seen and max(seen) <= progress.PIPELINE_SWITCH_INTERVAL < before
+    assert sys.getswitchinterval() == before
+    with progress.quick_gil_handover():
+        with progress.quick_gil_handover():
+            assert sys.getswitchinterval() == progress.PIPELINE_SWITCH_INTERVAL
+        assert sys.getswitchinterval() == progress.PIPELINE_SWITCH_INTERVAL  # the outer one still runs
+    assert sys.getswitchinterval() == before
+    with pytest.raises(ValueError):
+        with progress.quick_gil_handover():
+            raise ValueError("boom")
+    assert sys.getswitchinterval() == before
+    assert list(progress.ordered_map(lambda x: x * 2, range(5), 2, 3)) == [0, 2, 4, 6, 8]
+    assert sys.getswitchinterval() == before

@@ -40,7 +40,7 @@ import hdf5plugin  # noqa: F401  (registers the Blosc filter with HDF5)
 import numpy as np
 
 from ..errors import EmbryoError, first_line
-from ..progress import CancelToken, Throttle, check
+from ..progress import CancelToken, Throttle, check, quick_gil_handover
 from .atomic import atomic_target, ensure_space
 from .format import FRAMES_FORMAT_NAME, FRAMES_FORMAT_VERSION
 
@@ -254,7 +254,9 @@ def write_frame_file(
     beside the frames.
 
     Decoding (the iterator) runs in its own thread, compression in a pool, writing here; memory stays
-    bounded (a small queue and a few frames in flight).
+    bounded (a small queue and a few frames in flight).  The threads hand the GIL over every 0.5 ms
+    (:func:`~embryo_gui.progress.quick_gil_handover`), not every 5 ms: the decoder and the writer
+    return from each native call to wait for it.
     """
     path = Path(path)
     h, w, c = (int(x) for x in frame_shape)
@@ -284,7 +286,7 @@ def write_frame_file(
     n = 0
     pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="frame-compress")
     pending: "collections.deque" = collections.deque()
-    with atomic_target(path) as tmp:
+    with quick_gil_handover(), atomic_target(path) as tmp:
         try:
             with h5py.File(tmp, "w", libver="latest") as f:
                 f.attrs["format"] = FRAMES_FORMAT_NAME
@@ -299,19 +301,20 @@ def write_frame_file(
                                              "and again to 1/4 (exact halvings)")
                 feat = _Features(f, cap, getattr(features, "version", None))
                 written = 0
+                full_id, small_id = ds.id, small_ds.id
 
                 def write_one():
-                    nonlocal written
+                    nonlocal written, cap
                     fr, fut = pending.popleft()
                     full, small_c, small, feats = fut.result()
-                    if written >= ds.shape[0]:
-                        grow = max(written + 1, 2 * ds.shape[0])
-                        ds.resize(grow, axis=0)
-                        small_ds.resize(grow, axis=0)
+                    if written >= cap:  # (the capacity is kept here: h5py's Dataset.shape asks HDF5 each time)
+                        cap = max(written + 1, 2 * cap)
+                        ds.resize(cap, axis=0)
+                        small_ds.resize(cap, axis=0)
                     if written % _SPACE_EVERY == 0:   # stop before HDF5 meets a full disk (statvfs: not every frame)
                         ensure_space(tmp, 2 * _SPACE_EVERY * (len(full) + len(small_c)))
-                    ds.id.write_direct_chunk((written, 0, 0, 0), full)
-                    small_ds.id.write_direct_chunk((written, 0, 0, 0), small_c)
+                    full_id.write_direct_chunk((written, 0, 0, 0), full)
+                    small_id.write_direct_chunk((written, 0, 0, 0), small_c)
                     if feats is not None:
                         feat.add(written, feats)
                     written += 1
@@ -468,7 +471,7 @@ def copy_frames(ds, start: int, reader: "FrameReader", indices, size: Optional[t
     zero = (0,) * len(out_shape)
     pending: "collections.deque" = collections.deque()
     done_since = 0
-    with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="export-compress") as pool:
+    with quick_gil_handover(), ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="export-compress") as pool:
         try:
             it = iter(idx)
             for i in it:
