@@ -83,3 +83,20 @@ def test_stored_detection_reports_progress_stops_on_cancel_and_passes_errors_on(
     with pytest.raises(ZeroDivisionError):
         detect_corrupt_frames(reader, n, progress=lambda d: 1 / 0)
     assert threading.active_count() <= before
+
+
+def test_rebuilt_features_take_each_kinds_reason_of_its_own_frame():
+    """Each frame gets its own stored reason for every kind, and "" for a kind stored without
+    reasons (an older file)."""
+    from embryo_gui.detect.corrupt import features_from_store
+    T = 5
+    small = [np.full((8, 12, 3), 10 * t, np.uint8) for t in range(T)]
+    stored = {"bright": np.arange(T, dtype=float) + 100, "red_score": np.zeros(T), "red_kind": [""] * T,
+              "red_reason": [""] * T, "thumb": np.zeros((T, 2, 3, 2), np.float32),
+              "line_map": np.zeros((T, 8, 12), np.uint8),
+              "band_score": np.arange(T) / 10.0, "band_reason": [f"band {t}" for t in range(T)],
+              "line_score": np.zeros(T)}
+    feats = list(features_from_store(stored, small))
+    assert [f.kind_scores["band"] for f in feats] == [(t / 10.0, f"band {t}") for t in range(T)]
+    assert [f.kind_scores["line"] for f in feats] == [(0.0, "")] * T
+    assert [f.bright for f in feats] == [100.0 + t for t in range(T)]

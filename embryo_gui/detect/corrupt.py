@@ -279,6 +279,8 @@ def features_from_store(stored: dict, small: Iterable[np.ndarray], settings=None
     if missing:
         raise EmbryoError(f"stored detector features lack {', '.join(missing)}")
     kinds = sorted({k[:-6] for k in stored if k.endswith("_score") and k != "red_score"})
+    # (a kind without stored reasons gets ""; a default list built per frame made this pass O(T^2))
+    reasons = {k: stored.get(f"{k}_reason") for k in kinds}
     for t, sm in enumerate(small):
         sm = np.asarray(sm)
         red_map = np.ascontiguousarray(sm[..., 0])
@@ -290,7 +292,7 @@ def features_from_store(stored: dict, small: Iterable[np.ndarray], settings=None
         bright = float(stored["bright"][t])
         nuclei = (count_nuclei(green_map, min_snr=s.black_nucleus_snr, min_level=s.black_nucleus_level)
                   if bright < s.black_rel * 255 else -1)
-        ks = {k: (float(stored[f"{k}_score"][t]), str(stored.get(f"{k}_reason", [""] * (t + 1))[t]))
+        ks = {k: (float(stored[f"{k}_score"][t]), "" if reasons[k] is None else str(reasons[k][t]))
               for k in kinds}
         yield FrameFeatures(bright=bright, red_score=float(stored["red_score"][t]),
                                  red_kind=str(stored["red_kind"][t]), red_reason=str(stored["red_reason"][t]),
