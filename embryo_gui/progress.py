@@ -72,7 +72,7 @@ def quick_gil_handover(interval: float = PIPELINE_SWITCH_INTERVAL) -> Iterator[N
     native calls.  When the call returns, the thread waits for the GIL until the holder lets go, and
     with the default 5 ms interval that wait is often longer than the call itself: on 2 cores, 600
     chunk writes beside one busy Python thread took 2.3 s at 5 ms and 0.67 s at 0.5 ms, and the
-    default import was faster in 4 of 4 alternating runs (docs/BENCHMARKS.md, "GIL").  0.2 ms was
+    default import was faster in 4 of 4 alternating runs (docs/BENCHMARKS.md, latest run).  0.2 ms was
     slower again (more switches).  Nested and concurrent uses are counted; the last one out
     restores the interval found by the first."""
     global _switch_users, _switch_saved
