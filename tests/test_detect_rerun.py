@@ -116,6 +116,14 @@ def test_a_new_cliff_reaching_past_an_accepted_one_is_pending_and_marked(project
     assert got["population 44-49"].extra["overlaps"] == "decided cliff population 45-48"
     assert any("kept population 45-48 (accepted, excluded; the run's population 44-49 reaches past it, "
                "pending)" in m for m in notes), notes
+    # the triage queue says so on the pending item, and on the kept one when decisions are listed
+    from embryo_gui.app.triage import collect
+    pending = [it.describe() for it in collect(e) if it.kind == "cliff"]
+    assert pending == ["cliff (population and 1 lineage): frames 44-49, score "
+                       f"{max(c.score for c in e.cliffs if c.status == 'pending'):.3g}; "
+                       "overlaps decided cliff population 45-48"], pending
+    kept = [it.describe() for it in collect(e, include_reviewed=True) if it.status == "accepted"]
+    assert len(kept) == 1 and kept[0].endswith("; kept, not found again by the detectors"), kept
 
 
 def test_a_decision_found_again_with_the_same_key_is_not_reported(project):
@@ -196,4 +204,9 @@ def test_window_says_so_after_detection_on_open(qtbot, project, tmp_path):
     e = win.embryo
     assert [span(c) for c in e.cliffs if c.status == "accepted"] == ["population 43-50", "population 60-64"]
     assert not e.flags.mask("spike")[SPIKE] and e.flags.mask("cliff")[60:65].all()
+    # the population plot's cliff menu marks the kept cliff
+    menu = win.curve.cliff_menu(62)
+    titles = [a.text() for a in menu.actions()]
+    assert any(t.startswith("Cliff ") and t.endswith("frames 60-64 (accepted, not found again by the detectors)")
+               for t in titles), titles
     win.ask = False
