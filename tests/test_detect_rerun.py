@@ -187,6 +187,8 @@ def test_cli_detect_prints_the_notes(project, capsys):
 def test_window_says_so_after_detection_on_open(qtbot, project, tmp_path):
     """A newer detector version runs on open: the status bar names the kept and dropped decisions
     and the hand-edited spike frames, and the window's cliff list keeps the accepted cliffs."""
+    from PySide6 import QtCore
+
     from gui_helpers import open_window
     e = project.embryos[0]
     _decided_cliffs_a_new_run_does_not_find(e)
@@ -204,6 +206,12 @@ def test_window_says_so_after_detection_on_open(qtbot, project, tmp_path):
     e = win.embryo
     assert [span(c) for c in e.cliffs if c.status == "accepted"] == ["population 43-50", "population 60-64"]
     assert not e.flags.mask("spike")[SPIKE] and e.flags.mask("cliff")[60:65].all()
+    # the triage dock lists the run's A 44-49 (pending) and the hand-fixed spike no more
+    dock = win.triage
+    model = dock.list.model()
+    rows = [model.data(model.index(r, 0), QtCore.Qt.ItemDataRole.ToolTipRole) for r in range(model.rowCount())]
+    assert any(r.startswith("cliff (A): frames 44-49") for r in rows), rows
+    assert not any(r == f"spike: frame {SPIKE}" or r.startswith(f"spike: frame {SPIKE},") for r in rows), rows
     # the population plot's cliff menu marks the kept cliff
     menu = win.curve.cliff_menu(62)
     titles = [a.text() for a in menu.actions()]
