@@ -121,19 +121,16 @@ class Session:
             return self.set_project(Project.open(path, write=True, wait=wait))
         project = Project.open(path, write=False)
         holder = describe_holder(read_holder(path) or {}) if is_locked(path) else None
-        self.set_project(project)
-        self._read_only, self._read_only_holder = True, holder
-        self.events.project_changed.emit(ProjectChanged(project, str(project.path)))  # views show it
-        return project
+        return self.set_project(project, _read_only=(True, holder))
 
     def create(self, path) -> Project:
         """Create a new empty project at ``path`` (which must not exist) and make it current."""
         self._check_idle("create a project")
         return self.set_project(Project.create(path, hold=True))
 
-    def set_project(self, project: Optional[Project]) -> Optional[Project]:
+    def set_project(self, project: Optional[Project], *, _read_only=(False, None)) -> Optional[Project]:
         """Make ``project`` the session's project (None: none); the previous one is closed unless
-        it is the same object."""
+        it is the same object.  A project set here is not read-only (see :meth:`open`)."""
         self._check_thread()
         old = self._project
         if old is project:
@@ -141,7 +138,7 @@ class Session:
         if old is not None:
             old.undo_stack.remove_listener(self._on_step)
             old.close()
-        self._read_only, self._read_only_holder = False, None
+        self._read_only, self._read_only_holder = _read_only if project is not None else (False, None)
         self._project = project
         self._frame = 0
         self._embryo_name = project.embryos[0].name if project is not None and project.embryos else None
@@ -324,10 +321,9 @@ class Session:
     def begin_job(self, job: Job) -> None:
         """Mark ``job`` as the running one (EmbryoError if another runs); job_started."""
         self._check_thread()
-        if self._job is not None:
-            raise EmbryoError(f"{self._job.label} is already running; wait for it or cancel it")
-        if self.read_only and job.name not in READ_ONLY_JOBS:
-            raise EmbryoError(self._read_only_text(f"run {job.label}"))
+        why = self.job_refusal(job.name, job.label)
+        if why is not None:
+            raise EmbryoError(why)
         self._job = job
         self.events.job_started.emit(JobEvent(job))
 
@@ -362,6 +358,16 @@ class Session:
                 self._emit_modified()
             self.events.job_finished.emit(JobEvent(job))
         return outcome
+
+    def job_refusal(self, name: str, label: Optional[str] = None) -> Optional[str]:
+        """Why a job named ``name`` cannot start now (one line), or None: another job runs, or the
+        project is read-only and the job is not one that writes nothing into it
+        (``policy.READ_ONLY_JOBS``).  A face asks before it prepares a job (the trainer's copy)."""
+        if self._job is not None:
+            return f"{self._job.label} is already running; wait for it or cancel it"
+        if self.read_only and name not in READ_ONLY_JOBS:
+            return self._read_only_text(f"run {label or name}")
+        return None
 
     def start_job(self, job: Job) -> Future:
         """Run ``job``'s compute on the session's thread pool; :meth:`poll` / :meth:`wait_job`
