@@ -101,7 +101,7 @@ def plan_policy(scratch, policy: AutocleanPolicy, notes=()) -> tuple[list[Edit],
     if corrupt.any():
         do(SetExcluded(corrupt, True, reason="corrupt"))
     repaired = excluded_cliff = left_for_review = 0
-    hand = scratch.flags.mask("edited") & ~scratch.flags.mask("repaired")  # values set by hand
+    hand = scratch.hand_edited_mask()  # values set by hand
     for i, c in enumerate(scratch.cliffs):
         if c.status != "pending":
             continue

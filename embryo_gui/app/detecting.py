@@ -23,6 +23,7 @@ from ..detect.corrupt import detect_corrupt_frames
 from ..detect.spikes import SpikeSettings, detect_spikes
 from ..edits import SetFlags
 from ..edits.review_edits import REVIEW_KEY, rejected_mask
+from ..lineages import LINEAGES
 from ..model.detections import CliffDetection, CorruptFrames, active_cliffs_mask, cliffs_to_json
 from ..policy import CORRUPT_KINDS
 from ..progress import check
@@ -33,6 +34,19 @@ from .jobs import Job
 DETECTORS_VERSION = 3   # 3: temporal maps and thumbnails by exact halvings (issue 14); 2: the blotch copy search matches the region with its surroundings (issue 11)
 #: the label of the edit a detector run pushes (not an edit of the user's: app.alignment_report)
 DETECT_LABEL = "run detectors"
+#: ``extra["kept"]`` of an accepted cliff a later run did not find again (:func:`carry_decisions`)
+KEPT_NOT_FOUND = "not found again by the detectors"
+#: what the notes say of decided cliffs a run did not find again, and of hand-edited spike frames
+NOT_FOUND_AGAIN = "not found again by this run"
+HAND_EDITED_SPIKES = "edited by hand, not flagged as spikes again"
+#: the phrases of the notes about the user's decisions and edits (shown even after a detection on open)
+DECISION_PHRASES = ("while the detectors ran", NOT_FOUND_AGAIN, HAND_EDITED_SPIKES)
+
+
+def decision_notes(notes) -> list[str]:
+    """The notes of a detection run that are about the user's decisions and hand edits (kept,
+    dropped, skipped): a face shows them even when it shows nothing else of the run."""
+    return [m for m in notes or [] if any(p in m for p in DECISION_PHRASES)]
 
 
 def detector_key(corrupt_settings=None, cliff_settings=None, spike_settings=None) -> str:
@@ -87,6 +101,8 @@ class DetectionResult:
     spike_settings_used: Any = None
     detected_with: str = ""        # detector_key() of the settings used
     review_then: dict = field(default_factory=dict)   # decisions when the snapshot was taken
+    curve_notes: list = field(default_factory=list)   # the notes of the curve part (redone with it)
+    apply_notes: list = field(default_factory=list)   # the notes of detection_apply (redone with it)
     cliffs_then: tuple = ()        # (key, status) of the cliffs when the snapshot was taken
 
     def detections(self) -> dict:
@@ -100,8 +116,10 @@ def compute_detections(inp: EmbryoInput, corrupt_settings=None, cliff_settings=N
     """Detect corrupt frames (pixels), cliffs and spikes (isolated mislabels) in the original
     annotations of one embryo.  Pure: changes nothing.
 
-    Cliffs keep the status (accepted / rejected) a matching earlier detection had, so running the
-    detectors again never undoes a decision.  Notes say e.g. that cliff detection was skipped.
+    Cliffs keep the status (accepted / rejected) a matching earlier detection had, and a decided
+    cliff this run does not find again is kept or dropped as :func:`carry_decisions` says, never
+    silently: running the detectors again never undoes a decision.  Notes say e.g. that cliff
+    detection was skipped, or which decided cliffs were not found again.
     """
     cliff_settings = resolve(CliffSettings, cliff_settings)
     spike_settings = resolve(SpikeSettings, spike_settings)
@@ -128,19 +146,71 @@ def compute_detections(inp: EmbryoInput, corrupt_settings=None, cliff_settings=N
     return result
 
 
+def carry_decisions(found, previous) -> tuple[list[CliffDetection], list[str]]:
+    """The cliffs a run keeps: ``found`` (this run's detections, pending) with the decisions of
+    ``previous`` (the embryo's cliffs before it), and one phrase per decided cliff this run did
+    not find again with the same key (start, stop, lineage).  A decision is never lost silently:
+
+    - an **accepted** cliff not found again is kept as it was (still active: its frames keep the
+      ``cliff`` flag, its repair stays), marked ``extra["kept"]`` (:data:`KEPT_NOT_FOUND`).  A
+      new pending cliff on the same curve that lies inside it is not added (the decision covers
+      it); one that reaches past it is added pending, marked ``extra["overlaps"]`` (its frames
+      outside the decided range were never decided);
+    - a **rejected** cliff not found again goes (the detectors now agree: nothing to flag);
+      a new cliff overlapping it is pending (the person rejected another range);
+    - a pending cliff not found again simply goes (nothing was decided).
+    """
+    old = {c.key: c for c in previous}
+    new = [c.decided_like(old.get(c.key)) for c in found]
+    keys = {c.key for c in found}
+    lost = [c for c in previous if c.status != "pending" and c.key not in keys]
+    kept = [c.noted(kept=KEPT_NOT_FOUND) for c in lost if c.status == "accepted"]
+    out, covered, overlapping = [], {}, {}
+    for c in new:
+        over = [k for k in kept if k.overlaps(c)] if c.status == "pending" else []
+        cover = next((k for k in over if k.covers(c)), None)
+        if cover is not None:
+            covered.setdefault(cover.key, []).append(c)
+            continue
+        if over:
+            c = c.noted(overlaps="decided cliff " + ", ".join(k.span for k in over))
+            for k in over:
+                overlapping.setdefault(k.key, []).append(c)
+        out.append(c)
+    phrases = []
+    for c in lost:
+        if c.status == "accepted":
+            why = "accepted" + (f", {c.repair}" if c.repair else "")
+            why += "".join(f"; covers the run's {x.span}" for x in covered.get(c.key, []))
+            why += "".join(f"; the run's {x.span} reaches past it, pending" for x in overlapping.get(c.key, []))
+            phrases.append(f"kept {c.span} ({why})")
+        else:
+            now = [x for x in out if x.overlaps(c) and x.status == "pending"]
+            phrases.append(f"dropped {c.span} (rejected: no longer detected"
+                           + "".join(f"; the run finds {x.span}, pending" for x in now) + ")")
+    order = {name: k for k, name in enumerate(("population",) + LINEAGES)}
+    cliffs = sorted(out + kept, key=lambda c: (c.start, order.get(c.lineage, 99)))
+    return cliffs, phrases
+
+
 def _detect_curves(result: DetectionResult, original: np.ndarray, previous_cliffs) -> None:
     """The annotation-curve part (cliffs, then spikes outside them): cheap, redone at apply time
     when the embryo's decisions changed while the pixels were being looked at."""
     n = len(original)
-    old = {c.key: c for c in previous_cliffs}
-    result.notes = [m for m in result.notes if not m.endswith("cliff detection skipped")]
+    result.notes = [m for m in result.notes if m not in result.curve_notes]
+    result.curve_notes = []
     if not np.isfinite(original).any():
-        result.notes.append(f"{result.name}: no annotations; cliff detection skipped")
-        result.cliffs, result.cliff_settings = [], None
+        result.curve_notes.append(f"{result.name}: no annotations; cliff detection skipped")
+        found, result.cliff_settings = [], None
     else:
         found = [CliffDetection.from_detector(c) for c in detect_cliffs(original, result.cliff_settings_used)]
-        result.cliffs = [c.decided_like(old.get(c.key)) for c in found]
         result.cliff_settings = result.cliff_settings_used.to_dict()
+    result.cliffs, phrases = carry_decisions(found, previous_cliffs)
+    if phrases:
+        k = len(phrases)
+        result.curve_notes.append(f"{result.name}: {k} decided cliff{'s' if k != 1 else ''} "
+                                  f"{'were' if k != 1 else 'was'} {NOT_FOUND_AGAIN}: " + "; ".join(phrases))
+    result.notes += result.curve_notes
     result.masks["cliff"] = cmask = active_cliffs_mask(result.cliffs, n)
     smask, sscore, by_column = detect_spikes(original, result.spike_settings_used, skip=cmask)
     result.masks["spike"] = smask
@@ -180,9 +250,13 @@ def detection_apply(result: DetectionResult, embryo=None) -> SetFlags:
     """The edit that records a detection result (push it on the embryo's history).  With
     ``embryo``: if it changed since the snapshot (a cliff accepted meanwhile), the cheap curve
     part is redone against its current decisions first, and a frame a person cleared of a kind
-    stays cleared (like a rejected cliff).  The decisions made while the detectors ran are kept
-    and reported in ``result.notes`` (never merged silently)."""
+    stays cleared (like a rejected cliff), and a frame whose value a person set by hand
+    (:meth:`Embryo.hand_edited_mask`) is not flagged as a spike again (the spike detector reads the
+    original annotation; the hand edit resolved it; the notes give the count).  The decisions made
+    while the detectors ran are kept and reported in ``result.notes`` (never merged silently)."""
     masks = dict(result.masks)
+    result.notes = [m for m in result.notes if m not in result.apply_notes]   # applied again: said once
+    result.apply_notes = []
     if embryo is not None:
         if result.token and embryo.state_token() != result.token:
             made = decisions_since(result, embryo)
@@ -190,12 +264,21 @@ def detection_apply(result: DetectionResult, embryo=None) -> SetFlags:
             masks = dict(result.masks)
             if made:
                 shown = "; ".join(made[:6]) + (f"; and {len(made) - 6} more" if len(made) > 6 else "")
-                result.notes.append(f"{result.name}: {len(made)} decision{'s' if len(made) != 1 else ''} "
+                result.apply_notes.append(f"{result.name}: {len(made)} decision{'s' if len(made) != 1 else ''} "
                                     f"made while the detectors ran {'were' if len(made) != 1 else 'was'} "
                                     f"kept ({shown})")
         for kind in list(masks):
             if kind != "cliff":
                 masks[kind] = masks[kind] & ~rejected_mask(embryo, kind)
+        if "spike" in masks:
+            # spikes are found on the original annotation: a frame the user set by hand is resolved
+            hand = embryo.hand_edited_mask()
+            skipped = int((masks["spike"] & hand).sum())
+            masks["spike"] = masks["spike"] & ~hand
+            if skipped:
+                result.apply_notes.append(f"{result.name}: {skipped} frame{'s' if skipped != 1 else ''} "
+                                    f"{HAND_EDITED_SPIKES}")
+    result.notes += result.apply_notes
     return SetFlags(masks, scores=result.scores, detections=result.detections(), label=DETECT_LABEL)
 
 

@@ -50,6 +50,9 @@ class TriageItem:
     lineage: str = "population"
     #: every cliff detection of the same drop (population and lineages share a span): decided together
     cliffs: tuple = ()
+    #: what a detection run said of the cliff (``kept, not found again by the detectors``;
+    #: ``overlaps decided cliff population 10-24``: app.detecting.carry_decisions)
+    note: str = ""
 
     @property
     def frame(self) -> int:
@@ -66,7 +69,7 @@ class TriageItem:
         extra = f" ({self.lineage})" if self.kind == "cliff" and self.lineage != "population" else ""
         if self.kind == "cliff" and len(self.cliffs) > 1:
             extra = f" ({self.lineage} and {len(self.cliffs) - 1} lineage{'s' if len(self.cliffs) > 2 else ''})"
-        return f"{kind}{extra}: {where}, score {self.score:.3g}"
+        return f"{kind}{extra}: {where}, score {self.score:.3g}" + (f"; {self.note}" if self.note else "")
 
 
 def _finite(v: np.ndarray) -> np.ndarray:
@@ -113,10 +116,23 @@ def collect(embryo, include_reviewed: bool = False, kinds: Optional[Iterable[str
             ks.sort(key=lambda k: (cliffs[k].get("lineage", "population") != "population", k))
             s = max(float(cliffs[k].get("score", 0.0)) for k in ks)
             items.append(TriageItem("cliff", start, stop, s, s / top if top > 0 else 1.0, status, ks[0],
-                                    str(cliffs[ks[0]].get("lineage", "population")), tuple(ks)))
+                                    str(cliffs[ks[0]].get("lineage", "population")), tuple(ks),
+                                    _cliff_note(cliffs[k] for k in ks)))
     order = {k: i for i, k in enumerate(TRIAGE_KINDS)}
     items.sort(key=lambda it: (-it.rank, it.start, order.get(it.kind, 99), it.cliff or 0))
     return items
+
+
+def _cliff_note(cliffs) -> str:
+    """What the detection runs said of a group of cliff detections (``extra`` keys ``kept`` and
+    ``overlaps``, see :func:`embryo_gui.app.detecting.carry_decisions`), once each."""
+    out: list[str] = []
+    for c in cliffs:
+        for phrase in ((f"kept, {c['kept']}" if c.get("kept") else ""),
+                       (f"overlaps {c['overlaps']}" if c.get("overlaps") else "")):
+            if phrase and phrase not in out:
+                out.append(phrase)
+    return "; ".join(out)
 
 
 def pending_counts(embryo) -> dict[str, int]:

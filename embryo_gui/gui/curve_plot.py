@@ -350,8 +350,10 @@ class CurvePlot(pg.PlotWidget):
         for k in hits:
             c = self.cliffs[k]
             lo, hi = cliff_span(c)
+            said = "".join(f", {c[x]}" if x == "kept" else f", overlaps {c[x]}"
+                           for x in ("kept", "overlaps") if c.get(x))   # app.detecting.carry_decisions
             title = (f"Cliff {k + 1}: {c.get('lineage', 'population')}, frames {lo}-{hi}"
-                     f" ({cliff_status(c)})")
+                     f" ({cliff_status(c)}{said})")
             sub = menu.addMenu(title) if len(hits) > 1 else menu
             if len(hits) == 1:
                 head = menu.addAction(title)

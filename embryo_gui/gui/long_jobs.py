@@ -18,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from ..app.detecting import decision_notes
 from ..app.jobs import Job
 from ..errors import EmbryoError
 from .job_runner import JobHandle, JobRunner, function_job
@@ -219,7 +220,7 @@ class LongJobs(QtCore.QObject):
 
         def done(notes) -> None:
             self.last_detection_notes = list(notes or [])
-            kept = [m for m in self.last_detection_notes if "while the detectors ran" in m]
+            kept = decision_notes(self.last_detection_notes)  # decisions kept, dropped, skipped
             if kept:
                 self.notifier.message(" ".join(kept), 15000)
             self.detectionFinished.emit(n)

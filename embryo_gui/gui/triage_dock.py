@@ -44,8 +44,8 @@ class _QueueModel(QtCore.QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self.queue.items):
             return None
         it = self.queue.items[index.row()]
-        if role == QtCore.Qt.ItemDataRole.DisplayRole:
-            return it.describe()
+        if role in (QtCore.Qt.ItemDataRole.DisplayRole, QtCore.Qt.ItemDataRole.ToolTipRole):
+            return it.describe()   # the tooltip shows a long entry whole (a narrow dock cuts it)
         if role == QtCore.Qt.ItemDataRole.ForegroundRole:
             b = self._colours.get(it.kind)
             if b is None:

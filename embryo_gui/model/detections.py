@@ -80,6 +80,23 @@ class CliffDetection:
             return self
         return dataclasses.replace(self, status=previous.status, repair=previous.repair)
 
+    @property
+    def span(self) -> str:
+        """``population 10-24``: the curve and its frames (0-based, last frame included)."""
+        return f"{self.lineage} {self.start}-{self.stop - 1}"
+
+    def overlaps(self, other: "CliffDetection") -> bool:
+        """Shares a frame of the same curve with ``other``."""
+        return self.lineage == other.lineage and self.start < other.stop and other.start < self.stop
+
+    def covers(self, other: "CliffDetection") -> bool:
+        """Holds every frame of ``other`` on the same curve."""
+        return self.lineage == other.lineage and self.start <= other.start and other.stop <= self.stop
+
+    def noted(self, **extra) -> "CliffDetection":
+        """A copy with ``extra`` keys added (kept in the project file, shown by views)."""
+        return dataclasses.replace(self, extra={**self.extra, **extra})
+
     def to_dict(self) -> dict:
         d = {"start": int(self.start), "stop": int(self.stop), "kind": self.kind, "lineage": self.lineage,
              "score": float(self.score), "depth": float(self.depth), "cells_lost": float(self.cells_lost),

@@ -78,6 +78,11 @@ class Embryo:
     def _update_edited(self) -> None:
         self.flags.set_mask("edited", rows_differ(self.current, self._original))
 
+    def hand_edited_mask(self) -> np.ndarray:
+        """Frames whose current value a person set by hand (a point drag, Set value): ``edited``
+        and not ``repaired`` (an interpolation, a refit or an accepted spike marks ``repaired``)."""
+        return self.flags.mask("edited") & ~self.flags.mask("repaired")
+
     @property
     def cliffs(self) -> list[CliffDetection]:
         """The cliff detections (typed; stored as dicts in :attr:`detections`)."""
