@@ -66,6 +66,9 @@ class FileOps(QtCore.QObject):
         interactive window, offers to open it read-only (Cancel is the default)."""
         if not self.maybe_save():
             return False
+        return self._open(path, read_only)
+
+    def _open(self, path: "str | os.PathLike[str]", read_only: bool) -> bool:
         try:
             # a short wait on the GUI thread: covers another process's save (milliseconds), and a
             # project another window or script keeps open is refused at once, naming the holder,
@@ -74,7 +77,7 @@ class FileOps(QtCore.QObject):
         except ProjectLockedError as exc:
             if not self.offer_read_only(str(exc)):
                 return False
-            return self.open_project(path, read_only=True)
+            return self._open(path, read_only=True)   # (unsaved changes were asked about once)
         except EmbryoError as exc:
             self.notifier.error(str(exc))
             return False
