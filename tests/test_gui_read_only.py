@@ -139,6 +139,7 @@ def test_the_lock_refusal_offers_read_only_and_the_window_refuses_every_change(q
         refused(lambda: win.start_training({"epochs": 1}))
         refused(lambda: win.import_video(path, tmp_path / "video.avi"))
         assert not win.triage.decide(True) and "read-only" in win.triage.last_error
+        assert win.statusBar().currentMessage() == win.triage.last_error
         assert float(e.current[3, 7]) == value and not win.modified and s.job is None
         # the actions that change the project are disabled; viewing and export are not
         for a in (win.act_save, win.act_undo, win.act_redo, win.act_set_value, win.act_interpolate,

@@ -259,6 +259,9 @@ class TriageDock(QtWidgets.QDockWidget):
         if why is not None:
             self.last_error = why
             self.state_label.setText(why)
+            win = self.window()
+            if isinstance(win, QtWidgets.QMainWindow):   # and the window's status bar, as its edits
+                win.statusBar().showMessage(why, 10000)
             return False
         edit = self.queue.decide(accept)
         if edit is None:
