@@ -71,6 +71,14 @@ LOCK_WAIT_SECONDS = 5.0
 #: How long the window waits for that lock when it opens a project (on the GUI thread: long enough
 #: for another process's save, short enough not to freeze the window; then it refuses, naming the holder).
 GUI_LOCK_WAIT_SECONDS = 0.5
+#: Jobs (``Job.name``) that let edits, undo, redo and save go on while they run: each works on the
+#: state it was started on and applies its result to the state it finds (docs/GUI.md).  Any other
+#: job (auto-clean, import, an auto-clean draft) holds editing until it ends; ``Session.push`` /
+#: ``undo`` / ``redo`` / ``save`` refuse meanwhile.
+JOBS_ALLOWING_EDITS: tuple[str, ...] = ("train", "detect", "export")
+#: Jobs a read-only session (``Session.open(path, read_only=True)``) may run: they write nothing into
+#: the project (an export writes another file only).
+READ_ONLY_JOBS: tuple[str, ...] = ("export",)
 #: Applied edits kept in full per embryo when a project is saved; older ones are squashed into one
 #: undo step (docs/FORMAT.md, "History compaction").
 HISTORY_KEEP_STEPS = 100

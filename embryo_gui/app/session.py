@@ -17,8 +17,10 @@ Project::
 
     s = Session()                      # or Session(project)
     s.open(path) / s.create(path) / s.set_project(project) / s.close()
+    s.open(path, read_only=True)       # a reader: no lock; every change refused (EmbryoError, one line)
     s.save()                           # atomic; project_changed(saved=True), modified_changed(False)
-    s.project, s.path, s.modified
+    s.project, s.path, s.modified, s.read_only, s.read_only_holder
+    s.editing_allowed, s.check_editing(what)   # read-only, or a job that holds editing (policy)
 
 Current embryo and frame::
 
@@ -58,6 +60,8 @@ from typing import Any, Optional
 
 from ..errors import EmbryoError
 from ..model import Project
+from ..model.lock import describe_holder, is_locked, read_holder
+from ..policy import JOBS_ALLOWING_EDITS, READ_ONLY_JOBS
 from ..model.edit import Edit
 from .events import EmbryoChanged, FrameChanged, HistoryChanged, JobEvent, ProjectChanged, SessionEvents
 from .jobs import Job
@@ -75,6 +79,8 @@ class Session:
         self._progress: "queue.SimpleQueue[tuple[Job, dict]]" = queue.SimpleQueue()
         self._pool: Optional[ThreadPoolExecutor] = None
         self._modified = False
+        self._read_only = False
+        self._read_only_holder: Optional[str] = None
         if project is not None:
             self.set_project(project)
 
@@ -91,22 +97,40 @@ class Session:
     def modified(self) -> bool:
         return self._project is not None and self._project.modified
 
-    def open(self, path, wait: Optional[float] = None) -> Project:
+    @property
+    def read_only(self) -> bool:
+        """True while the project was opened with ``read_only=True``: every change is refused."""
+        return self._project is not None and self._read_only
+
+    @property
+    def read_only_holder(self) -> Optional[str]:
+        """Who held the project's write lock when it was opened read-only (None: nobody, or not read-only)."""
+        return self._read_only_holder if self.read_only else None
+
+    def open(self, path, wait: Optional[float] = None, read_only: bool = False) -> Project:
         """Open a project file for editing: the session holds its write lock until it is closed
         (``model.lock``; another writer gets a one-line refusal naming this process, and so does this
         call when another process holds it, after waiting up to ``wait`` seconds: default
-        ``policy.LOCK_WAIT_SECONDS``).  EmbryoError on a bad one; the current project stays open then."""
+        ``policy.LOCK_WAIT_SECONDS``).  EmbryoError on a bad one; the current project stays open then.
+
+        ``read_only=True``: open it as a reader (``Project.open(path, write=False)``), taking no lock
+        and never waiting, even while another process holds it; edits, undo, redo, save and every
+        job but an export to another file (``policy.READ_ONLY_JOBS``) are then refused."""
         self._check_idle("open a project")
-        return self.set_project(Project.open(path, write=True, wait=wait))
+        if not read_only:
+            return self.set_project(Project.open(path, write=True, wait=wait))
+        project = Project.open(path, write=False)
+        holder = describe_holder(read_holder(path) or {}) if is_locked(path) else None
+        return self.set_project(project, _read_only=(True, holder))
 
     def create(self, path) -> Project:
         """Create a new empty project at ``path`` (which must not exist) and make it current."""
         self._check_idle("create a project")
         return self.set_project(Project.create(path, hold=True))
 
-    def set_project(self, project: Optional[Project]) -> Optional[Project]:
+    def set_project(self, project: Optional[Project], *, _read_only=(False, None)) -> Optional[Project]:
         """Make ``project`` the session's project (None: none); the previous one is closed unless
-        it is the same object."""
+        it is the same object.  A project set here is not read-only (see :meth:`open`)."""
         self._check_thread()
         old = self._project
         if old is project:
@@ -114,6 +138,7 @@ class Session:
         if old is not None:
             old.undo_stack.remove_listener(self._on_step)
             old.close()
+        self._read_only, self._read_only_holder = _read_only if project is not None else (False, None)
         self._project = project
         self._frame = 0
         self._embryo_name = project.embryos[0].name if project is not None and project.embryos else None
@@ -137,6 +162,7 @@ class Session:
         """Save the project atomically (its undo order included)."""
         self._check_thread()
         p = self._need_project()
+        self.check_editing("save")
         p.save()
         self.events.project_changed.emit(ProjectChanged(p, str(p.path), saved=True))
         self._emit_modified()
@@ -195,8 +221,36 @@ class Session:
         raises and leaves the embryo as it was."""
         self._check_thread()
         e = self._resolve(embryo)
+        self.check_editing("edit")
         e.history.push(edit)
         return not edit.is_empty
+
+    @property
+    def editing_allowed(self) -> bool:
+        """Whether edits, undo, redo and save are allowed now (see :meth:`editing_refusal`)."""
+        return self.editing_refusal() is None
+
+    def editing_refusal(self, what: str = "edit") -> Optional[str]:
+        """Why ``what`` (an edit, undo, save...) is refused now, in one line, or None when allowed:
+        the project is read-only, or a job that holds editing runs (any job not in
+        ``policy.JOBS_ALLOWING_EDITS``: auto-clean, import)."""
+        if self.read_only:
+            return self._read_only_text(what)
+        job = self._job
+        if job is not None and job.name not in JOBS_ALLOWING_EDITS:
+            return f"cannot {what} while {job.label} is running; wait for it or cancel it"
+        return None
+
+    def check_editing(self, what: str = "edit") -> None:
+        """Raise EmbryoError (one line) when :meth:`editing_refusal` refuses ``what``."""
+        why = self.editing_refusal(what)
+        if why is not None:
+            raise EmbryoError(why)
+
+    def _read_only_text(self, what: str) -> str:
+        held = f", held by {self._read_only_holder}" if self._read_only_holder else ""
+        return (f"cannot {what}: {self.path.name} is open read-only{held}; "
+                "open it again when it is free to change it")
 
     @property
     def can_undo(self) -> bool:
@@ -220,14 +274,18 @@ class Session:
         """Undo the last step of the project, whichever embryo it belongs to (IndexError when
         there is none); with ``select`` that embryo becomes the current one."""
         self._check_thread()
-        embryo, edit = self._need_project().undo_stack.undo()
+        self._need_project()
+        self.check_editing("undo")
+        embryo, edit = self._project.undo_stack.undo()
         if select:
             self.select_embryo(embryo.name)
         return embryo.name, edit
 
     def redo(self, select: bool = True) -> tuple[str, Edit]:
         self._check_thread()
-        embryo, edit = self._need_project().undo_stack.redo()
+        self._need_project()
+        self.check_editing("redo")
+        embryo, edit = self._project.undo_stack.redo()
         if select:
             self.select_embryo(embryo.name)
         return embryo.name, edit
@@ -263,8 +321,9 @@ class Session:
     def begin_job(self, job: Job) -> None:
         """Mark ``job`` as the running one (EmbryoError if another runs); job_started."""
         self._check_thread()
-        if self._job is not None:
-            raise EmbryoError(f"{self._job.label} is already running; wait for it or cancel it")
+        why = self.job_refusal(job.name, job.label)
+        if why is not None:
+            raise EmbryoError(why)
         self._job = job
         self.events.job_started.emit(JobEvent(job))
 
@@ -299,6 +358,16 @@ class Session:
                 self._emit_modified()
             self.events.job_finished.emit(JobEvent(job))
         return outcome
+
+    def job_refusal(self, name: str, label: Optional[str] = None) -> Optional[str]:
+        """Why a job named ``name`` cannot start now (one line), or None: another job runs, or the
+        project is read-only and the job is not one that writes nothing into it
+        (``policy.READ_ONLY_JOBS``).  A face asks before it prepares a job (the trainer's copy)."""
+        if self._job is not None:
+            return f"{self._job.label} is already running; wait for it or cancel it"
+        if self.read_only and name not in READ_ONLY_JOBS:
+            return self._read_only_text(f"run {label or name}")
+        return None
 
     def start_job(self, job: Job) -> Future:
         """Run ``job``'s compute on the session's thread pool; :meth:`poll` / :meth:`wait_job`
@@ -373,11 +442,11 @@ class Session:
     # --- workflows (each returns a Job; see embryo_gui.app.*) -----------------------------------------
     def detect_job(self, names=None, **settings) -> Job:
         from .detecting import detect_job
-        return detect_job(self._need_project(), names, **settings)
+        return detect_job(self._need_writable("run the detectors"), names, **settings)
 
     def autoclean_job(self, policy=None, names=None) -> Job:
         from .autoclean import autoclean_job
-        return autoclean_job(self._need_project(), policy, names)
+        return autoclean_job(self._need_writable("auto-clean"), policy, names)
 
     def export_job(self, out_path, **options) -> Job:
         from .exporting import export_job
@@ -385,7 +454,7 @@ class Session:
 
     def import_job(self, source_path, annotations_path=None, **options) -> Job:
         from .importing import import_job
-        return import_job(self._need_project(), source_path, annotations_path, **options)
+        return import_job(self._need_writable("import"), source_path, annotations_path, **options)
 
     # --- internals ---------------------------------------------------------------------------------------
     def _embryo_objects(self) -> list:
@@ -395,6 +464,14 @@ class Session:
         if self._project is None:
             raise EmbryoError("no project is open")
         return self._project
+
+    def _need_writable(self, what: str) -> Project:
+        """The project, unless it is open read-only (EmbryoError, one line): a job that would
+        change it is refused before it plans anything."""
+        p = self._need_project()
+        if self.read_only:
+            raise EmbryoError(self._read_only_text(what))
+        return p
 
     def _resolve(self, embryo):
         if embryo is None:

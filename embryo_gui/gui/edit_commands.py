@@ -29,6 +29,10 @@ class EditCommands:
         e = embryo if embryo is not None else s.embryo
         if e is None:
             return False
+        why = s.editing_refusal("edit")     # read-only, or a job that holds editing
+        if why is not None:
+            self.notifier.error(why)
+            return False
         try:
             return s.push(edit, e)
         except (EmbryoError, ValueError, IndexError, KeyError) as exc:

@@ -12,6 +12,7 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from ..errors import EmbryoError
+from ..model.lock import ProjectLockedError
 from ..policy import GUI_LOCK_WAIT_SECONDS
 from . import recovery
 
@@ -50,31 +51,70 @@ class FileOps(QtCore.QObject):
     # -- the project ----------------------------------------------------------------------------
     @property
     def modified(self) -> bool:
-        return self.session.project is not None and (self.session.modified or self.restored)
+        """Unsaved changes that closing would drop (never in a read-only window: it changes nothing)."""
+        s = self.session
+        return s.project is not None and not s.read_only and (s.modified or self.restored)
 
     def set_project(self, project: Any, restored: bool = False) -> None:
         """Show ``project`` (replacing the current one without asking)."""
         self.restored = bool(restored)
         self.session.set_project(project)
 
-    def open_project(self, path: "str | os.PathLike[str]") -> bool:
+    def open_project(self, path: "str | os.PathLike[str]", read_only: bool = False) -> bool:
+        """Open ``path`` for editing (or, with ``read_only``, as a reader: no lock, nothing can be
+        changed).  When another process holds it, the refusal names the holder and, in an
+        interactive window, offers to open it read-only (Cancel is the default)."""
         if not self.maybe_save():
             return False
+        return self._open(path, read_only)
+
+    def _open(self, path: "str | os.PathLike[str]", read_only: bool) -> bool:
         try:
             # a short wait on the GUI thread: covers another process's save (milliseconds), and a
             # project another window or script keeps open is refused at once, naming the holder,
             # instead of freezing the window for the writers' LOCK_WAIT_SECONDS
-            self.session.open(path, wait=GUI_LOCK_WAIT_SECONDS)
+            self.session.open(path, wait=GUI_LOCK_WAIT_SECONDS, read_only=read_only)
+        except ProjectLockedError as exc:
+            if not self.offer_read_only(str(exc)):
+                return False
+            return self._open(path, read_only=True)   # (unsaved changes were asked about once)
         except EmbryoError as exc:
             self.notifier.error(str(exc))
             return False
         self.restored = False
         self.add_recent(self.session.path)
+        if self.session.read_only:
+            held = self.session.read_only_holder
+            self.notifier.message(f"opened {self.session.path.name} read-only"
+                                  + (f" (held by {held})" if held else "") + ": nothing can be changed", 10000)
         return True
+
+    def offer_read_only(self, msg: str) -> bool:
+        """Show the lock refusal; True when the user chose "Open read-only" (a scripted window,
+        ``ask`` off, only reports it)."""
+        self.notifier.last_error = msg
+        self.notifier.window.statusBar().showMessage(msg, 10000)
+        if not self.notifier.ask:
+            return False
+        B = QtWidgets.QMessageBox.StandardButton
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Project in use", msg, B.Cancel,
+                                    self.parent_widget)
+        box.setInformativeText("You can open it read-only to look at it: nothing can be changed or saved.")
+        ro = box.addButton("Open read-only", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        ro.setObjectName("open_read_only")
+        cancel = box.button(B.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.exec()
+        return box.clickedButton() is ro
 
     def save(self) -> bool:
         s = self.session
         if s.project is None:
+            return False
+        why = s.editing_refusal("save")     # read-only, or a job that holds editing (the Session's rule)
+        if why is not None:
+            self.notifier.error(why)
             return False
         try:
             s.save()
@@ -120,6 +160,12 @@ class FileOps(QtCore.QObject):
                                                         "embryo-gui projects (*.h5 *.hdf5)")
         if path:
             self.open_project(path)
+
+    def open_read_only_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.parent_widget, "Open project read-only", "",
+                                                        "embryo-gui projects (*.h5 *.hdf5)")
+        if path:
+            self.open_project(path, read_only=True)
 
 
 def kind_of(path: str) -> str | None:

@@ -359,8 +359,9 @@ class LongJobs(QtCore.QObject):
         p = s.project
         if p is None:
             return None
-        if s.job is not None:
-            self.notifier.error(f"{s.job.label} is already running; wait for it or cancel it")
+        why = s.job_refusal("train", "training")   # another job runs, or the project is read-only
+        if why is not None:
+            self.notifier.error(why)
             return None
         from ..app.training import TrainingStart, apply_checked
         from ..train import TrainSettings  # torch-free

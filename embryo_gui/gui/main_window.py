@@ -82,6 +82,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.trainer = TrainerView(s)
         self.history = HistoryView(s)
         self.status_label = StatusView(s)
+        self.read_only_label = QtWidgets.QLabel()     # "read-only (held by ...)" beside the status line
+        self.read_only_label.setObjectName("read_only_label")
+        self.read_only_label.setStyleSheet("QLabel { color: #b8860b; font-weight: bold; padding: 0 6px; }")
+        self.read_only_label.hide()
         self.busy_bar = BusyBar(s, self.statusBar())
         self.views = [self.video, self.timeline, self.curve, self.embryo_list, self.trainer, self.history,
                       self.status_label, self.busy_bar]
@@ -113,6 +117,7 @@ class MainWindow(QtWidgets.QMainWindow):
         guard_typing(self, self.key_guard)  # keys typed in a spin box never move the frame
         window_actions.build(self)
         window_layout.restore(self)
+        self.statusBar().addPermanentWidget(self.read_only_label)
 
         ev = s.events
         ev.project_changed.connect(self._on_project)
@@ -156,9 +161,20 @@ class MainWindow(QtWidgets.QMainWindow):
         window_actions.update_enabled(self)
 
     def _update_title(self) -> None:
-        p = self.session.project
+        s = self.session
+        p = s.project
         name = p.path.name if p is not None else "no project"
-        self.setWindowTitle(f"{name}[*] — embryo-gui {__version__}")
+        ro = ""
+        if s.read_only:
+            ro = " (read-only" + (f", held by {s.read_only_holder}" if s.read_only_holder else "") + ")"
+            self.read_only_label.setText("read-only" + (f": held by {s.read_only_holder}"
+                                                        if s.read_only_holder else ""))
+            self.read_only_label.setToolTip(f"{name} is open read-only"
+                                            + (f", held by {s.read_only_holder}" if s.read_only_holder else "") + ": "
+                                            "nothing can be changed or saved. Open the project again "
+                                            "when it is free to change it.")
+        self.read_only_label.setVisible(s.read_only)
+        self.setWindowTitle(f"{name}[*]{ro} — embryo-gui {__version__}")
         self.setWindowModified(self.files.modified)
 
     # -- what the window shows (read from the Session) --------------------------------------------
@@ -245,14 +261,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def set_project(self, project, restored: bool = False) -> None:
         self.files.set_project(project, restored)
 
-    def open_project(self, path) -> bool:
-        return self.files.open_project(path)
+    def open_project(self, path, read_only: bool = False) -> bool:
+        return self.files.open_project(path, read_only)
 
     def save(self) -> bool:
-        if not window_actions.editing_allowed(self.session):
-            self.notifier.error(f"cannot save while {self.session.job.label} is running; wait or cancel it")
-            return False
-        return self.files.save()
+        return self.files.save()   # refused (one line) when read-only or while a job holds editing
 
     def autosave(self):
         return self.files.autosave()
@@ -263,19 +276,27 @@ class MainWindow(QtWidgets.QMainWindow):
     def recent_files(self) -> list[str]:
         return self.files.recent_files()
 
-    def undo(self) -> None:
-        if self.session.can_undo and window_actions.editing_allowed(self.session):
-            self.session.undo()
+    def _refused(self, what: str) -> bool:
+        """Report, in one status-bar line, why the Session refuses ``what`` now (True), else False."""
+        why = self.session.editing_refusal(what)
+        if why is not None:
+            self.notifier.error(why)
+        return why is not None
 
-    def redo(self) -> None:
-        if self.session.can_redo and window_actions.editing_allowed(self.session):
-            self.session.redo()
+    def undo(self) -> bool:
+        if self._refused("undo") or not self.session.can_undo:
+            return False
+        self.session.undo()
+        return True
+
+    def redo(self) -> bool:
+        if self._refused("redo") or not self.session.can_redo:
+            return False
+        self.session.redo()
+        return True
 
     def push_edit(self, edit, embryo=None) -> bool:
-        if not window_actions.editing_allowed(self.session):
-            self.notifier.error(f"wait for {self.session.job.label} to finish before editing")
-            return False
-        return self.edits.push_edit(edit, embryo)
+        return self.edits.push_edit(edit, embryo)   # refused by the Session's rule (one line)
 
     def set_embryo(self, name: str) -> None:
         self.session.select_embryo(name)

@@ -183,6 +183,8 @@ class TriageDock(QtWidgets.QDockWidget):
         s = self.session
         if not self.auto_detect or s.project is None or getattr(s, "job", None) is not None:
             return False
+        if getattr(s, "read_only", False):  # its result could not be recorded
+            return False
         names = [e.name for e in s.project.embryos if needs_detection(e)]
         if not names:
             return False
@@ -253,9 +255,13 @@ class TriageDock(QtWidgets.QDockWidget):
 
     def decide(self, accept: bool) -> bool:
         """Accept / reject the current item (one undo step); the next item becomes current."""
-        if not editing_allowed(self.session):  # the same rule as the window's edits
-            self.last_error = f"wait for {self.session.job.label} to finish before deciding"
-            self.state_label.setText(self.last_error)
+        why = self.session.editing_refusal("decide")  # the Session's rule, as the window's edits
+        if why is not None:
+            self.last_error = why
+            self.state_label.setText(why)
+            win = self.window()
+            if isinstance(win, QtWidgets.QMainWindow):   # and the window's status bar, as its edits
+                win.statusBar().showMessage(why, 10000)
             return False
         edit = self.queue.decide(accept)
         if edit is None:

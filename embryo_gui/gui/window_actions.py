@@ -5,7 +5,8 @@ Editing, saving and undo stay enabled while the trainer, the detectors or an exp
 works on the state it was started on, its result applied to the state it finds, conflicts and
 decisions made meanwhile reported: :mod:`.long_jobs`, :func:`embryo_gui.app.detecting.detection_apply`,
 :func:`embryo_gui.app.exporting.changed_since`); auto-clean and import change the whole project, so
-edits wait for them.
+edits wait for them.  The Session decides (``policy.JOBS_ALLOWING_EDITS``, ``Session.editing_allowed``,
+its read-only state); this only shows it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ from PySide6 import QtCore, QtGui
 
 from .cheat_sheet import plain, shortcut_text
 from .icons import icon
-
-#: jobs that run while the user keeps editing
-BACKGROUND_JOBS = ("train", "detect", "export")
 
 
 def action(win: Any, text: str, slot: Callable[[], Any], shortcut=None, tip: str = "",
@@ -49,6 +47,9 @@ def build(win: Any) -> None:
     s, nav, ed, work, files = win.session, win.nav, win.edits, win.work, win.files
     win.act_new = A("&New project from video...", win.new_project_dialog, SK.New)
     win.act_open = A("&Open project...", files.open_dialog, SK.Open, icon_name="open")
+    win.act_open_read_only = A("Open &read-only...", files.open_read_only_dialog, None,
+                               "Open a project to look at it, without changing it (even one another "
+                               "window or script holds)")
     win.act_save = A("&Save", win.save, "Ctrl+S", "Save the project (atomic)", "save")
     win.act_export = A("&Export cleaned dataset...", win.export_dialog, "Ctrl+Shift+E", icon_name="export")
     win.act_properties = A("Embryo &properties...", win.embryo_properties_dialog, "Ctrl+Shift+P",
@@ -122,7 +123,7 @@ def build(win: Any) -> None:
 
     mb = win.menuBar()
     f = mb.addMenu("&File")
-    for a in (win.act_new, win.act_open):
+    for a in (win.act_new, win.act_open, win.act_open_read_only):
         f.addAction(a)
     win.recent_menu = f.addMenu("Open &recent")
     fill_recent(win)
@@ -168,9 +169,9 @@ def show_playing(win: Any, playing: bool) -> None:
 
 
 def editing_allowed(session: Any) -> bool:
-    """Edits, undo and save are allowed unless a job that changes or reads the whole project runs."""
-    job = session.job
-    return job is None or job.name in BACKGROUND_JOBS
+    """Edits, undo and save are allowed unless the project is read-only or a job that changes the
+    whole project runs: the Session's rule (``Session.editing_allowed``)."""
+    return session.editing_allowed
 
 
 def update_enabled(win: Any) -> None:
@@ -183,10 +184,12 @@ def update_enabled(win: Any) -> None:
         a.setEnabled(has and edit)
     win.act_properties.setEnabled(has)
     project = s.project is not None and bool(s.embryos)
-    for a in (win.act_autoclean, win.act_detect, win.act_train, win.act_export):
-        a.setEnabled(project and idle)
+    writable = not s.read_only
+    for a in (win.act_autoclean, win.act_detect, win.act_train):
+        a.setEnabled(project and idle and writable)
+    win.act_export.setEnabled(project and idle)   # an export writes another file: read-only too
     win.act_save.setEnabled(s.project is not None and edit)
-    win.trainer.start_button.setEnabled(s.project is not None and idle)
+    win.trainer.start_button.setEnabled(s.project is not None and idle and writable)
     win.history.setEnabled(edit)
     win.act_undo.setEnabled(edit and s.can_undo)
     win.act_redo.setEnabled(edit and s.can_redo)

@@ -1,0 +1,137 @@
+"""The Session's own editing rules (issue 17), for every face (GUI, CLI, scripts):
+
+* a project opened read-only (``Session.open(path, read_only=True)``, no lock taken) refuses every
+  change -- edits, undo/redo, save, import, auto-clean, detection, training -- with one line, while
+  an export to another file still works and writes nothing into the project;
+* a push (undo, redo, save) while a job that holds editing (auto-clean, import) runs is refused;
+  training, detection and export let editing go on (``policy.JOBS_ALLOWING_EDITS``)."""
+
+import hashlib
+import shutil
+
+import pytest
+
+from embryo_gui import edits
+from embryo_gui.app.jobs import Job
+from embryo_gui.app.session import Session
+from embryo_gui.errors import EmbryoError
+from embryo_gui.model import Project
+from embryo_gui.model.lock import is_locked
+from embryo_gui.policy import JOBS_ALLOWING_EDITS
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):
+    from embryo_gui.demo import write_demo_project
+    d = tmp_path_factory.mktemp("rodemo")
+    path = d / "demo.h5"
+    write_demo_project(path, n_embryos=2, n_frames=14, seed=3, frame_shape=(32, 48, 3)).close()
+    return path
+
+
+@pytest.fixture
+def demo(demo_file, tmp_path):
+    shutil.copy(demo_file, tmp_path / demo_file.name)
+    shutil.copytree(demo_file.with_name("demo.frames"), tmp_path / "demo.frames")
+    return tmp_path / demo_file.name
+
+
+def tree_digest(folder):
+    """Names, sizes and contents of every file under ``folder`` (the project and its frames)."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def test_a_read_only_session_refuses_every_change_in_one_line(demo, tmp_path, tmp_path_factory):
+    s = Session()
+    s.open(demo, read_only=True)
+    assert s.read_only and not is_locked(demo)      # a reader takes no lock
+    other = Project.open(demo, write=True, wait=0)   # so a writer can take the project meanwhile
+    other.close()                                    # (it leaves its lock file: digest from here)
+    before = tree_digest(demo.parent)
+    e = s.embryo
+    value = float(e.current[3, 7])
+    refusals = {
+        "push": lambda: s.push(edits.SetValues([3], value + 5, columns=["population"])),
+        "save": s.save,
+        "autoclean": s.autoclean_job,
+        "detect": s.detect_job,
+        "import": lambda: s.import_job(tmp_path / "x.avi"),
+        "training": lambda: s.begin_job(Job("train", lambda p, c: None, label="training")),
+    }
+    for what, call in refusals.items():
+        with pytest.raises(EmbryoError) as ei:
+            call()
+        msg = str(ei.value)
+        assert "read-only" in msg and demo.name in msg and "\n" not in msg, (what, msg)
+    assert float(e.current[3, 7]) == value and not s.modified and s.job is None
+    # undo / redo are refused the same way (a reader's stack is the file's, not its own)
+    with pytest.raises(EmbryoError, match="read-only"):
+        s.undo()
+    with pytest.raises(EmbryoError, match="read-only"):
+        s.redo()
+    # scrubbing and reading still work
+    assert s.set_frame(9) == 9
+    s.select_embryo(s.embryos[1])
+    # an export to another file works and writes nothing into the project
+    out = tmp_path_factory.mktemp("elsewhere") / "data.h5"
+    report = s.run_job(s.export_job(out, size=(24, 16)))
+    assert out.exists() and report["n_frames"] > 0
+    s.close()
+    assert tree_digest(demo.parent) == before
+
+
+def test_a_read_only_session_names_the_holder(demo):
+    holder = Project.open(demo, write=True, holder="a colleague's window")
+    try:
+        s = Session()
+        s.open(demo, read_only=True)
+        assert "a colleague's window" in s.read_only_holder
+        with pytest.raises(EmbryoError, match="a colleague's window"):
+            s.save()
+        s.close()
+    finally:
+        holder.close()
+    s = Session()
+    s.open(demo)                                     # an ordinary open is not read-only
+    assert not s.read_only and s.read_only_holder is None
+    s.close()
+
+
+@pytest.mark.parametrize("name,label", [("autoclean", "auto-clean"), ("import", "import")])
+def test_push_undo_and_save_are_refused_while_a_job_that_holds_editing_runs(demo, name, label):
+    s = Session()
+    s.open(demo)
+    assert s.push(edits.SetExcluded([2]))
+    job = Job(name, lambda p, c: None, label=label)
+    s.begin_job(job)
+    for call in (lambda: s.push(edits.SetExcluded([4])), s.undo, s.save):
+        with pytest.raises(EmbryoError) as ei:
+            call()
+        assert f"while {label} is running" in str(ei.value) and "\n" not in str(ei.value)
+    assert not s.editing_allowed
+    assert not bool(s.embryo.flags.mask("excluded")[4])
+    job.compute()
+    s.end_job(job)
+    assert s.editing_allowed and s.push(edits.SetExcluded([4]))
+    s.close()
+
+
+@pytest.mark.parametrize("name", JOBS_ALLOWING_EDITS)
+def test_jobs_that_allow_editing_let_push_undo_and_save_go_on(demo, name):
+    s = Session()
+    s.open(demo)
+    job = Job(name, lambda p, c: None)
+    s.begin_job(job)
+    assert s.editing_allowed
+    assert s.push(edits.SetExcluded([5]))
+    s.undo()
+    s.redo()
+    s.save()
+    job.compute()
+    s.end_job(job)
+    s.close()
