@@ -29,6 +29,29 @@ def rising_counts(n: int) -> np.ndarray:
     return c
 
 
+def demo_project_fixtures(prefix: str, **kw):
+    """Two fixtures for a test module: ``demo_file``, a demo project written once per module
+    (``write_demo_project`` keywords), and ``demo``, each test's own copy of it (project file and
+    frames folder).  Use: ``demo_file, demo = demo_project_fixtures("name", n_frames=14, ...)``."""
+    import shutil
+
+    @pytest.fixture(scope="module")
+    def demo_file(tmp_path_factory):
+        from embryo_gui.demo import write_demo_project
+        path = tmp_path_factory.mktemp(prefix) / "demo.h5"
+        write_demo_project(path, **kw).close()
+        return path
+
+    @pytest.fixture
+    def demo(demo_file, tmp_path):
+        shutil.copy(demo_file, tmp_path / demo_file.name)
+        frames = demo_file.with_suffix(".frames")
+        shutil.copytree(frames, tmp_path / frames.name)
+        return tmp_path / demo_file.name
+
+    return demo_file, demo
+
+
 @pytest.fixture
 def tiny_project(tmp_path):
     """A saved project of two small embryos made without the demo generator."""

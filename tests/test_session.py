@@ -1,13 +1,13 @@
 """The Session drives a whole job headless (no Qt): open -> detect -> edit -> undo across embryos ->
 save -> reopen, with its events, its one undo stack and its jobs (compute off-thread, apply here)."""
 
-import shutil
 import threading
 
 import h5py
 import numpy as np
 import pytest
 
+from conftest import demo_project_fixtures
 from embryo_gui import edits
 from embryo_gui.app.autoclean import AutocleanPolicy
 from embryo_gui.app.jobs import Job
@@ -17,20 +17,7 @@ from embryo_gui.jsoncodec import dumps, loads
 from embryo_gui.model import Project
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    from embryo_gui.demo import write_demo_project
-    d = tmp_path_factory.mktemp("sdemo")
-    path = d / "demo.h5"
-    write_demo_project(path, n_embryos=2, n_frames=40, seed=5, frame_shape=(64, 96, 3)).close()
-    return path
-
-
-@pytest.fixture
-def demo(demo_file, tmp_path):
-    shutil.copy(demo_file, tmp_path / demo_file.name)
-    shutil.copytree(demo_file.with_name("demo.frames"), tmp_path / "demo.frames")
-    return tmp_path / demo_file.name
+demo_file, demo = demo_project_fixtures("sdemo", n_embryos=2, n_frames=40, seed=5, frame_shape=(64, 96, 3))
 
 
 class Recorder:

@@ -7,10 +7,10 @@
   training, detection and export let editing go on (``policy.JOBS_ALLOWING_EDITS``)."""
 
 import hashlib
-import shutil
 
 import pytest
 
+from conftest import demo_project_fixtures
 from embryo_gui import edits
 from embryo_gui.app.jobs import Job
 from embryo_gui.app.session import Session
@@ -20,20 +20,7 @@ from embryo_gui.model.lock import is_locked
 from embryo_gui.policy import JOBS_ALLOWING_EDITS
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    from embryo_gui.demo import write_demo_project
-    d = tmp_path_factory.mktemp("rodemo")
-    path = d / "demo.h5"
-    write_demo_project(path, n_embryos=2, n_frames=14, seed=3, frame_shape=(32, 48, 3)).close()
-    return path
-
-
-@pytest.fixture
-def demo(demo_file, tmp_path):
-    shutil.copy(demo_file, tmp_path / demo_file.name)
-    shutil.copytree(demo_file.with_name("demo.frames"), tmp_path / "demo.frames")
-    return tmp_path / demo_file.name
+demo_file, demo = demo_project_fixtures("rodemo", n_embryos=2, n_frames=14, seed=3, frame_shape=(32, 48, 3))
 
 
 def tree_digest(folder):
