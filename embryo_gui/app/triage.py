@@ -24,6 +24,7 @@ import numpy as np
 
 from ..edits import AcceptDetection, Batch, RejectDetection, ReviewFrames
 from ..edits.review_edits import review_of, reviewed_count
+from ..model.detections import cliff_remarks
 from ..policy import PROBLEM_KINDS
 
 #: per-frame score array of each kind (default ``<kind>_score``)
@@ -128,10 +129,7 @@ def _cliff_note(cliffs) -> str:
     ``overlaps``, see :func:`embryo_gui.app.detecting.carry_decisions`), once each."""
     out: list[str] = []
     for c in cliffs:
-        for phrase in ((f"kept, {c['kept']}" if c.get("kept") else ""),
-                       (f"overlaps {c['overlaps']}" if c.get("overlaps") else "")):
-            if phrase and phrase not in out:
-                out.append(phrase)
+        out += [phrase for phrase in cliff_remarks(c) if phrase not in out]
     return "; ".join(out)
 
 

@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from ..lineages import COLUMNS
+from ..model.detections import cliff_remarks
 from .curve_items import CliffBands, PyramidCurve, cliff_span, cliff_status
 from .items import RunsItem, screen_geometry, XGridItem, cache_axes, show_selection
 from .view_model import detections_at, unannotated_mask
@@ -350,8 +351,7 @@ class CurvePlot(pg.PlotWidget):
         for k in hits:
             c = self.cliffs[k]
             lo, hi = cliff_span(c)
-            said = "".join(f", {c[x]}" if x == "kept" else f", overlaps {c[x]}"
-                           for x in ("kept", "overlaps") if c.get(x))   # app.detecting.carry_decisions
+            said = "".join(f", {r}" for r in cliff_remarks(c, kept_prefix=""))   # app.detecting.carry_decisions
             title = (f"Cliff {k + 1}: {c.get('lineage', 'population')}, frames {lo}-{hi}"
                      f" ({cliff_status(c)}{said})")
             sub = menu.addMenu(title) if len(hits) > 1 else menu

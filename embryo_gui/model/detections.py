@@ -121,6 +121,18 @@ class CliffDetection:
         return cls.from_dict(cliff if isinstance(cliff, dict) else cliff.to_dict())
 
 
+def cliff_remarks(cliff: dict, kept_prefix: str = "kept, ") -> list[str]:
+    """What detection runs said of a stored cliff record (its ``extra`` keys ``kept`` and
+    ``overlaps``, see ``app.detecting.carry_decisions``), as phrases for views: ``kept, <why>``
+    (``kept_prefix`` + the text) and ``overlaps <span>``."""
+    out = []
+    if cliff.get("kept"):
+        out.append(f"{kept_prefix}{cliff['kept']}")
+    if cliff.get("overlaps"):
+        out.append(f"overlaps {cliff['overlaps']}")
+    return out
+
+
 def cliffs_of(detections: dict) -> list[CliffDetection]:
     """The cliff detections stored in an embryo's ``detections`` dict."""
     return [CliffDetection.from_dict(c) for c in (detections or {}).get("cliffs") or []]
