@@ -242,7 +242,7 @@ def decisions_since(result: DetectionResult, embryo) -> list[str]:
     for c in embryo.cliffs:
         if c.key in then and then[c.key] != c.status:
             verb = {"accepted": "accept", "rejected": "reject"}.get(c.status, "undo the decision on")
-            out.append(f"{verb} cliff {c.lineage} {c.start}-{c.stop - 1}")
+            out.append(f"{verb} cliff {c.span}")
     return out
 
 
