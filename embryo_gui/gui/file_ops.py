@@ -112,12 +112,8 @@ class FileOps(QtCore.QObject):
         s = self.session
         if s.project is None:
             return False
-        why = s.editing_refusal("save")     # read-only, or a job that holds editing (the Session's rule)
-        if why is not None:
-            self.notifier.error(why)
-            return False
         try:
-            s.save()
+            s.save()    # refused (one line) when read-only or while a job holds editing: the Session's rule
         except EmbryoError as exc:
             self.notifier.error(str(exc))
             return False
