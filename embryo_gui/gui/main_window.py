@@ -166,11 +166,10 @@ class MainWindow(QtWidgets.QMainWindow):
         name = p.path.name if p is not None else "no project"
         ro = ""
         if s.read_only:
-            ro = " (read-only" + (f", held by {s.read_only_holder}" if s.read_only_holder else "") + ")"
-            self.read_only_label.setText("read-only" + (f": held by {s.read_only_holder}"
-                                                        if s.read_only_holder else ""))
-            self.read_only_label.setToolTip(f"{name} is open read-only"
-                                            + (f", held by {s.read_only_holder}" if s.read_only_holder else "") + ": "
+            held = f"held by {s.read_only_holder}" if s.read_only_holder else ""
+            ro = " (read-only" + (f", {held}" if held else "") + ")"
+            self.read_only_label.setText("read-only" + (f": {held}" if held else ""))
+            self.read_only_label.setToolTip(f"{name} is open read-only" + (f", {held}" if held else "") + ": "
                                             "nothing can be changed or saved. Open the project again "
                                             "when it is free to change it.")
         self.read_only_label.setVisible(s.read_only)

@@ -22,7 +22,6 @@ from ..app.detecting import needs_detection
 from ..app.triage import TRIAGE_KINDS, TriageQueue, review_state
 from ..errors import EmbryoError
 from .theme import readable_on_background
-from .window_actions import editing_allowed
 from .view_model import FLAG_COLOURS
 
 K = QtCore.Qt.Key
@@ -281,7 +280,7 @@ class TriageDock(QtWidgets.QDockWidget):
         return bool(changed)
 
     def undo(self) -> None:
-        if self.session.can_undo and editing_allowed(self.session):
+        if self.session.can_undo and self.session.editing_allowed:
             self.session.undo()
 
 

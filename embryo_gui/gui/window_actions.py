@@ -168,17 +168,11 @@ def show_playing(win: Any, playing: bool) -> None:
     a.setToolTip(f"{word} (Space)")
 
 
-def editing_allowed(session: Any) -> bool:
-    """Edits, undo and save are allowed unless the project is read-only or a job that changes the
-    whole project runs: the Session's rule (``Session.editing_allowed``)."""
-    return session.editing_allowed
-
-
 def update_enabled(win: Any) -> None:
     s = win.session
     has = s.embryo is not None
     idle = s.job is None
-    edit = editing_allowed(s)
+    edit = s.editing_allowed   # not read-only, no job that holds editing: the Session's rule
     for a in (win.act_set_value, win.act_interpolate, win.act_refit, win.act_exclude, win.act_include,
               win.act_truncate, win.act_accept, win.act_reject):
         a.setEnabled(has and edit)
