@@ -40,7 +40,7 @@ import hdf5plugin  # noqa: F401  (registers the Blosc filter with HDF5)
 import numpy as np
 
 from ..errors import EmbryoError, first_line
-from ..progress import CancelToken, Throttle, check, quick_gil_handover
+from ..progress import CancelToken, Throttle, check, ordered_map, quick_gil_handover
 from .atomic import atomic_target, ensure_space
 from .format import FRAMES_FORMAT_NAME, FRAMES_FORMAT_VERSION
 
@@ -662,19 +662,7 @@ class FrameReader:
             for i in range(n):
                 yield self._full.read(i)
             return
-        read = self._full.read
-        pending: "collections.deque" = collections.deque()
-        with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="frame-read") as pool:
-            try:
-                for i in range(n):
-                    pending.append(pool.submit(read, i))
-                    if len(pending) > _IN_FLIGHT:
-                        yield pending.popleft().result()
-                while pending:
-                    yield pending.popleft().result()
-            finally:
-                for fut in pending:
-                    fut.cancel()
+        yield from ordered_map(self._full.read, range(n), _WORKERS, _IN_FLIGHT + 1, "frame-read")
 
     def close(self) -> None:
         with self._lock:
