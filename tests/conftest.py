@@ -29,25 +29,19 @@ def rising_counts(n: int) -> np.ndarray:
     return c
 
 
-def demo_project_fixtures(prefix: str, **kw):
-    """Two fixtures for a test module: ``demo_file``, a demo project written once per module
-    (``write_demo_project`` keywords), and ``demo``, each test's own copy of it (project file and
-    frames folder).  Use: ``demo_file, demo = demo_project_fixtures("name", n_frames=14, ...)``."""
-    import shutil
+def demo_project_fixtures(n_embryos: int, n_frames: int, seed: int, frame_shape):
+    """Two fixtures for a test module: ``demo_file``, a demo project written once per module, and
+    ``demo``, each test's own copy of it (``gui_helpers.write_demo_dir`` / ``copy_project``).
+    Use: ``demo_file, demo = demo_project_fixtures(2, 14, 3, (32, 48, 3))``."""
+    from gui_helpers import copy_project, write_demo_dir
 
     @pytest.fixture(scope="module")
     def demo_file(tmp_path_factory):
-        from embryo_gui.demo import write_demo_project
-        path = tmp_path_factory.mktemp(prefix) / "demo.h5"
-        write_demo_project(path, **kw).close()
-        return path
+        return write_demo_dir(tmp_path_factory, n_embryos, n_frames, seed, frame_shape) / "demo.h5"
 
     @pytest.fixture
     def demo(demo_file, tmp_path):
-        shutil.copy(demo_file, tmp_path / demo_file.name)
-        frames = demo_file.with_suffix(".frames")
-        shutil.copytree(frames, tmp_path / frames.name)
-        return tmp_path / demo_file.name
+        return copy_project(demo_file.parent, tmp_path)
 
     return demo_file, demo
 

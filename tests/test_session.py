@@ -17,7 +17,7 @@ from embryo_gui.jsoncodec import dumps, loads
 from embryo_gui.model import Project
 
 
-demo_file, demo = demo_project_fixtures("sdemo", n_embryos=2, n_frames=40, seed=5, frame_shape=(64, 96, 3))
+demo_file, demo = demo_project_fixtures(2, 40, 5, (64, 96, 3))
 
 
 class Recorder:

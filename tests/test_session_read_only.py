@@ -20,7 +20,7 @@ from embryo_gui.model.lock import is_locked
 from embryo_gui.policy import JOBS_ALLOWING_EDITS
 
 
-demo_file, demo = demo_project_fixtures("rodemo", n_embryos=2, n_frames=14, seed=3, frame_shape=(32, 48, 3))
+demo_file, demo = demo_project_fixtures(2, 14, 3, (32, 48, 3))
 
 
 def tree_digest(folder):
