@@ -95,7 +95,9 @@ def build(win: Any) -> None:
     win.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, win.triage)
     win.tabifyDockWidget(win.history_dock, win.triage)
     win.trainer_dock.raise_()
-    win.statusBar().addPermanentWidget(win.status_label, 1)
+    # a normal widget, not a permanent one: a message (an error, "saved", a detection run's notes)
+    # replaces it while it shows; beside a permanent stretched one it got no room and was never seen
+    win.statusBar().addWidget(win.status_label, 1)
     win.statusBar().addPermanentWidget(win.busy_bar)
 
 
