@@ -136,6 +136,29 @@ def _same_frame(a: np.ndarray, b: np.ndarray) -> bool:
     return np.array_equal(a, b)
 
 
+#: a frame is "the previous one again" (:func:`_concealed_copy`) when this share of its lit pixels ...
+CONCEALED_SHARE = 0.95
+#: ... are within this many grey levels of the previous frame's; lit = above ``_LIT`` in either frame
+CONCEALED_LEVELS = 2
+_LIT = 16
+
+
+def _concealed_copy(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether frame ``a`` is frame ``b`` again but for a few pixels: what FFmpeg's error concealment
+    makes of a frame whose data was cut off (it copies the previous frame where the data is missing;
+    a movie cut inside a frame ends with one).  Consecutive frames of real movies are nowhere near:
+    on the EPIC movies at most 30% of the lit pixels stay within 2 levels (docs/RELIABILITY.md).  Only
+    asked of the last frame of a video that stopped before its header's count."""
+    if a.shape != b.shape:
+        return False
+    lit = (a > _LIT) | (b > _LIT)
+    k = int(np.count_nonzero(lit))
+    if k < max(16, lit.size // 1000):
+        return False  # (nearly) black: exact repeats are the stale test's business
+    close = np.abs(a.astype(np.int16) - b.astype(np.int16)) <= CONCEALED_LEVELS
+    return int(np.count_nonzero(close & lit)) >= CONCEALED_SHARE * k
+
+
 def _to_rgb(frame: np.ndarray) -> np.ndarray:
     """A fresh uint8 (H, W, 3) RGB array from a BGR / BGRA / gray OpenCV image."""
     if frame.ndim == 2:
@@ -215,6 +238,12 @@ class VideoSource(FrameSource):
     frames, are kept) or when decoding reaches the header's frame count, and dropped (and reported)
     when decoding fails before that count.  An identical frame whose position did not advance, or
     one past the header's count, ends decoding.
+
+    A movie cut inside a frame's data ends, instead, with a frame that FFmpeg's error concealment
+    filled from the previous one: nearly, not exactly, a copy.  Every frame is therefore yielded one
+    frame late (when the next one has decoded); when decoding fails before the header's count and
+    the last frame is the previous one again but for a few pixels (:func:`_concealed_copy`), it is
+    dropped (and reported) too.
     """
 
     kind = "video"
@@ -258,8 +287,14 @@ class VideoSource(FrameSource):
         n = 0                # frames yielded
         held = 0             # exact repeats of prev_raw read but not yielded yet (see class docstring)
         reason = ""
-        prev_raw: np.ndarray | None = None
+        prev_raw: np.ndarray | None = None    # the latest new frame read (BGR, as decoded) ...
+        pending: np.ndarray | None = None     # ... as RGB, not yielded yet (see class docstring)
+        before_raw: np.ndarray | None = None  # the new frame read before prev_raw
         prev_pos = -1.0
+
+        def read() -> int:  # new frames and repeats read so far, yielded or not
+            return n + held + (pending is not None)
+
         try:
             while True:
                 ok, raw = cap.read()
@@ -268,14 +303,14 @@ class VideoSource(FrameSource):
                 pos = cap.get(cv2.CAP_PROP_POS_FRAMES)
                 if prev_raw is not None:
                     if np.may_share_memory(raw, prev_raw):
-                        reason = f"stopped at frame {n + held}: the decoder returned its previous buffer"
+                        reason = f"stopped at frame {read()}: the decoder returned its previous buffer"
                         break
                     if _same_frame(raw, prev_raw):
                         if pos <= prev_pos:
-                            reason = f"stopped at frame {n + held}: the decoder repeated the previous frame"
+                            reason = f"stopped at frame {read()}: the decoder repeated the previous frame"
                             break
-                        if declared is not None and n + held + 1 > declared:
-                            reason = (f"stopped at frame {n + held}: repeated frames past the "
+                        if declared is not None and read() + 1 > declared:
+                            reason = (f"stopped at frame {read()}: repeated frames past the "
                                       "header's count")
                             break
                         held += 1
@@ -283,20 +318,31 @@ class VideoSource(FrameSource):
                         continue
                 rgb = _to_rgb(raw)
                 if rgb.shape != self.frame_shape:
-                    reason = (f"stopped at frame {n + held}: its size {rgb.shape[1]}x{rgb.shape[0]} differs "
-                              f"from {self.frame_shape[1]}x{self.frame_shape[0]}")
+                    reason = (f"stopped at frame {read()}: its size {rgb.shape[1]}x{rgb.shape[0]} "
+                              f"differs from {self.frame_shape[1]}x{self.frame_shape[0]}")
                     break
-                while held:  # the repeats were followed by new content: they are real frames
-                    held -= 1
+                if pending is not None:  # new content followed it: the pending frame and its repeats are real
                     n += 1
-                    yield _to_rgb(prev_raw)
-                prev_raw, prev_pos = raw, pos
-                n += 1
-                yield rgb
+                    yield pending
+                    while held:
+                        held -= 1
+                        n += 1
+                        yield _to_rgb(prev_raw)
+                before_raw, prev_raw, pending, prev_pos = prev_raw, raw, rgb, pos
             if self._cap is not cap:
                 return  # closed while iterating: not the end of the video
+            early = declared is not None and read() < declared
+            if pending is not None and early and held == 0 and before_raw is not None \
+                    and _concealed_copy(prev_raw, before_raw):
+                pending = None
+                dropped = ("its last frame, the previous one again but for a few pixels (the decoder's "
+                           "cover for data cut off), dropped as stale")
+                reason = f"{reason}; {dropped}" if reason else dropped
+            if pending is not None:
+                n += 1
+                yield pending
             if held:
-                if declared is None or n + held >= declared:
+                if not early:
                     while held:
                         held -= 1
                         n += 1
