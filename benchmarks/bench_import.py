@@ -22,7 +22,10 @@ in ../shared/data/epic/, measured in one run as ratios (this machine is shared a
 Before any timing, the modules an import and a detection use are loaded once and a 12-frame import is
 detected (:func:`warm_up`), as in a running app: the figures are of the work, not of start-up.  Before
 each import and the export, what earlier steps left dirty in the page cache is written back
-(:func:`quiesce`), so that one step's fsync does not pay for another's writes.
+(:func:`quiesce`), so that one step's fsync does not pay for another's writes, and 2 GB of memory is
+touched and freed (:func:`common.back_memory`): on these VMs a page left free for ~2 s goes back to
+the host and costs a host fault on its next first touch (a page-cache write 8x slower), which a
+desktop's RAM does not.  The first lines printed measure that effect on the machine at hand.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import plain_decode  # noqa: E402
+import common  # noqa: E402
+from common import back_memory, page_backing, plain_decode  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CODECS = {"lz4": dict(cname="lz4", clevel=1, shuffle=0),
@@ -134,7 +138,9 @@ def discard(*paths: Path) -> None:
     touched yet costs the host a fault on first use, so every gigabyte of files left behind makes
     later writes slower: measured in one process, the real movie's default import took 6.5x the
     decode after the demo section with the demo's files kept, 3.3x with them deleted (its
-    export: 1.14 s against 0.09 s).  Deleted files give their page-cache pages back for reuse."""
+    export: 1.14 s against 0.09 s).  Deleted files give their page-cache pages back for reuse.  (The
+    cause, found later: the guest hands idle free pages back to the host, see
+    :func:`common.back_memory`, which :func:`quiesce` now calls.)"""
     import shutil
     for p in paths:
         for q in (p, p.with_suffix(".frames"), p.with_name(p.name + ".bak")):
@@ -149,9 +155,11 @@ def quiesce() -> None:
     """Write back what earlier steps left dirty in the page cache before the next timing: the demo
     section writes ~2 GB, and an fsync of a later step (every save and import ends with one) would
     otherwise wait for that writeback too (seen: a 243-frame import taking 3x its usual time right
-    after the demo section)."""
+    after the demo section).  Then :func:`common.back_memory`: the step starts on memory the host has
+    backed (this VM gives idle free pages back to its host; off with ``--no-back-memory``)."""
     os.sync()
     time.sleep(0.2)
+    back_memory()
 
 
 def import_into(project_path: Path, video: Path, features: bool, annotations: Path | None = None
@@ -337,8 +345,8 @@ def bench_movie(label: str, video: Path, tmp: Path, detect: bool = True) -> None
     t_src = source_decode(video)
     t_floor = cpu_floor(video)
     t_floor_f = cpu_floor(video, features=True)
-    c0 = cpu_seconds()
     quiesce()
+    c0 = cpu_seconds()
     t_imp, t_first = import_into(tmp / "p.h5", video, features=False)
     c_imp = cpu_seconds() - c0
     quiesce()
@@ -412,7 +420,11 @@ def main() -> None:
     ap.add_argument("--real", default=str(REPO.parent / "shared" / "data" / "epic"))
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--no-detect", action="store_true", help="skip the detection timing")
+    ap.add_argument("--no-back-memory", action="store_true",
+                    help="do not touch 2 GB of memory before each timed write (see common.back_memory)")
     args = ap.parse_args()
+    if args.no_back_memory:
+        common.BACK_BYTES = 0
     real_dir = Path(args.real)
     if not args.skip_real and not real_dir.is_dir():
         print(f"(no real movies: {real_dir} is not a folder; give --real DIR)")
@@ -420,6 +432,10 @@ def main() -> None:
         tmp = Path(d)
         video = tmp / "long.mp4"
         make_video(video, args.frames, args.demo_frames)
+        t_idle, t_backed = page_backing(tmp)
+        print(f"this machine: 512 MB written to a new file in {t_idle:.2f} s after 5 s idle, {t_backed:.2f} s "
+              f"right after touching 2 GB ({t_idle / t_backed:.1f}x: host page backing; the timed writes "
+              f"below start {'on backed memory' if common.BACK_BYTES else 'as they come (--no-back-memory)'})")
         warm_up(tmp / "warm")
         bench_movie(f"demo {args.frames} frames mp4v", video, tmp / "demo", not args.no_detect)
         real = sorted(real_dir.glob("*.mov")) if not args.skip_real else []
