@@ -122,3 +122,28 @@ def test_jobs_that_allow_editing_let_push_undo_and_save_go_on(demo, name):
     job.compute()
     s.end_job(job)
     s.close()
+
+
+def test_reopening_ones_own_project_read_only_names_no_holder(demo):
+    """The project this session holds, opened again read-only: the switch gives its lock back, so
+    the reader is told of no holder (it used to name this very process: 'held by ... pid <own>',
+    and 'open it again when it is free' of a project nobody held any more)."""
+    s = Session()
+    s.open(demo)
+    assert is_locked(demo)
+    s.open(demo, read_only=True)
+    assert s.read_only and not is_locked(demo)
+    assert s.read_only_holder is None
+    with pytest.raises(EmbryoError) as err:
+        s.save()
+    assert "read-only" in str(err.value) and "held by" not in str(err.value)
+    s.close()
+    # another process's (here: another Project's) lock is still named
+    holder = Project.open(demo, write=True, holder="a colleague's window")
+    try:
+        s = Session()
+        s.open(demo, read_only=True)
+        assert "a colleague's window" in s.read_only_holder
+        s.close()
+    finally:
+        holder.close()

@@ -52,6 +52,7 @@ Events: ``s.events.project_changed``, ``embryo_changed``, ``frame_changed``, ``h
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -120,7 +121,9 @@ class Session:
         if not read_only:
             return self.set_project(Project.open(path, write=True, wait=wait))
         project = Project.open(path, write=False)
-        holder = describe_holder(read_holder(path) or {}) if is_locked(path) else None
+        # the project this session holds, opened again read-only: its lock goes with the switch
+        ours = self._project is not None and self._project.held and _same_file(self._project.path, project.path)
+        holder = describe_holder(read_holder(path) or {}) if is_locked(path) and not ours else None
         return self.set_project(project, _read_only=(True, holder))
 
     def create(self, path) -> Project:
@@ -491,3 +494,11 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session({self.path}, embryo={self._embryo_name!r}, frame={self._frame})"
+
+
+def _same_file(a, b) -> bool:
+    """Whether two paths name one file (False when either is gone)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

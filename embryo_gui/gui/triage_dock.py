@@ -279,10 +279,6 @@ class TriageDock(QtWidgets.QDockWidget):
         self.decided.emit(edit.label)
         return bool(changed)
 
-    def undo(self) -> None:
-        if self.session.can_undo and self.session.editing_allowed:
-            self.session.undo()
-
 
 def _readable(rgb) -> tuple[int, int, int]:
     """A list text colour: the kind's colour, lifted when it is too dark to read on a dark theme."""
