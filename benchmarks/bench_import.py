@@ -24,8 +24,8 @@ detected (:func:`warm_up`), as in a running app: the figures are of the work, no
 each import and the export, what earlier steps left dirty in the page cache is written back
 (:func:`quiesce`), so that one step's fsync does not pay for another's writes, and 2 GB of memory is
 touched and freed (:func:`common.back_memory`): on these VMs a page left free for ~2 s goes back to
-the host and costs a host fault on its next first touch (a page-cache write 8x slower), which a
-desktop's RAM does not.  The first lines printed measure that effect on the machine at hand.
+the host and costs a host fault on its next first touch (a page-cache write 4-9x slower here), which
+a desktop's RAM does not.  The first line printed measures that effect on the machine at hand.
 """
 
 from __future__ import annotations
