@@ -165,3 +165,24 @@ def test_cli_starts_without_torch_or_qt(tmp_path):
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_import_frame_codec_none_stores_frames_uncompressed(tmp_path, capsys, video_and_csv):
+    from embryo_gui.model import Project
+    v, csv = video_and_csv
+    rc, out, err = run(capsys, "import", tmp_path / "p.h5", v, "--frame-codec", "none", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["frame_codec"] == "none"
+    rc, out, err = run(capsys, "import", tmp_path / "p.h5", v, "--name", "packed", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["frame_codec"] == "lz4"
+    p = Project.open(tmp_path / "p.h5")
+    raw, packed = p.embryos
+    assert raw.frames.codec["clevel"] == 0 and packed.frames.codec["clevel"] == 1
+    assert all(np.array_equal(raw.frames[i], packed.frames[i]) for i in (0, 7, 23))
+    p.close()
+    before = snapshot(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["import", str(tmp_path / "p.h5"), str(v), "--name", "x", "--frame-codec", "zip"])
+    assert exc.value.code == 2 and "invalid choice: 'zip'" in capsys.readouterr().err
+    assert snapshot(tmp_path) == before

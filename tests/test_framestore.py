@@ -217,3 +217,28 @@ def test_pipelines_hand_the_gil_over_quickly_and_restore_the_interval(tmp_path):
     assert sys.getswitchinterval() == before
     assert list(progress.ordered_map(lambda x: x * 2, range(5), 2, 3)) == [0, 2, 4, 6, 8]
     assert sys.getswitchinterval() == before
+
+
+def test_uncompressed_codec_stores_raw_bytes_behind_a_blosc_header(tmp_path):
+    from embryo_gui.model.framestore import FRAME_CODECS, frame_codec_name, resolve_frame_codec
+    frames = frames_of(6)
+    lz4, raw = tmp_path / "lz4.h5", tmp_path / "raw.h5"
+    write_frame_file(lz4, iter(frames), frames[0].shape)
+    write_frame_file(raw, iter(frames), frames[0].shape, codec=resolve_frame_codec("none"))
+    nbytes = frames[0].nbytes
+    with h5py.File(raw, "r") as f, h5py.File(lz4, "r") as g:
+        assert dataset_codec(f["frames"]) == FRAME_CODECS["none"] and dataset_codec(f["small"])["clevel"] == 0
+        assert frame_codec_name(dataset_codec(f["frames"])) == "none"
+        assert frame_codec_name(dataset_codec(g["frames"])) == "lz4"
+        _, chunk = f["frames"].id.read_direct_chunk((0, 0, 0, 0))
+        assert len(chunk) == nbytes + 16            # Blosc at level 0: the bytes as they are
+        assert g["frames"].id.get_storage_size() < f["frames"].id.get_storage_size()
+        assert np.array_equal(f["frames"][()], np.stack(frames))   # HDF5's own filter reads it too
+    r = FrameReader(raw)
+    assert r.codec == FRAME_CODECS["none"]
+    assert all(np.array_equal(r[i], frames[i]) for i in (5, 0, 3))
+    assert np.array_equal(r.read_small([1, 2]), np.stack([small_frame(frames[i]) for i in (1, 2)]))
+    r.close()
+    with pytest.raises(EmbryoError, match="unknown frame codec 'zip'; choose one of lz4, none"):
+        resolve_frame_codec("zip")
+    assert resolve_frame_codec(None) == CODEC

@@ -48,6 +48,26 @@ def test_full_size_blosc_export_copies_the_stored_chunks(tmp_path, store):
         assert np.array_equal(ds[()], np.stack([frames[i] for i in idx]))
 
 
+def test_blosc_export_of_an_uncompressed_store_is_compressed(tmp_path):
+    # a store imported with --frame-codec none: its level-0 chunks are not copied into a "blosc" export
+    from embryo_gui.model.framestore import CODEC, compress_chunk, dataset_codec, resolve_frame_codec
+    frames = frames_of(12)
+    p = tmp_path / "raw.h5"
+    write_frame_file(p, iter(frames), frames[0].shape, codec=resolve_frame_codec("none"))
+    reader = FrameReader(p)
+    idx = [11, 2, 5, 0]
+    with h5py.File(tmp_path / "out.h5", "w") as f:
+        ds = create_frames_dataset(f, "frames", len(idx), frames[0].shape, "blosc")
+        assert copy_frames(ds, 0, reader, idx) == 4
+        assert dataset_codec(ds) == CODEC
+        for k in range(len(idx)):
+            _, chunk = ds.id.read_direct_chunk((k, 0, 0, 0))
+            assert chunk[3] & 0x2 == 0            # Blosc header flag 'memcpyed' unset: compressed
+            assert chunk == compress_chunk(frames[idx[k]])   # with the export's codec, not copied
+        assert np.array_equal(ds[()], np.stack([frames[i] for i in idx]))
+    reader.close()
+
+
 @pytest.mark.parametrize("compression", ["blosc", "lzf", "none"])
 def test_resized_and_gray_exports_match_opencv(tmp_path, store, compression):
     reader, frames = store

@@ -143,6 +143,25 @@ def test_reimport_refused_when_the_embryo_holds_edits(tmp_path, subset):
     p.close()
 
 
+def test_reimport_stores_the_frames_as_the_first_import_did(tmp_path, subset):
+    from embryo_gui.app.alignment_report import reimport_job
+    from embryo_gui.app.importing import import_embryo
+    from embryo_gui.model import Project
+
+    p = Project.create(tmp_path / "p.h5")
+    e, _ = import_embryo(p, subset, CSV, time_offset=1, frame_codec="none")
+    assert e.frames.codec["clevel"] == 0
+    job = reimport_job(p, e.name, 0, 1.0)
+    job.compute()
+    job.finish()
+    job.raise_for_state()
+    new = p.embryo(e.name)
+    assert new is not e and new.alignment["offset"] == 0
+    assert new.frames.codec["clevel"] == 0      # uncompressed, as imported (not the default lz4)
+    assert np.array_equal(new.frames[40], e.frames[40])
+    p.close()
+
+
 def test_import_json_carries_the_check_in_words(tmp_path, capsys, subset):
     import json
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import EmbryoError
 from ..io import Alignment, Annotations, align_annotations, open_frame_source, read_annotations
 from ..io.annotations import resolve_frame_base
-from ..model.framestore import FrameReader, write_frame_file
+from ..model.framestore import FrameReader, resolve_frame_codec, write_frame_file
 from ..model.project import Project
 from ..policy import DETECTOR_FEATURES_VERSION
 from .jobs import Job
@@ -76,6 +76,7 @@ class ImportRequest:
     frames_path: Path                 # reserved in the project's frames folder
     annotations: Optional[Annotations] = None   # read and checked before any frame is decoded
     frame_base: Optional[int] = None             # 0 / 1, or None: detected (io.annotations.resolve_frame_base)
+    frame_codec: Optional[str] = None            # name in framestore.FRAME_CODECS; None: the default (lz4)
 
 
 @dataclass
@@ -93,10 +94,13 @@ class ImportResult:
 
 def prepare_import(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
                    time_offset: int = 0, frames_per_timepoint: float = 1.0,
-                   frame_base: Optional[int] = None) -> ImportRequest:
+                   frame_base: Optional[int] = None, frame_codec: Optional[str] = None) -> ImportRequest:
     """Read and check the annotations, check the request against the project and reserve the new
-    frame file (caller's thread): a bad CSV costs nothing and leaves every file as it was."""
+    frame file (caller's thread): a bad CSV costs nothing and leaves every file as it was.
+    ``frame_codec``: how the frames are stored (:data:`~embryo_gui.model.framestore.FRAME_CODECS`:
+    ``lz4``, the default, or ``none``, uncompressed: faster, ~2.2x the disk)."""
     source_path = Path(source_path)
+    resolve_frame_codec(frame_codec)   # an unknown name fails before anything is read
     ann = read_annotations(annotations_path) if annotations_path is not None else None
     if frames_per_timepoint <= 0:
         raise EmbryoError(f"frames per timepoint must be positive, got {frames_per_timepoint}", annotations_path)
@@ -107,7 +111,7 @@ def prepare_import(project: Project, source_path, annotations_path=None, name: O
         resolve_frame_base(ann, None, frame_base)  # a base the file contradicts fails before decoding
     return ImportRequest(source_path, None if annotations_path is None else Path(annotations_path), name,
                          int(time_offset), float(frames_per_timepoint), project.new_frames_path(), ann,
-                         frame_base)
+                         frame_base, frame_codec)
 
 
 def compute_import(req: ImportRequest, progress=None, cancel=None, features=detector_features,
@@ -120,7 +124,7 @@ def compute_import(req: ImportRequest, progress=None, cancel=None, features=dete
     try:
         try:
             n = write_frame_file(req.frames_path, iter(src), src.frame_shape, src.declared_frames, progress,
-                                 cancel, features=features, on_frame=on_frame)
+                                 cancel, features=features, on_frame=on_frame, codec=resolve_frame_codec(req.frame_codec))
             report = src.report()
             info = {"kind": src.kind, "fps": src.fps, "declared_frames": src.declared_frames,
                     "decoded_frames": n, **source_fingerprint(req.source_path)}
@@ -166,7 +170,8 @@ def import_apply(project: Project, result: ImportResult):
 
 def import_embryo(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
                   time_offset: int = 0, frames_per_timepoint: float = 1.0, progress=None, cancel=None,
-                  features=detector_features, on_frame=None, frame_base: Optional[int] = None):
+                  features=detector_features, on_frame=None, frame_base: Optional[int] = None,
+                  frame_codec: Optional[str] = None):
     """Decode the frames once into the project's frame store, align the annotations explicitly,
     and add the embryo (in memory: the caller saves).  Returns ``(embryo, messages)``.
 
@@ -177,9 +182,10 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
     Annotations are read and checked before any frame is decoded, so a bad CSV costs nothing and
     leaves every file as it was.  ``frame_base`` (0 or 1) says what a per-frame CSV calls the first
     video frame; None detects it when the file makes that unambiguous (else EmbryoError asks).
+    ``frame_codec``: see :func:`prepare_import`.
     """
     req = prepare_import(project, source_path, annotations_path, name, time_offset, frames_per_timepoint,
-                         frame_base)
+                         frame_base, frame_codec)
     try:
         result = compute_import(req, progress, cancel, features, on_frame)
         embryo = import_apply(project, result)
@@ -191,11 +197,11 @@ def import_embryo(project: Project, source_path, annotations_path=None, name: Op
 
 def import_job(project: Project, source_path, annotations_path=None, name: Optional[str] = None,
                time_offset: int = 0, frames_per_timepoint: float = 1.0, features=detector_features,
-               on_frame=None, frame_base: Optional[int] = None) -> Job:
+               on_frame=None, frame_base: Optional[int] = None, frame_codec: Optional[str] = None) -> Job:
     """A job importing one embryo: compute decodes into a reserved frame file (off-thread), apply
     adds the embryo (outcome ``(embryo, messages)``); a cancelled or failed job leaves no file."""
     req = prepare_import(project, source_path, annotations_path, name, time_offset, frames_per_timepoint,
-                         frame_base)
+                         frame_base, frame_codec)
 
     def compute(progress, cancel) -> ImportResult:
         return compute_import(req, progress, cancel, features, on_frame)

@@ -84,6 +84,7 @@ def cmd_demo(args) -> int:
 
 def cmd_import(args) -> int:
     from ..model import Project
+    from ..model.framestore import frame_codec_name
 
     path = Path(args.project)
     new = not os.path.lexists(path)
@@ -98,7 +99,8 @@ def cmd_import(args) -> int:
             embryo, messages = _run(s, s.import_job(args.source, args.annotations, name=args.name,
                                                     time_offset=args.time_offset,
                                                     frames_per_timepoint=args.frames_per_timepoint,
-                                                    frame_base=args.frame_base), "import")
+                                                    frame_base=args.frame_base,
+                                                    frame_codec=args.frame_codec), "import")
             _save(s)
     except BaseException:
         if new and not frames_dir_existed and project.frames_dir.exists():
@@ -110,6 +112,7 @@ def cmd_import(args) -> int:
     if getattr(args, "json", False):
         _print_json({"project": str(path), "created": new, "name": embryo.name, "n_frames": embryo.n_frames,
                      "frame_shape": list(embryo.frame_shape), "annotated_frames": ann,
+                     "frame_codec": frame_codec_name(embryo.frames.codec),
                      "alignment": embryo.alignment, "alignment_summary": _alignment_summary(embryo),
                      "messages": messages})
         return 0

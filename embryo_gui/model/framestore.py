@@ -71,8 +71,32 @@ _IN_FLIGHT = 8       # frames submitted to the pool and not yet written (bounds 
 _FEATURE_BLOCK = 64  # per-frame feature rows buffered before one HDF5 write
 _SPACE_EVERY = 16    # frames written between two free-space checks (each asks for room for 2 x 16 frames)
 
-# The codec of new frame files (docs/BENCHMARKS.md, "codec").  ``shuffle`` 0 = none, 1 = byte, 2 = bit.
-CODEC = {"cname": "lz4", "clevel": 1, "shuffle": 0}
+# The codecs of new frame files, by the name ``import --frame-codec`` takes (docs/BENCHMARKS.md,
+# "codec"); ``shuffle`` 0 = none, 1 = byte, 2 = bit.  ``none`` is Blosc at level 0: each chunk is the
+# frame's bytes behind a 16-byte Blosc header (the same filter, the same readers): on the real 676x457
+# movies ~2.2x the bytes of ``lz4`` (927 against ~420 kB a frame), compressed in 0.12 ms against 1.1 ms
+# and decompressed in 0.04 ms against 0.33 ms (docs/BENCHMARKS.md, "uncompressed store").
+FRAME_CODECS = {"lz4": {"cname": "lz4", "clevel": 1, "shuffle": 0},
+                "none": {"cname": "lz4", "clevel": 0, "shuffle": 0}}
+DEFAULT_FRAME_CODEC = "lz4"
+CODEC = FRAME_CODECS[DEFAULT_FRAME_CODEC]   # the codec of new frame files unless told otherwise
+
+
+def resolve_frame_codec(name: Optional[str]) -> dict:
+    """The Blosc codec called ``name`` in :data:`FRAME_CODECS` (None: the default); EmbryoError for
+    another name."""
+    key = DEFAULT_FRAME_CODEC if name is None else str(name)
+    if key not in FRAME_CODECS:
+        raise EmbryoError(f"unknown frame codec {key!r}; choose one of {', '.join(FRAME_CODECS)}")
+    return dict(FRAME_CODECS[key])
+
+
+def frame_codec_name(codec: Optional[dict]) -> Optional[str]:
+    """The name in :data:`FRAME_CODECS` of a codec (:func:`dataset_codec`), None if it has none."""
+    for name, c in FRAME_CODECS.items():
+        if codec == c:
+            return name
+    return None
 
 # ``features(frame, small, half)`` (the frame and its :func:`pyramid`) returns for one frame
 # {name: scalar | ndarray | str}; every frame the same names, shapes and dtypes (strings are stored as
@@ -420,8 +444,8 @@ def copy_frames(ds, start: int, reader: "FrameReader", indices, size: Optional[t
     ``start``, resized to ``size`` (w, h) with area interpolation and/or converted to gray; return the
     next row.
 
-    At full size into a Blosc dataset the stored chunks are copied as they are (``read_direct_chunk``
-    -> ``write_direct_chunk``: no decompression at all).  Otherwise frames are decompressed,
+    At full size into a Blosc dataset of the store's codec the stored chunks are copied as they are
+    (``read_direct_chunk`` -> ``write_direct_chunk``: no decompression at all).  Otherwise frames are decompressed,
     transformed and compressed in a pool of threads with the same codec and written in order
     (LZF goes through h5py's own filter on this thread: the portable option is the slow one).
     ``on_frames(k)`` is called as frames are written (k since the last call)."""
@@ -436,7 +460,10 @@ def copy_frames(ds, start: int, reader: "FrameReader", indices, size: Optional[t
     mode = ds.attrs.get("compression", "blosc" if is_blosc(ds) else "other")
     mode = mode.decode() if isinstance(mode, bytes) else str(mode)
     pos = int(start)
-    if not resize and not gray and mode == "blosc" and src.fast and out_shape == src.shape[1:]:
+    # the stored chunks are copied when they are what the export asks for: Blosc with the export's
+    # codec (a store imported with ``--frame-codec none`` is compressed here, in the pool, instead)
+    if (not resize and not gray and mode == "blosc" and src.fast and out_shape == src.shape[1:]
+            and dataset_codec(src.ds) == dataset_codec(ds)):
         zero = (0,) * len(out_shape)
         for k, i in enumerate(idx):
             if k % 64 == 0:
@@ -578,6 +605,11 @@ class FrameReader:
         h, w, c = self.shape[1:]
         sw, sh = small_size(w, h)
         return (sh, sw, c)
+
+    @property
+    def codec(self) -> Optional[dict]:
+        """The Blosc codec of the stored frames (:func:`dataset_codec`; None: not Blosc, older files)."""
+        return dataset_codec(self._open())
 
     @property
     def has_small(self) -> bool:
