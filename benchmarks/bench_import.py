@@ -6,7 +6,7 @@ For the demo movie (a 752x512 MPEG-4 'mp4v' video made here from demo frames) an
 in ../shared/data/epic/, measured in one run as ratios (this machine is shared and noisy):
 
 - codec table: bytes per frame, compression and decompression time per frame, for Blosc LZ4,
-  LZ4 + bit-shuffle and Zstd level 1 (the frame store's choice is marked);
+  LZ4 + bit-shuffle, Zstd level 1 and level 0 (uncompressed; the frame store's choices are marked);
 - import / plain OpenCV decode, with the CPU floor beside it (decode + small copy + compression in
   the same 2-thread pool, nothing written), without and with the detector features (each with its
   own floor);
@@ -17,6 +17,8 @@ in ../shared/data/epic/, measured in one run as ratios (this machine is shared a
   features; and on one imported without them, from the full frames) / plain decode;
 - export at full size / copying the stored chunks as they are; export resized + gray;
 - file size per frame (full, small, features); peak memory of an import (fresh process);
+- the same (import, random and full reads, detection, export, size) for a store imported with
+  ``--frame-codec none`` (uncompressed);
 - save of a 100-embryo project after one edit; start-up of `embryo-repair info`.
 
 Before any timing, the modules an import and a detection use are loaded once and a 12-frame import is
@@ -50,7 +52,8 @@ from common import back_memory, page_backing, plain_decode  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 CODECS = {"lz4": dict(cname="lz4", clevel=1, shuffle=0),
           "lz4+bitshuffle": dict(cname="lz4", clevel=1, shuffle=2),
-          "zstd-1": dict(cname="zstd", clevel=1, shuffle=0)}
+          "zstd-1": dict(cname="zstd", clevel=1, shuffle=0),
+          "none (level 0)": dict(cname="lz4", clevel=0, shuffle=0)}
 
 
 def make_video(path: Path, n: int, demo_frames: int) -> None:
@@ -107,18 +110,19 @@ def source_decode(video: Path) -> float:
     return time.perf_counter() - t
 
 
-def cpu_floor(video: Path, features: bool = False) -> float:
+def cpu_floor(video: Path, features: bool = False, codec: str | None = None) -> float:
     """Seconds to decode (the import's frame source) + make the small copy (and, with ``features``,
     the detector features, as the default import does) + compress, in the import's 2-thread pool,
     writing nothing: what the import would take if writing the file cost nothing."""
     from embryo_gui.app.importing import detector_features
     from embryo_gui.io import open_frame_source
-    from embryo_gui.model.framestore import compress_chunk, pyramid
+    from embryo_gui.model.framestore import compress_chunk, pyramid, resolve_frame_codec
+    c = resolve_frame_codec(codec)
 
     def work(f):
         half, small = pyramid(f)
         feats = detector_features(f, small, half) if features else None
-        return compress_chunk(f), compress_chunk(small), feats
+        return compress_chunk(f, c), compress_chunk(small, c), feats
 
     t = time.perf_counter()
     with open_frame_source(video) as src, ThreadPoolExecutor(2) as pool:
@@ -162,8 +166,8 @@ def quiesce() -> None:
     back_memory()
 
 
-def import_into(project_path: Path, video: Path, features: bool, annotations: Path | None = None
-                ) -> tuple[float, float]:
+def import_into(project_path: Path, video: Path, features: bool, annotations: Path | None = None,
+                codec: str | None = None) -> tuple[float, float]:
     """(seconds of the import, seconds to its first frame) into a new project (with ``annotations``:
     the lineage file too, so the alignment check runs)."""
     from embryo_gui.app.importing import detector_features, import_embryo
@@ -172,7 +176,8 @@ def import_into(project_path: Path, video: Path, features: bool, annotations: Pa
     first = []
     t = time.perf_counter()
     import_embryo(p, video, annotations, features=detector_features if features else None,
-                  on_frame=lambda i, f: first.append(time.perf_counter()) if not first else None)
+                  on_frame=lambda i, f: first.append(time.perf_counter()) if not first else None,
+                  frame_codec=codec)
     p.save()
     return time.perf_counter() - t, first[0] - t
 
@@ -325,7 +330,7 @@ def cli_start(project: Path) -> tuple[float, list]:
 
 
 def bench_movie(label: str, video: Path, tmp: Path, detect: bool = True) -> None:
-    from embryo_gui.model.framestore import CODEC
+    from embryo_gui.model.framestore import CODEC, FRAME_CODECS
     tmp.mkdir()
     n, t_dec = plain_decode(video)
     cap = cv2.VideoCapture(str(video))
@@ -334,9 +339,10 @@ def bench_movie(label: str, video: Path, tmp: Path, detect: bool = True) -> None
     print(f"\n== {label}: {n} frames {w}x{h} ({video.stat().st_size / 1e6:.1f} MB); load average "
           f"{os.getloadavg()[0]:.1f}")
     table = codec_table(video)
-    print("codec (Blosc, level 1)   bytes/frame   compress ms   decompress ms")
+    print("codec (Blosc)            bytes/frame   compress ms   decompress ms")
     for name, (size, t_c, t_d) in table.items():
-        mark = "  <- frame store" if CODECS[name] == CODEC else ""
+        mark = ("  <- frame store (default)" if CODECS[name] == CODEC else
+                "  <- import --frame-codec none" if CODECS[name] == FRAME_CODECS["none"] else "")
         print(f"  {name:22s} {size / 1e3:8.0f} kB {t_c * 1e3:10.2f} {t_d * 1e3:14.2f}{mark}")
     # decode timed before and after what it is compared with (the load on this machine drifts)
     c0 = cpu_seconds()
@@ -394,6 +400,43 @@ def bench_movie(label: str, video: Path, tmp: Path, detect: bool = True) -> None
     base_mb, peak_mb = peak_rss_of_import(tmp / "p2.h5", video)
     print(f"import peak RSS     : {peak_mb:.0f} MB (libraries loaded: {base_mb:.0f} MB)")
     discard(tmp / "p2.h5", tmp / "p.h5", tmp / "pf.h5")   # (the next movie starts from a clean page cache)
+    uncompressed(video, tmp, s["full"], detect)
+
+
+def uncompressed(video: Path, tmp: Path, lz4_bytes: float, detect: bool) -> None:
+    """The same measurements for a store imported with ``--frame-codec none`` (Blosc level 0)."""
+    print("-- uncompressed store (import --frame-codec none):")
+    _, t_dec1 = plain_decode(video)
+    t_floor = cpu_floor(video, codec="none")
+    t_floor_f = cpu_floor(video, features=True, codec="none")
+    quiesce()
+    t_imp, _ = import_into(tmp / "pn.h5", video, features=False, codec="none")
+    quiesce()
+    t_imp_f, _ = import_into(tmp / "pnf.h5", video, features=True, codec="none")
+    _, t_dec2 = plain_decode(video)
+    t_dec = (t_dec1 + t_dec2) / 2
+    print(f"import / decode     : {t_imp / t_dec:5.2f}x (target <= 2.2x); CPU floor {t_floor / t_dec:.2f}x; "
+          f"default import (+ detector features) {t_imp_f / t_dec:.2f}x, its floor {t_floor_f / t_dec:.2f}x")
+    t_proj, t_cv = random_reads(tmp / "pn.h5", video, 300, 60)
+    med_p, p99_p = np.median(t_proj), np.percentile(t_proj, 99)
+    med_c, p99_c = np.median(t_cv), np.percentile(t_cv, 99)
+    print(f"random frame read   : store median {med_p:.2f} ms p99 {p99_p:.2f} ms; OpenCV seek+read median "
+          f"{med_c:.1f} ms p99 {p99_c:.1f} ms; speed-up median {med_c / med_p:.0f}x p99 {p99_c / p99_p:.0f}x "
+          "(target >= 20x)")
+    _, t_dec = plain_decode(video)
+    t_full, t_small = full_reads(tmp / "pn.h5")
+    print(f"full-embryo read    : {t_full / t_dec:.2f}x decode (target < 1x); small copies {t_small / t_dec:.3f}x")
+    if detect:
+        t_det = detection(tmp / "pnf.h5")
+        print(f"detection / decode  : {t_det / t_dec:.2f}x (target < 1x) from the stored features")
+    quiesce()
+    t_exp, t_copy, t_small_exp = export_vs_copy(tmp / "pn.h5", tmp)
+    print(f"export full size    : {t_exp:.2f} s (blosc: the frames are compressed, not copied) = "
+          f"{t_exp / t_copy:.2f}x the chunk copy ({t_copy:.2f} s); 188x128 gray {t_small_exp:.2f} s")
+    s = sizes(tmp / "pn.h5")
+    print(f"size per frame      : full {s['full'] / 1e3:.0f} kB ({s['full'] / lz4_bytes:.2f}x lz4's), small "
+          f"{s['small'] / 1e3:.1f} kB; file {s['file'] / 1e3:.0f} kB")
+    discard(tmp / "pn.h5", tmp / "pnf.h5")
 
 
 def warm_up(tmp: Path) -> None:

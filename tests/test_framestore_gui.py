@@ -58,3 +58,25 @@ def test_failed_import_leaves_no_preview(qtbot, tmp_path):
         qtbot.waitUntil(lambda: bool(finished), timeout=30000)
         assert finished[0] == "import-failed"
     assert win.video._raw is None and not win.import_preview_active()
+
+
+def test_import_dialog_can_store_frames_uncompressed(qtbot, tmp_path):
+    from embryo_gui.gui.dialogs.new_project import NewProjectDialog
+    video = tmp_path / "movie.mp4"
+    write_video(video, 30)
+    win = open_window(qtbot, tmp_path)
+    dlg = NewProjectDialog(win, video=str(video))
+    qtbot.addWidget(dlg)
+    assert dlg.values()["frame_codec"] == "lz4"          # compressed unless asked
+    dlg.storage.setCurrentIndex(dlg.storage.findData("none"))
+    finished = []
+    win.workFinished.connect(finished.append)
+    assert win.import_video(**dlg.values()) is not None  # what the dialog's OK does
+    qtbot.waitUntil(lambda: bool(finished), timeout=60000)
+    assert finished == ["import"]
+    e = win.embryo
+    assert e.frames.codec["clevel"] == 0
+    assert e.frames.path.stat().st_size > 30 * 256 * 376 * 3   # the frames' bytes, as they are
+    win.act_properties.trigger()
+    info = win.properties_dialog.info.text()
+    assert f"Frames stored uncompressed (--frame-codec none), {e.frames.path.stat().st_size / 1e6:.0f} MB" in info

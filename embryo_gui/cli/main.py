@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "from the file when unambiguous, else refuse and ask)")
     s.add_argument("--frame-codec", choices=("lz4", "none"), default=None,
                    help="how the decoded frames are stored: lz4 (default; compressed) or none (uncompressed: "
-                        "~2.2x the disk, for a faster import and faster frame reads)")
+                        "~2.2x the disk, for 3-5x faster frame reads)")
 
     s = sub.add_parser("info", help="embryos, frame counts, annotation coverage, flags")
     s.add_argument("project", metavar="PROJECT.h5")

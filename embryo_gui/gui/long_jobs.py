@@ -257,7 +257,7 @@ class LongJobs(QtCore.QObject):
         return self.run(job, on_done=done)
 
     def import_video(self, project_path, video, annotations=None, name=None, time_offset: int = 0,
-                     frames_per_timepoint: float = 1.0, frame_base=None,
+                     frames_per_timepoint: float = 1.0, frame_base=None, frame_codec: str | None = None,
                      maybe_save: Callable[[], bool] | None = None) -> JobHandle | None:
         """Add an embryo from a video (+ annotations) to the open project, or to a new one at
         ``project_path``; decoding runs off the GUI thread, the Session then selects the embryo."""
@@ -274,7 +274,7 @@ class LongJobs(QtCore.QObject):
         live, preview = self._import_preview(video)
         job = self._make(lambda: s.import_job(video, annotations, name=name, time_offset=time_offset,
                                               frames_per_timepoint=frames_per_timepoint, frame_base=frame_base,
-                                              on_frame=live.add))
+                                              frame_codec=frame_codec, on_frame=live.add))
         if job is None:
             preview.stop()
             return None

@@ -74,8 +74,9 @@ _SPACE_EVERY = 16    # frames written between two free-space checks (each asks f
 # The codecs of new frame files, by the name ``import --frame-codec`` takes (docs/BENCHMARKS.md,
 # "codec"); ``shuffle`` 0 = none, 1 = byte, 2 = bit.  ``none`` is Blosc at level 0: each chunk is the
 # frame's bytes behind a 16-byte Blosc header (the same filter, the same readers): on the real 676x457
-# movies ~2.2x the bytes of ``lz4`` (927 against ~420 kB a frame), compressed in 0.12 ms against 1.1 ms
-# and decompressed in 0.04 ms against 0.33 ms (docs/BENCHMARKS.md, "uncompressed store").
+# movies ~2.2x the bytes of ``lz4`` (927 against 400-420 kB a frame), a random frame read in ~0.1 ms
+# against 0.3-0.4 ms; the import is no faster (writing the bigger file costs what compressing saved).
+# docs/BENCHMARKS.md, "uncompressed store".
 FRAME_CODECS = {"lz4": {"cname": "lz4", "clevel": 1, "shuffle": 0},
                 "none": {"cname": "lz4", "clevel": 0, "shuffle": 0}}
 DEFAULT_FRAME_CODEC = "lz4"

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from ...app.alignment_report import alignment_curves, reimport_blocker, summarize
+from ...app.importing import frame_storage
 
 WARN_STYLE = ("QLabel { background: #fff1d6; color: #6b3d00; border: 1px solid #e0a040; "
               "border-radius: 4px; padding: 6px; }")
@@ -106,6 +107,9 @@ def _embryo_lines(embryo) -> list[str]:
     ann = int(np.isfinite(embryo.original[:, -1]).sum())
     lines = [f"{embryo.n_frames} frames of {w}x{h}" + (f" at {fps:g} fps" if fps else "")
              + f", {ann} annotated", f"Video: {src.get('path', '(unknown)')}"]
+    storage = frame_storage(embryo)
+    if storage:
+        lines.append(storage)
     if al.get("annotations"):
         lines.append(f"Annotations: {al['annotations']}")
     if al.get("message"):

@@ -61,6 +61,12 @@ class NewProjectDialog(QtWidgets.QDialog):
         self.frame_base.setToolTip("What the CSV's frame column calls the first video frame. Detected when the "
                                    "file makes it unambiguous (a frame 0, or a frame numbered like the frame "
                                    "count); otherwise choose it here.")
+        self.storage = QtWidgets.QComboBox()
+        for text, codec in (("compressed (LZ4)", "lz4"), ("uncompressed: faster frame reads, about 2.2x the disk", "none")):
+            self.storage.addItem(text, codec)
+        self.storage.setToolTip("How the decoded frames are kept in the project's frames folder. Compressed "
+                                "frames take less than half the disk; uncompressed ones read 3-5x faster "
+                                "(embryo-repair import --frame-codec none).")
         self.preview = QtWidgets.QLabel("")
         self.preview.setWordWrap(True)
         self.preview.setObjectName("alignmentPreview")
@@ -72,6 +78,7 @@ class NewProjectDialog(QtWidgets.QDialog):
         form.addRow("First-timepoint frame (offset)", self.offset)
         form.addRow("Frames per timepoint", self.fpt)
         form.addRow("CSV frame numbers start at", self.frame_base)
+        form.addRow("Frame storage", self.storage)
         form.addRow("Alignment", self.preview)
         self.buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
                                                   | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
@@ -135,4 +142,4 @@ class NewProjectDialog(QtWidgets.QDialog):
         return {"project_path": self.project.text(), "video": self.video.text(),
                 "annotations": self.annotations.text() or None, "name": self.name.text() or None,
                 "time_offset": self.offset.value(), "frames_per_timepoint": self.fpt.value(),
-                "frame_base": self.frame_base.currentData()}
+                "frame_base": self.frame_base.currentData(), "frame_codec": self.storage.currentData()}
