@@ -229,6 +229,11 @@ def sniff_not_video(path: str) -> str:
 DECODE_THREADS = 1
 
 
+def _also(reason: str, more: str) -> str:
+    """``reason`` with ``more`` appended ("; "-separated)."""
+    return f"{reason}; {more}" if reason else more
+
+
 class VideoSource(FrameSource):
     """A video file decoded with OpenCV's FFmpeg backend, strictly sequentially (never a seek).
 
@@ -335,9 +340,8 @@ class VideoSource(FrameSource):
             if pending is not None and early and held == 0 and before_raw is not None \
                     and _concealed_copy(prev_raw, before_raw):
                 pending = None
-                dropped = ("its last frame, the previous one again but for a few pixels (the decoder's "
-                           "cover for data cut off), dropped as stale")
-                reason = f"{reason}; {dropped}" if reason else dropped
+                reason = _also(reason, "its last frame, the previous one again but for a few pixels (the "
+                               "decoder's cover for data cut off), dropped as stale")
             if pending is not None:
                 n += 1
                 yield pending
@@ -348,9 +352,8 @@ class VideoSource(FrameSource):
                         n += 1
                         yield _to_rgb(prev_raw)
                 else:
-                    dropped = (f"{held} repeated frame{'s' if held > 1 else ''} before the failure "
-                               "dropped as stale")
-                    reason = f"{reason}; {dropped}" if reason else dropped
+                    reason = _also(reason, f"{held} repeated frame{'s' if held > 1 else ''} before the "
+                                   "failure dropped as stale")
             if n == 0:
                 raise EmbryoError("no frame could be decoded", self.path)
             self.decoded_frames = n
