@@ -137,3 +137,21 @@ def test_autoclean_project_detects_as_its_own_step(project):
         assert s["detected"]
     again = autoclean_project(project)
     assert not any(s["changed"] or s["detected"] for s in again)
+
+
+def test_a_spike_set_by_hand_leaves_the_queue_and_undo_brings_it_back(project):
+    e = project.embryos[0]
+    _flag(e, "spike", [12, 30], score=np.linspace(0, 1, e.n_frames))
+    q = TriageQueue(e, kinds=["spike"])
+    assert [it.frame for it in q.items] == [30, 12]
+    e.history.push(edits.SetValues([30], 17.0, columns=["population"]))   # fixed by hand (a drag, Set value)
+    q.refresh()
+    assert [it.frame for it in q.items] == [12] and pending_counts(e).get("spike") == 1
+    e.history.undo()
+    q.refresh()
+    assert [it.frame for it in q.items] == [30, 12]
+    # an accepted spike (repaired, not set by hand) is decided, not hidden as hand-edited
+    e.history.push(edits.ReviewFrames("spike", [12], "accepted"))
+    assert [it.frame for it in collect(e, kinds=["spike"])] == [30]
+    assert [(it.frame, it.status) for it in collect(e, include_reviewed=True, kinds=["spike"])] == \
+        [(30, "pending"), (12, "accepted")]

@@ -90,6 +90,10 @@ def collect(embryo, include_reviewed: bool = False, kinds: Optional[Iterable[str
         review = review_of(embryo, kind)
         # accepted frames keep their flag; rejected ones lost it but are listed when asked for
         frames = set(np.flatnonzero(mask).tolist())
+        if kind == "spike":
+            # a spike whose value a person has set by hand since is fixed: not asked about again
+            # (the next detection run does not flag it either: app.detecting.HAND_EDITED_SPIKES)
+            frames -= set(np.flatnonzero(embryo.hand_edited_mask()).tolist())
         if include_reviewed:
             frames |= {int(k) for k, v in review.items() if v == "rejected" and 0 <= int(k) < n}
         if not frames:
