@@ -307,3 +307,22 @@ def test_dask_never_ran_in_the_test_process():
     wrong thread: every Dask run above is in a child process."""
     import sys
     assert "distributed" not in sys.modules
+
+
+def test_batch_frame_codec_none_stores_uncompressed_frames(inputs, tmp_path):
+    from embryo_gui.model import Project
+    assert BatchSettings(frame_codec="lz4").fingerprint() == BatchSettings().fingerprint()  # outputs stay current
+    assert BatchSettings(frame_codec="none").fingerprint() != BatchSettings().fingerprint()
+    with pytest.raises(EmbryoError, match="unknown frame codec 'zip'"):
+        BatchSettings(frame_codec="zip")
+    job = next(j for j in discover(inputs) if j.name.startswith("demo"))
+    out = tmp_path / "out"
+    row = run_task(job, out, BatchSettings(frame_codec="none"))
+    assert row["status"] == "ok", row.get("error")
+    p = Project.open(task_paths(out, job.name)["project"])
+    assert p.embryos[0].frames.codec["clevel"] == 0
+    p.close()
+    assert not run_task(job, out)["skipped"]          # the default codec: redone
+    p = Project.open(task_paths(out, job.name)["project"])
+    assert p.embryos[0].frames.codec["clevel"] == 1
+    p.close()

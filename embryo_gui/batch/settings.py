@@ -8,18 +8,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from ..errors import EmbryoError
+from ..model.framestore import DEFAULT_FRAME_CODEC, resolve_frame_codec
 
 
 @dataclass
 class BatchSettings:
     """``train``: also rank frames with the CNN and mark the lossy ones (slow); ``epochs``: its epochs
     (None: the trainer's default); ``size`` (W, H) / ``gray``: the exported frames, as ``export``'s
-    ``--size`` / ``--gray`` (None: the embryos' own size, which must then agree across the batch)."""
+    ``--size`` / ``--gray`` (None: the embryos' own size, which must then agree across the batch);
+    ``frame_codec``: how each project stores its frames, as ``import --frame-codec`` (None: the
+    default, LZ4; left out of the fingerprint then, so outputs of earlier versions stay current)."""
 
     train: bool = False
     epochs: Optional[int] = None
     size: Optional[tuple[int, int]] = None
     gray: bool = False
+    frame_codec: Optional[str] = None
     extra: dict = field(default_factory=dict)  # reserved: recorded in the fingerprint
 
     def __post_init__(self) -> None:
@@ -29,10 +33,16 @@ class BatchSettings:
                 raise EmbryoError(f"batch: export size must be positive, got {self.size}")
         if self.epochs is not None and int(self.epochs) <= 0:
             raise EmbryoError(f"batch: epochs must be positive, got {self.epochs}")
+        if self.frame_codec is not None:
+            resolve_frame_codec(self.frame_codec)   # an unknown name: one line, before any task
+            if self.frame_codec == DEFAULT_FRAME_CODEC:
+                self.frame_codec = None             # the default by name: the same outputs
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["size"] = list(self.size) if self.size else None
+        if d["frame_codec"] is None:
+            del d["frame_codec"]
         return d
 
     @classmethod

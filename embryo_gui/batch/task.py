@@ -174,7 +174,8 @@ def _process(job: EmbryoJob, settings: BatchSettings, paths: dict, timings: dict
         project = Project(staging / paths["project"].name)
         try:
             embryo, messages = wf.import_embryo(project, job.movie, job.annotations, job.name, job.time_offset,
-                                                job.frames_per_timepoint, progress=prog("import"))
+                                                job.frames_per_timepoint, progress=prog("import"),
+                                                frame_codec=settings.frame_codec)
             timings["import"] = time.perf_counter() - t
             t = time.perf_counter()
             (clean,) = wf.autoclean_project(project, progress=prog("autoclean"))

@@ -32,6 +32,8 @@ def add_parsers(sub, size_type, positive_int) -> None:
     s.add_argument("--epochs", type=positive_int, default=None, help="training epochs (with --train)")
     s.add_argument("--size", type=size_type, default=None, metavar="WxH", help="exported frame size")
     s.add_argument("--gray", action="store_true", help="export one grayscale channel")
+    s.add_argument("--frame-codec", choices=("lz4", "none"), default=None,
+                   help="how the projects store their frames (as import --frame-codec; default lz4)")
     s.add_argument("--force", action="store_true", help="redo embryos whose outputs are up to date")
     s.add_argument("--list", action="store_true", help="list the embryos of the set with their task index and exit")
     s.add_argument("--json", action="store_true")
@@ -50,7 +52,8 @@ def _print_json(obj) -> None:
 
 def _settings(args):
     from ..batch import BatchSettings
-    return BatchSettings(train=args.train, epochs=args.epochs, size=args.size, gray=args.gray)
+    return BatchSettings(train=args.train, epochs=args.epochs, size=args.size, gray=args.gray,
+                         frame_codec=args.frame_codec)
 
 
 def _task_index(args):
