@@ -80,3 +80,20 @@ def test_import_dialog_can_store_frames_uncompressed(qtbot, tmp_path):
     win.act_properties.trigger()
     info = win.properties_dialog.info.text()
     assert f"Frames stored uncompressed (--frame-codec none), {e.frames.path.stat().st_size / 1e6:.0f} MB" in info
+
+
+def test_the_next_import_offers_the_storage_of_the_projects_last_embryo(qtbot, tmp_path, monkeypatch):
+    from embryo_gui.app.importing import import_embryo
+    from embryo_gui.gui.dialogs.new_project import NewProjectDialog
+    from embryo_gui.model import Project
+    video = tmp_path / "movie.mp4"
+    write_video(video, 12)
+    p = Project.create(tmp_path / "p.h5")
+    import_embryo(p, video, frame_codec="none")
+    p.save()
+    p.close()
+    win = open_window(qtbot, tmp_path, tmp_path / "p.h5")
+    seen = []
+    monkeypatch.setattr(NewProjectDialog, "exec", lambda self: seen.append(self.values()) or 0)
+    win.new_project_dialog(video=str(video))
+    assert seen and seen[0]["frame_codec"] == "none" and seen[0]["project_path"] == str(tmp_path / "p.h5")

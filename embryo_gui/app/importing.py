@@ -215,6 +215,17 @@ def import_job(project: Project, source_path, annotations_path=None, name: Optio
     return Job("import", compute, apply, label=f"import {req.name}", discard=discard)
 
 
+def project_frame_codec(project) -> Optional[str]:
+    """The frame codec (name in :data:`~embryo_gui.model.framestore.FRAME_CODECS`) of the project's
+    last embryo, what the next import offers by default; None without one (or if unreadable)."""
+    for embryo in reversed(project.embryos if project is not None else []):
+        try:
+            return frame_codec_name(embryo.frames.codec)
+        except EmbryoError:
+            continue
+    return None
+
+
 def frame_storage(embryo) -> Optional[str]:
     """How an embryo's frames are stored, in words (for its properties): "compressed (LZ4), 171 MB
     on disk" / "uncompressed, ..."; None when its frame file cannot be read."""

@@ -372,10 +372,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self.export(**dlg.values(), overwrite=dlg.overwrite)
 
     def new_project_dialog(self, video: str | None = None, annotations: str | None = None) -> None:
+        from ..app.importing import project_frame_codec
         from .dialogs.new_project import NewProjectDialog
         p = self.session.project
         dlg = NewProjectDialog(self, video=video, annotations=annotations,
-                               project_path=str(p.path) if p is not None else None)
+                               project_path=str(p.path) if p is not None else None,
+                               frame_codec=project_frame_codec(p))
         if dlg.exec():
             self.import_video(**dlg.values())
 

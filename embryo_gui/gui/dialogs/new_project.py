@@ -44,7 +44,8 @@ def alignment_preview(video: str, annotations: str | None, offset: int, fpt: flo
 
 class NewProjectDialog(QtWidgets.QDialog):
     def __init__(self, parent: QtWidgets.QWidget | None = None, video: str | None = None,
-                 annotations: str | None = None, project_path: str | None = None) -> None:
+                 annotations: str | None = None, project_path: str | None = None,
+                 frame_codec: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add an embryo from a video")
         self.video = QtWidgets.QLineEdit(video or "")
@@ -64,6 +65,8 @@ class NewProjectDialog(QtWidgets.QDialog):
         self.storage = QtWidgets.QComboBox()
         for text, codec in (("compressed (LZ4)", "lz4"), ("uncompressed: faster frame reads, about 2.2x the disk", "none")):
             self.storage.addItem(text, codec)
+        # what the project's last embryo uses (app.importing.project_frame_codec), else compressed
+        self.storage.setCurrentIndex(max(0, self.storage.findData(frame_codec or "lz4")))
         self.storage.setToolTip("How the decoded frames are kept in the project's frames folder. Compressed "
                                 "frames take less than half the disk; uncompressed ones read 3-5x faster "
                                 "(embryo-repair import --frame-codec none).")
