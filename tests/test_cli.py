@@ -173,11 +173,14 @@ def test_import_frame_codec_none_stores_frames_uncompressed(tmp_path, capsys, vi
     rc, out, err = run(capsys, "import", tmp_path / "p.h5", v, "--frame-codec", "none", "--json")
     assert rc == 0, err
     assert json.loads(out)["frame_codec"] == "none"
-    rc, out, err = run(capsys, "import", tmp_path / "p.h5", v, "--name", "packed", "--json")
+    rc, out, err = run(capsys, "import", tmp_path / "p.h5", v, "--name", "next", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["frame_codec"] == "none"      # as the project's last embryo
+    rc, out, err = run(capsys, "import", tmp_path / "p.h5", v, "--name", "packed", "--frame-codec", "lz4", "--json")
     assert rc == 0, err
     assert json.loads(out)["frame_codec"] == "lz4"
     p = Project.open(tmp_path / "p.h5")
-    raw, packed = p.embryos
+    raw, _, packed = p.embryos
     assert raw.frames.codec["clevel"] == 0 and packed.frames.codec["clevel"] == 1
     assert all(np.array_equal(raw.frames[i], packed.frames[i]) for i in (0, 7, 23))
     p.close()

@@ -84,6 +84,7 @@ def cmd_demo(args) -> int:
 
 def cmd_import(args) -> int:
     from ..model import Project
+    from ..app.importing import project_frame_codec
     from ..model.framestore import frame_codec_name
 
     path = Path(args.project)
@@ -100,7 +101,8 @@ def cmd_import(args) -> int:
                                                     time_offset=args.time_offset,
                                                     frames_per_timepoint=args.frames_per_timepoint,
                                                     frame_base=args.frame_base,
-                                                    frame_codec=args.frame_codec), "import")
+                                                    frame_codec=args.frame_codec or project_frame_codec(project)),
+                                    "import")
             _save(s)
     except BaseException:
         if new and not frames_dir_existed and project.frames_dir.exists():

@@ -106,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what a per-frame CSV calls the first video frame (0 or 1; default: detect "
                         "from the file when unambiguous, else refuse and ask)")
     s.add_argument("--frame-codec", choices=("lz4", "none"), default=None,
-                   help="how the decoded frames are stored: lz4 (default; compressed) or none (uncompressed: "
-                        "~2.2x the disk, for 3-5x faster frame reads)")
+                   help="how the decoded frames are stored: lz4 (compressed) or none (uncompressed: ~2.2x the "
+                        "disk, for 3-5x faster frame reads); default: as the project's last embryo, else lz4")
 
     s = sub.add_parser("info", help="embryos, frame counts, annotation coverage, flags")
     s.add_argument("project", metavar="PROJECT.h5")
