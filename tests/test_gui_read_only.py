@@ -19,6 +19,7 @@ from embryo_gui import edits  # noqa: E402
 from embryo_gui.model.lock import LOCK_SUFFIX, is_locked  # noqa: E402
 
 from gui_helpers import copy_project, open_window, write_demo_dir  # noqa: E402
+from holder import Holder  # noqa: E402
 
 pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[1]
@@ -38,23 +39,6 @@ def digest(folder: Path) -> str:
             h.update(str(p.relative_to(folder)).encode())
             h.update(p.read_bytes())
     return h.hexdigest()
-
-
-class Holder:
-    """Another process that holds the project's write lock until stopped."""
-
-    def __init__(self, path: Path, name: str = "a colleague's window"):
-        code = ("import sys\nfrom embryo_gui.model import Project\n"
-                "p = Project.open(sys.argv[1], write=True, holder=sys.argv[2])\n"
-                "print('held', flush=True)\nsys.stdin.read()\np.close()\n")
-        env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        self.proc = subprocess.Popen([sys.executable, "-c", code, str(path), name], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=env)
-        assert self.proc.stdout.readline().strip() == "held"
-
-    def stop(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
 
 
 def answer_box(qtbot, button: str, seen: list):

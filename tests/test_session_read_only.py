@@ -7,6 +7,7 @@
   training, detection and export let editing go on (``policy.JOBS_ALLOWING_EDITS``)."""
 
 import hashlib
+import shutil
 
 import pytest
 
@@ -147,3 +148,63 @@ def test_reopening_ones_own_project_read_only_names_no_holder(demo):
         s.close()
     finally:
         holder.close()
+
+
+def test_a_read_only_session_follows_the_holders_saves_and_sees_it_let_go(demo):
+    from holder import Holder
+
+    from embryo_gui.app.session import ReadOnlyStatus
+    from embryo_gui.model.lock import ProjectLockedError
+    holder = Holder(demo)
+    try:
+        s = Session()
+        s.open(demo, read_only=True)
+        name = s.embryos[1]
+        s.select_embryo(name)
+        s.set_frame(9)
+        assert s.read_only_status() == ReadOnlyStatus(changed=False, free=False)
+        with pytest.raises(ProjectLockedError, match="a colleague's window"):
+            s.reopen_for_editing(wait=0)
+        assert s.read_only and s.embryo_name == name     # refused: still the read-only project
+        # the holder edits and saves: the reader sees a change and reloads, on the same embryo and frame
+        value = float(s.embryo.current[4, 7]) + 11
+        holder.set_and_save(name, 4, value)
+        assert s.read_only_status() == ReadOnlyStatus(changed=True, free=False)
+        old = s.project
+        s.reload()
+        assert s.project is not old and s.read_only and "a colleague's window" in s.read_only_holder
+        assert (s.embryo_name, s.frame) == (name, 9)
+        assert s.embryo.current[4, 7] == value
+        assert s.read_only_status() == ReadOnlyStatus(changed=False, free=False)
+    finally:
+        holder.stop()
+    # the holder lets go: free; reopening for editing takes the lock, same embryo and frame
+    assert s.read_only_status() == ReadOnlyStatus(changed=False, free=True)
+    s.reopen_for_editing(wait=0)
+    assert not s.read_only and s.read_only_status() is None and is_locked(demo)
+    assert (s.embryo_name, s.frame) == (name, 9)
+    assert s.push(edits.SetValues([5], 3.0, columns=["population"]))   # editing now
+    with pytest.raises(EmbryoError, match="not open read-only"):
+        s.reload()
+    s.close()
+
+
+def test_a_reload_that_cannot_read_the_file_keeps_the_project_and_waits_for_the_next_change(demo, tmp_path):
+    copy = tmp_path / "copy.h5"
+    shutil.copy(demo, copy)
+    shutil.copytree(demo.with_suffix(".frames"), copy.with_suffix(".frames"))
+    s = Session()
+    s.open(copy, read_only=True)
+    shown = s.project
+    good = copy.read_bytes()
+    copy.write_bytes(b"not an HDF5 file at all")    # e.g. damaged by another program
+    assert s.read_only_status().changed
+    with pytest.raises(EmbryoError, match="copy.h5"):
+        s.reload()
+    assert s.project is shown and s.read_only
+    assert not s.read_only_status().changed          # not retried until the file changes again
+    copy.write_bytes(good)                           # mended
+    assert s.read_only_status().changed
+    s.reload()
+    assert s.project is not shown
+    s.close()

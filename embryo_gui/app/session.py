@@ -20,6 +20,8 @@ Project::
     s.open(path, read_only=True)       # a reader: no lock; every change refused (EmbryoError, one line)
     s.save()                           # atomic; project_changed(saved=True), modified_changed(False)
     s.project, s.path, s.modified, s.read_only, s.read_only_holder
+    s.read_only_status() -> ReadOnlyStatus(changed, free) | None   # the holder saved / let go
+    s.reload() / s.reopen_for_editing(wait)   # same embryo and frame; reload: still read-only
     s.editing_allowed, s.check_editing(what)   # read-only, or a job that holds editing (policy)
 
 Current embryo and frame::
@@ -56,6 +58,7 @@ import os
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -82,6 +85,7 @@ class Session:
         self._modified = False
         self._read_only = False
         self._read_only_holder: Optional[str] = None
+        self._read_only_file: Optional[tuple] = None   # the file's identity when it was opened read-only
         if project is not None:
             self.set_project(project)
 
@@ -120,11 +124,54 @@ class Session:
         self._check_idle("open a project")
         if not read_only:
             return self.set_project(Project.open(path, write=True, wait=wait))
+        signature = _file_signature(path)   # before reading: a save in between is seen as a change
         project = Project.open(path, write=False)
         # the project this session holds, opened again read-only: its lock goes with the switch
         ours = self._project is not None and self._project.held and _same_file(self._project.path, project.path)
         holder = describe_holder(read_holder(path) or {}) if is_locked(path) and not ours else None
-        return self.set_project(project, _read_only=(True, holder))
+        self.set_project(project, _read_only=(True, holder))
+        self._read_only_file = signature
+        return project
+
+    def read_only_status(self) -> Optional["ReadOnlyStatus"]:
+        """For a project open read-only (else None): whether its file changed since it was opened
+        (the holder saved: :meth:`reload` shows it) and whether anybody holds its write lock now
+        (nobody: :meth:`reopen_for_editing` can take it).  Two ``stat`` calls and a lock probe."""
+        if not self.read_only:
+            return None
+        path = self._project.path
+        return ReadOnlyStatus(changed=_file_signature(path) != self._read_only_file, free=not is_locked(path))
+
+    def reload(self) -> Project:
+        """Open the read-only project again from its file (what its holder saved since), on the same
+        embryo and frame where they still exist.  EmbryoError if it cannot be read: the project as
+        it was stays open, and :meth:`read_only_status` reports a change again only once the file
+        changes again."""
+        return self._reopen(read_only=True, what="reload the project")
+
+    def reopen_for_editing(self, wait: Optional[float] = None) -> Project:
+        """Open the read-only project for editing (its write lock taken, ``wait`` as :meth:`open`),
+        on the same embryo and frame.  ProjectLockedError (one line, naming the holder) while
+        somebody holds it: the read-only project stays open."""
+        return self._reopen(read_only=False, what="reopen the project for editing", wait=wait)
+
+    def _reopen(self, read_only: bool, what: str, wait: Optional[float] = None) -> Project:
+        if not self.read_only:
+            raise EmbryoError(f"cannot {what}: it is not open read-only", self.path)
+        self._check_idle(what)
+        name, frame = self._embryo_name, self._frame
+        path = self._project.path
+        seen = _file_signature(path)
+        try:
+            project = self.open(path, wait=wait, read_only=read_only)
+        except EmbryoError:
+            if read_only:   # this version of the file cannot be read: not "changed" again until the next
+                self._read_only_file = seen
+            raise
+        if name in self.embryos:
+            self.select_embryo(name)
+            self.set_frame(frame)
+        return project
 
     def create(self, path) -> Project:
         """Create a new empty project at ``path`` (which must not exist) and make it current."""
@@ -494,6 +541,24 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session({self.path}, embryo={self._embryo_name!r}, frame={self._frame})"
+
+
+@dataclass(frozen=True)
+class ReadOnlyStatus:
+    """:meth:`Session.read_only_status`: ``changed``: the file is not the one opened (saved since,
+    replaced or gone); ``free``: nobody holds its write lock."""
+    changed: bool
+    free: bool
+
+
+def _file_signature(path) -> Optional[tuple]:
+    """What tells one version of a file from the next: (inode, size, mtime); None if it is gone.
+    (A save replaces the file: a new inode; an in-place change moves the mtime.)"""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _same_file(a, b) -> bool:
