@@ -71,6 +71,9 @@ LOCK_WAIT_SECONDS = 5.0
 #: How long the window waits for that lock when it opens a project (on the GUI thread: long enough
 #: for another process's save, short enough not to freeze the window; then it refuses, naming the holder).
 GUI_LOCK_WAIT_SECONDS = 0.5
+#: How often a window showing a project read-only looks whether its holder saved it (then it
+#: reloads) or let it go (then it offers to reopen it for editing), in seconds.
+READ_ONLY_POLL_SECONDS = 2.0
 #: Jobs (``Job.name``) that let edits, undo, redo and save go on while they run: each works on the
 #: state it was started on and applies its result to the state it finds (docs/GUI.md).  Any other
 #: job (auto-clean, import, an auto-clean draft) holds editing until it ends; ``Session.push`` /

@@ -180,3 +180,41 @@ def test_file_open_read_only_opens_any_project_without_its_lock(qtbot, tmp_path,
     assert win.open_project(path)
     assert not s.read_only and is_locked(path) and "read-only" not in win.windowTitle()
     assert not win.read_only_label.isVisible() and win.act_save.isEnabled()
+
+
+def test_read_only_window_follows_the_holders_saves_and_reopens_for_editing_when_free(qtbot, tmp_path, demo_dir):
+    path = copy_project(demo_dir, tmp_path)
+    holder = Holder(path)
+    try:
+        win = open_window(qtbot, tmp_path)
+        win.ask = False
+        assert win.open_project(path, read_only=True)
+        s = win.session
+        assert win.read_only_timer.isActive()
+        name = s.embryos[1]
+        win.set_embryo(name)
+        win.goto(6)
+        assert win.act_reopen_edit.isEnabled()                 # a read-only project, no job running
+        win.notifier.last_error = None
+        assert not win.files.reopen_for_editing()              # still held: refused, naming the holder
+        assert "a colleague's window" in win.notifier.last_error and s.read_only
+        assert win.watch_read_only() == ""                     # nothing changed yet
+        value = float(s.embryo.current[6, 7]) + 9
+        holder.set_and_save(name, 6, value)
+        # the window's timer reloads it: same embryo and frame, the holder's value on the plot
+        qtbot.waitUntil(lambda: s.embryo.current[6, 7] == value, timeout=10000)
+        assert s.read_only and (s.embryo_name, s.frame) == (name, 6)
+        assert "saved it" in win.statusBar().currentMessage()
+        assert win.curve.curves["population"].yData[6] == value
+    finally:
+        holder.stop()
+    # the holder let go: the window says so, and Reopen for editing takes the project
+    qtbot.waitUntil(lambda: "free now" in win.read_only_label.text(), timeout=10000)
+    assert "free now" in win.windowTitle() and win.act_reopen_edit.isEnabled()
+    win.grab().save(str(tmp_path / "free_now.png"))
+    win.act_reopen_edit.trigger()
+    assert not s.read_only and is_locked(path) and not win.read_only_timer.isActive()
+    assert (s.embryo_name, s.frame) == (name, 6) and not win.read_only_label.isVisible()
+    assert not win.act_reopen_edit.isEnabled() and win.act_save.isEnabled()
+    assert win.set_value(value + 1)
+    win.grab().save(str(tmp_path / "reopened.png"))

@@ -34,6 +34,7 @@ class FileOps(QtCore.QObject):
         self.recovery_dir = Path(recovery_dir)
         self.parent_widget = parent
         self.restored = False  # the shown project came from a recovery file: unsaved until saved
+        self.read_only_free = False  # the last look found the read-only project's write lock free
 
     # -- recent files ---------------------------------------------------------------------------
     def recent_files(self) -> list[str]:
@@ -87,6 +88,42 @@ class FileOps(QtCore.QObject):
             held = self.session.read_only_holder
             self.notifier.message(f"opened {self.session.path.name} read-only"
                                   + (f" (held by {held})" if held else "") + ": nothing can be changed", 10000)
+        return True
+
+    def watch_read_only(self) -> str:
+        """One look at a project open read-only (the window's timer): reload it when its file
+        changed (its holder saved: same embryo and frame), and say once when nobody holds it any
+        more.  Returns "reloaded", "failed" (the new file cannot be read: the shown one stays) or ""."""
+        s = self.session
+        st = s.read_only_status()
+        if st is None or s.job is not None:   # (a running export keeps the project it started on)
+            return ""
+        done = ""
+        if st.changed:
+            held = s.read_only_holder
+            try:
+                s.reload()
+            except EmbryoError as exc:
+                self.notifier.message(f"could not reload {s.path.name}, showing it as it was: {exc}", 15000)
+                return "failed"
+            self.notifier.message(f"reloaded {s.path.name}: {held or 'another process'} saved it", 8000)
+            done = "reloaded"
+        if st.free and not self.read_only_free:
+            self.notifier.message(f"{s.path.name} is free now: File > Reopen for editing to change it", 15000)
+        self.read_only_free = st.free
+        return done
+
+    def reopen_for_editing(self) -> bool:
+        """Open the read-only project for editing, on the same embryo and frame; a one-line refusal
+        naming the holder while somebody holds it."""
+        s = self.session
+        try:
+            s.reopen_for_editing(wait=GUI_LOCK_WAIT_SECONDS)
+        except EmbryoError as exc:   # (ProjectLockedError included)
+            self.notifier.error(str(exc))
+            return False
+        self.read_only_free = False
+        self.notifier.message(f"opened {s.path.name} for editing", 8000)
         return True
 
     def offer_read_only(self, msg: str) -> bool:

@@ -27,6 +27,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import __version__
 from ..app.session import Session
+from ..policy import READ_ONLY_POLL_SECONDS
 from . import gc_guard, window_actions, window_layout
 from .edit_commands import EditCommands
 from .file_ops import AUTOSAVE_MS, FileOps, default_recovery_dir, kind_of
@@ -129,6 +130,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._update_title()
         window_actions.update_enabled(self)
 
+        # a read-only window follows its holder's saves and notices when it lets go
+        self.read_only_timer = QtCore.QTimer(self)
+        self.read_only_timer.setInterval(int(READ_ONLY_POLL_SECONDS * 1000))
+        self.read_only_timer.timeout.connect(self.watch_read_only)
+
         self.autosave_timer = QtCore.QTimer(self)
         self.autosave_timer.setInterval(int(autosave_ms))
         self.autosave_timer.timeout.connect(self.autosave)
@@ -138,6 +144,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_project(self, _ev) -> None:
         self.nav.stop_play()
         self.selection.clear()
+        self.files.read_only_free = False
+        if self.session.read_only:
+            self.read_only_timer.start()
+        else:
+            self.read_only_timer.stop()
         self._on_state()
         self.projectChanged.emit()
 
@@ -167,11 +178,13 @@ class MainWindow(QtWidgets.QMainWindow):
         ro = ""
         if s.read_only:
             held = f"held by {s.read_only_holder}" if s.read_only_holder else ""
+            if self.files.read_only_free:
+                held = "free now"
             ro = " (read-only" + (f", {held}" if held else "") + ")"
             self.read_only_label.setText("read-only" + (f": {held}" if held else ""))
             self.read_only_label.setToolTip(f"{name} is open read-only" + (f", {held}" if held else "") + ": "
-                                            "nothing can be changed or saved. Open the project again "
-                                            "when it is free to change it.")
+                                            "nothing can be changed or saved. It follows its holder's "
+                                            "saves; File > Reopen for editing changes it once it is free.")
         self.read_only_label.setVisible(s.read_only)
         self.setWindowTitle(f"{name}[*]{ro} — embryo-gui {__version__}")
         self.setWindowModified(self.files.modified)
@@ -259,6 +272,13 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- commands (thin delegations) --------------------------------------------------------------
     def set_project(self, project, restored: bool = False) -> None:
         self.files.set_project(project, restored)
+
+    def watch_read_only(self) -> str:
+        """One look at a read-only project (:meth:`FileOps.watch_read_only`), then the title, label
+        and actions follow."""
+        done = self.files.watch_read_only()
+        self._on_state()
+        return done
 
     def open_project(self, path, read_only: bool = False) -> bool:
         return self.files.open_project(path, read_only)

@@ -50,6 +50,8 @@ def build(win: Any) -> None:
     win.act_open_read_only = A("Open &read-only...", files.open_read_only_dialog, None,
                                "Open a project to look at it, without changing it (even one another "
                                "window or script holds)")
+    win.act_reopen_edit = A("Reopen for &editing", files.reopen_for_editing, None,
+                            "Open the read-only project for editing, once nobody else holds it")
     win.act_save = A("&Save", win.save, "Ctrl+S", "Save the project (atomic)", "save")
     win.act_export = A("&Export cleaned dataset...", win.export_dialog, "Ctrl+Shift+E", icon_name="export")
     win.act_properties = A("Embryo &properties...", win.embryo_properties_dialog, "Ctrl+Shift+P",
@@ -123,7 +125,7 @@ def build(win: Any) -> None:
 
     mb = win.menuBar()
     f = mb.addMenu("&File")
-    for a in (win.act_new, win.act_open, win.act_open_read_only):
+    for a in (win.act_new, win.act_open, win.act_open_read_only, win.act_reopen_edit):
         f.addAction(a)
     win.recent_menu = f.addMenu("Open &recent")
     fill_recent(win)
@@ -182,6 +184,7 @@ def update_enabled(win: Any) -> None:
     for a in (win.act_autoclean, win.act_detect, win.act_train):
         a.setEnabled(project and idle and writable)
     win.act_export.setEnabled(project and idle)   # an export writes another file: read-only too
+    win.act_reopen_edit.setEnabled(s.read_only and idle)
     win.act_save.setEnabled(s.project is not None and edit)
     win.trainer.start_button.setEnabled(s.project is not None and idle and writable)
     win.history.setEnabled(edit)
