@@ -241,3 +241,21 @@ def test_plots_export_as_png_and_svg(qtbot, tmp_path):
                                 for it in (cp.cliff_bands, cp.x_grid)), timeout=3000)
     with pytest.raises(ValueError, match="png or .svg"):
         export_figure(cp, tmp_path / "x.jpg")
+
+
+def test_export_dialog_suggests_the_home_folder_when_the_projects_folder_is_read_only(qtbot, tmp_path,
+                                                                                     project_path, monkeypatch):
+    from embryo_gui.gui.dialogs.export import ExportDialog
+    win = _window(qtbot, tmp_path, project_path)
+    seen = []
+    monkeypatch.setattr(ExportDialog, "exec", lambda self: seen.append(self.out.text()) or 0)
+    win.export_dialog()
+    folder = Path(project_path).resolve().parent
+    assert seen[-1] == str(Path(project_path).with_name(Path(project_path).stem + "_dataset.h5"))
+    home = tmp_path / "home"
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
+    real_access = os.access
+    # (as root, permissions are not enforced: the folder is made to look read-only)
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == folder else real_access(p, mode))
+    win.export_dialog()
+    assert seen[-1] == str(home / (Path(project_path).stem + "_dataset.h5"))

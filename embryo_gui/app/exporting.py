@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -129,6 +130,17 @@ def check_output(project, target: Path) -> None:
         if fmt in (FORMAT_NAME, FRAMES_FORMAT_NAME):
             raise EmbryoError(f"refusing to overwrite an embryo-gui {'project' if fmt == FORMAT_NAME else 'frame'} "
                               "file; choose another output file", target)
+
+
+def default_output(project_path) -> Path:
+    """Where the export dialog suggests writing: ``STEM_dataset.h5`` beside the project, or in the
+    home folder when the project's folder cannot be written (a shared, read-only folder)."""
+    project_path = Path(project_path)
+    name = f"{project_path.stem}_dataset.h5"
+    folder = project_path.resolve().parent
+    if os.access(folder, os.W_OK | os.X_OK):
+        return project_path.with_name(name)
+    return Path.home() / name
 
 
 def existing_outputs(out_path, csv_path=None) -> list[Path]:

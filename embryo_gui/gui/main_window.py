@@ -385,9 +385,9 @@ class MainWindow(QtWidgets.QMainWindow):
         p = self.session.project
         if p is None:
             return
-        from ..app.exporting import plan_export
+        from ..app.exporting import default_output, plan_export
         from .dialogs.export import ExportDialog
-        dlg = ExportDialog(p.path.with_name(p.path.stem + "_dataset"), self, plan=plan_export(p), ask=self.ask)
+        dlg = ExportDialog(default_output(p.path), self, plan=plan_export(p), ask=self.ask)
         if dlg.exec():
             self.export(**dlg.values(), overwrite=dlg.overwrite)
 
