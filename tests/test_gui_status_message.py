@@ -42,3 +42,14 @@ def test_a_status_message_is_shown_over_the_frame_line(qtbot, tmp_path, demo_dir
     bar.clearMessage()
     qtbot.waitUntil(lambda: win.status_label.isVisible(), timeout=2000)   # and comes back
     assert "frame 0 of" in win.status_label.text()
+
+
+def test_a_message_too_long_for_the_bar_can_be_read_whole_on_hover(qtbot, tmp_path, demo_dir):
+    win = open_window(qtbot, tmp_path, copy_project(demo_dir, tmp_path), size=(800, 600))
+    bar = win.statusBar()
+    text = "could not reload demo.h5, showing it as it was: " + "a very long reason " * 20
+    assert bar.fontMetrics().horizontalAdvance(text) > bar.width()   # cut on screen
+    win.notifier.message(text, 10000)
+    assert bar.currentMessage() == text and bar.toolTip() == text
+    bar.clearMessage()
+    assert bar.toolTip() == ""                                       # no stale tip once it ends

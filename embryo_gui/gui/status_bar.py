@@ -83,6 +83,9 @@ class Notifier:
     def __init__(self, window: QtWidgets.QMainWindow, ask: bool = True) -> None:
         self.window, self.ask = window, ask
         self.last_error: str | None = None
+        # a message longer than the status bar is cut there: hovering it shows the whole line
+        bar = window.statusBar()
+        bar.messageChanged.connect(bar.setToolTip)
 
     def message(self, text: str, ms: int = 5000) -> None:
         self.window.statusBar().showMessage(text, ms)
