@@ -189,3 +189,29 @@ def test_import_frame_codec_none_stores_frames_uncompressed(tmp_path, capsys, vi
         main(["import", str(tmp_path / "p.h5"), str(v), "--name", "x", "--frame-codec", "zip"])
     assert exc.value.code == 2 and "invalid choice: 'zip'" in capsys.readouterr().err
     assert snapshot(tmp_path) == before
+
+
+def test_a_frame_file_with_damaged_metadata_is_one_line_and_does_not_stop_the_next_import(
+        tmp_path, capsys, video_and_csv):
+    from embryo_gui.app.importing import frame_storage, project_frame_codec
+    from embryo_gui.errors import EmbryoError
+    from embryo_gui.model import Project
+    v, csv = video_and_csv
+    rc, _, err = run(capsys, "import", tmp_path / "p.h5", v, "--frame-codec", "none")
+    assert rc == 0, err
+    p = Project.open(tmp_path / "p.h5")
+    frames_file = p.embryos[0].frames.path
+    p.close()
+    b = bytearray(frames_file.read_bytes())
+    b[200:2000] = bytes(1800)                       # its object headers: it opens, its metadata does not read
+    frames_file.write_bytes(bytes(b))
+    p = Project.open(tmp_path / "p.h5")
+    e = p.embryos[0]
+    with pytest.raises(EmbryoError, match="damaged") as exc:
+        e.frames[0]
+    assert str(frames_file) in str(exc.value) and "\n" not in str(exc.value)
+    assert frame_storage(e) is None and project_frame_codec(p) is None
+    p.close()
+    rc, out, err = run(capsys, "import", tmp_path / "p.h5", v, "--name", "next", "--json")
+    assert rc == 0, err                             # the next import: the default codec
+    assert json.loads(out)["frame_codec"] == "lz4"

@@ -200,7 +200,12 @@ def test_read_only_window_follows_the_holders_saves_and_reopens_for_editing_when
         assert "a colleague's window" in win.notifier.last_error and s.read_only
         assert win.watch_read_only() == ""                     # nothing changed yet
         value = float(s.embryo.current[6, 7]) + 9
+        dlg = QtWidgets.QDialog(win)                           # a dialog open (the export's, say) ...
+        dlg.setModal(True)
+        dlg.show()
         holder.set_and_save(name, 6, value)
+        assert win.watch_read_only() == "" and s.embryo.current[6, 7] != value   # ... holds the reload
+        dlg.close()
         # the window's timer reloads it: same embryo and frame, the holder's value on the plot
         qtbot.waitUntil(lambda: s.embryo.current[6, 7] == value, timeout=10000)
         assert s.read_only and (s.embryo_name, s.frame) == (name, 6)

@@ -129,8 +129,8 @@ class Session:
         # the project this session holds, opened again read-only: its lock goes with the switch
         ours = self._project is not None and self._project.held and _same_file(self._project.path, project.path)
         holder = describe_holder(read_holder(path) or {}) if is_locked(path) and not ours else None
+        self._read_only_file = signature   # (first: a listener that fails must not leave it stale)
         self.set_project(project, _read_only=(True, holder))
-        self._read_only_file = signature
         return project
 
     def read_only_status(self) -> Optional["ReadOnlyStatus"]:

@@ -276,6 +276,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def watch_read_only(self) -> str:
         """One look at a read-only project (:meth:`FileOps.watch_read_only`), then the title, label
         and actions follow."""
+        if QtWidgets.QApplication.activeModalWidget() is not None:
+            return ""   # (an open dialog, e.g. the export's, shows the project it was opened on)
         done = self.files.watch_read_only()
         self._on_state()
         return done

@@ -562,26 +562,33 @@ class FrameReader:
                         f = h5py.File(self.path, "r")
                     except OSError as exc:
                         raise EmbryoError(f"cannot read frame file ({first_line(exc)})", self.path) from None
-                    if _s(f.attrs.get("format")) != FRAMES_FORMAT_NAME or "frames" not in f:
+                    try:
+                        self._check_and_bind(f)
+                    except EmbryoError:
                         f.close()
-                        raise EmbryoError("not an embryo-gui frame file", self.path)
-                    version = int(f.attrs.get("format_version", 1))
-                    if version > FRAMES_FORMAT_VERSION:
+                        raise
+                    except (KeyError, OSError, ValueError, RuntimeError, TypeError) as exc:
+                        # the file opens but its metadata is damaged (HDF5 says KeyError / OSError)
                         f.close()
-                        raise EmbryoError(f"frame file of format version {version} is newer than this version "
-                                          f"of embryo-gui reads ({FRAMES_FORMAT_VERSION}); update embryo-gui",
-                                          self.path)
-                    ds = f["frames"]
-                    problem = self._mismatch(ds.shape)
-                    if problem:
-                        f.close()
-                        raise EmbryoError(problem, self.path)
-                    self._full = _ChunkReader(ds)
-                    if "small" in f and f["small"].shape[0] == ds.shape[0]:
-                        self._small = _ChunkReader(f["small"])
-                    self.version = version
-                    self._file, self._ds = f, ds
+                        raise EmbryoError(f"the frame file is damaged ({first_line(exc)}); re-import the embryo "
+                                          "from its video", self.path) from None
         return self._ds
+
+    def _check_and_bind(self, f: h5py.File) -> None:
+        if _s(f.attrs.get("format")) != FRAMES_FORMAT_NAME or "frames" not in f:
+            raise EmbryoError("not an embryo-gui frame file", self.path)
+        version = int(f.attrs.get("format_version", 1))
+        if version > FRAMES_FORMAT_VERSION:
+            raise EmbryoError(f"frame file of format version {version} is newer than this version "
+                              f"of embryo-gui reads ({FRAMES_FORMAT_VERSION}); update embryo-gui", self.path)
+        ds = f["frames"]
+        problem = self._mismatch(ds.shape)
+        if problem:
+            raise EmbryoError(problem, self.path)
+        full = _ChunkReader(ds)
+        small = _ChunkReader(f["small"]) if "small" in f and f["small"].shape[0] == ds.shape[0] else None
+        self._full, self._small, self.version = full, small, version
+        self._file, self._ds = f, ds
 
     def _mismatch(self, shape) -> str:
         have_n, have_shape = int(shape[0]), tuple(int(x) for x in shape[1:])
