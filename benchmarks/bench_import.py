@@ -375,15 +375,7 @@ def bench_movie(label: str, video: Path, tmp: Path, detect: bool = True) -> None
     print(f"CPU time (all threads, less sensitive to the load): import {c_imp:.2f} s / decode {c_dec:.2f} s = "
           f"{c_imp / max(c_dec, 1e-9):.2f}x, i.e. >= {c_imp / max(c_dec, 1e-9) / 2:.2f}x wall on 2 idle cores")
     print(f"first frame         : {t_first * 1e3:6.0f} ms after the import started (target < 1 s)")
-    t_proj, t_cv = random_reads(tmp / "p.h5", video, 300, 60)
-    med_p, p99_p = np.median(t_proj), np.percentile(t_proj, 99)
-    med_c, p99_c = np.median(t_cv), np.percentile(t_cv, 99)
-    print(f"random frame read   : store median {med_p:.2f} ms p99 {p99_p:.2f} ms; OpenCV seek+read median "
-          f"{med_c:.1f} ms p99 {p99_c:.1f} ms; speed-up median {med_c / med_p:.0f}x p99 {p99_c / p99_p:.0f}x "
-          "(target >= 20x)")
-    _, t_dec = plain_decode(video)
-    t_full, t_small = full_reads(tmp / "p.h5")
-    print(f"full-embryo read    : {t_full / t_dec:.2f}x decode (target < 1x); small copies {t_small / t_dec:.3f}x")
+    t_dec = print_reads(tmp / "p.h5", video)
     if detect:
         quiesce()   # (the imports' writeback, done by the kernel's flusher threads, ran beside it otherwise)
         t_det = detection(tmp / "pf.h5")
@@ -404,6 +396,21 @@ def bench_movie(label: str, video: Path, tmp: Path, detect: bool = True) -> None
     uncompressed(video, tmp, s["full"], detect)
 
 
+def print_reads(project_path: Path, video: Path) -> float:
+    """Print the random-read speed-up over an OpenCV seek and the full-embryo read / decode of the
+    project's first embryo; returns the decode time measured beside them."""
+    t_proj, t_cv = random_reads(project_path, video, 300, 60)
+    med_p, p99_p = np.median(t_proj), np.percentile(t_proj, 99)
+    med_c, p99_c = np.median(t_cv), np.percentile(t_cv, 99)
+    print(f"random frame read   : store median {med_p:.2f} ms p99 {p99_p:.2f} ms; OpenCV seek+read median "
+          f"{med_c:.1f} ms p99 {p99_c:.1f} ms; speed-up median {med_c / med_p:.0f}x p99 {p99_c / p99_p:.0f}x "
+          "(target >= 20x)")
+    _, t_dec = plain_decode(video)
+    t_full, t_small = full_reads(project_path)
+    print(f"full-embryo read    : {t_full / t_dec:.2f}x decode (target < 1x); small copies {t_small / t_dec:.3f}x")
+    return t_dec
+
+
 def uncompressed(video: Path, tmp: Path, lz4_bytes: float, detect: bool) -> None:
     """The same measurements for a store imported with ``--frame-codec none`` (Blosc level 0)."""
     print("-- uncompressed store (import --frame-codec none):")
@@ -418,15 +425,7 @@ def uncompressed(video: Path, tmp: Path, lz4_bytes: float, detect: bool) -> None
     t_dec = (t_dec1 + t_dec2) / 2
     print(f"import / decode     : {t_imp / t_dec:5.2f}x (target <= 2.2x); CPU floor {t_floor / t_dec:.2f}x; "
           f"default import (+ detector features) {t_imp_f / t_dec:.2f}x, its floor {t_floor_f / t_dec:.2f}x")
-    t_proj, t_cv = random_reads(tmp / "pn.h5", video, 300, 60)
-    med_p, p99_p = np.median(t_proj), np.percentile(t_proj, 99)
-    med_c, p99_c = np.median(t_cv), np.percentile(t_cv, 99)
-    print(f"random frame read   : store median {med_p:.2f} ms p99 {p99_p:.2f} ms; OpenCV seek+read median "
-          f"{med_c:.1f} ms p99 {p99_c:.1f} ms; speed-up median {med_c / med_p:.0f}x p99 {p99_c / p99_p:.0f}x "
-          "(target >= 20x)")
-    _, t_dec = plain_decode(video)
-    t_full, t_small = full_reads(tmp / "pn.h5")
-    print(f"full-embryo read    : {t_full / t_dec:.2f}x decode (target < 1x); small copies {t_small / t_dec:.3f}x")
+    t_dec = print_reads(tmp / "pn.h5", video)
     if detect:
         quiesce()
         t_det = detection(tmp / "pnf.h5")
