@@ -85,7 +85,7 @@ class Notifier:
         self.last_error: str | None = None
         # a message longer than the status bar is cut there: hovering it shows the whole line
         bar = window.statusBar()
-        bar.messageChanged.connect(bar.setToolTip)
+        bar.messageChanged.connect(lambda text: bar.setToolTip(text))
 
     def message(self, text: str, ms: int = 5000) -> None:
         self.window.statusBar().showMessage(text, ms)
