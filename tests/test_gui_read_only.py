@@ -200,6 +200,9 @@ def test_read_only_window_follows_the_holders_saves_and_reopens_for_editing_when
         assert "a colleague's window" in win.notifier.last_error and s.read_only
         assert win.watch_read_only() == ""                     # nothing changed yet
         value = float(s.embryo.current[6, 7]) + 9
+        win.curve._vb.setXRange(2, 9, padding=0)                # a zoom and a selection the person made ...
+        win.selection.set(4, 8, s.embryo.n_frames)
+        zoom = win.curve._vb.viewRange()[0]
         dlg = QtWidgets.QDialog(win)                           # a dialog open (the export's, say) ...
         dlg.setModal(True)
         dlg.show()
@@ -210,7 +213,9 @@ def test_read_only_window_follows_the_holders_saves_and_reopens_for_editing_when
         qtbot.waitUntil(lambda: s.embryo.current[6, 7] == value, timeout=10000)
         assert s.read_only and (s.embryo_name, s.frame) == (name, 6)
         assert "saved it" in win.statusBar().currentMessage()
-        assert win.curve.curves["population"].yData[6] == value
+        c = win.curve.curves["population"]
+        assert c.yData[list(c.xData).index(6)] == value
+        assert win.curve._vb.viewRange()[0] == zoom and win.selection.range == (4, 8)   # ... kept
     finally:
         holder.stop()
     # the holder let go: the window says so, and Reopen for editing takes the project

@@ -171,7 +171,11 @@ def test_a_read_only_session_follows_the_holders_saves_and_sees_it_let_go(demo):
         holder.set_and_save(name, 4, value)
         assert s.read_only_status() == ReadOnlyStatus(changed=True, free=False)
         old = s.project
+        seen = []
+        s.events.project_changed.connect(lambda ev: seen.append(("project", ev.reloaded)))
+        s.events.embryo_changed.connect(lambda ev: seen.append((ev.name, ev.reloaded)))
         s.reload()
+        assert seen == [("project", True), (name, True)]   # one reload, on the same embryo: views keep zoom
         assert s.project is not old and s.read_only and "a colleague's window" in s.read_only_holder
         assert (s.embryo_name, s.frame) == (name, 9)
         assert s.embryo.current[4, 7] == value

@@ -61,17 +61,22 @@ class Signal:
 
 @dataclass(frozen=True)
 class ProjectChanged:
-    """A project was opened, created, closed (``project`` None) or replaced; or saved (``saved``)."""
+    """A project was opened, created, closed (``project`` None) or replaced; or saved (``saved``).
+    ``reloaded``: the same file read again on the same embryo and frame (a read-only window
+    following its holder's saves, or reopened for editing): views keep their zoom and selection."""
     project: Any
     path: Optional[str]
     saved: bool = False
+    reloaded: bool = False
 
 
 @dataclass(frozen=True)
 class EmbryoChanged:
-    """The current embryo changed (``name`` None: no embryo) or the embryo list changed (``list_changed``)."""
+    """The current embryo changed (``name`` None: no embryo) or the embryo list changed (``list_changed``).
+    ``reloaded``: see :class:`ProjectChanged`."""
     name: Optional[str]
     list_changed: bool = False
+    reloaded: bool = False
 
 
 @dataclass(frozen=True)

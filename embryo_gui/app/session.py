@@ -112,7 +112,7 @@ class Session:
         """Who held the project's write lock when it was opened read-only (None: nobody, or not read-only)."""
         return self._read_only_holder if self.read_only else None
 
-    def open(self, path, wait: Optional[float] = None, read_only: bool = False) -> Project:
+    def open(self, path, wait: Optional[float] = None, read_only: bool = False, *, _start=None) -> Project:
         """Open a project file for editing: the session holds its write lock until it is closed
         (``model.lock``; another writer gets a one-line refusal naming this process, and so does this
         call when another process holds it, after waiting up to ``wait`` seconds: default
@@ -123,14 +123,14 @@ class Session:
         job but an export to another file (``policy.READ_ONLY_JOBS``) are then refused."""
         self._check_idle("open a project")
         if not read_only:
-            return self.set_project(Project.open(path, write=True, wait=wait))
+            return self.set_project(Project.open(path, write=True, wait=wait), _start=_start)
         signature = _file_signature(path)   # before reading: a save in between is seen as a change
         project = Project.open(path, write=False)
         # the project this session holds, opened again read-only: its lock goes with the switch
         ours = self._project is not None and self._project.held and _same_file(self._project.path, project.path)
         holder = describe_holder(read_holder(path) or {}) if is_locked(path) and not ours else None
         self._read_only_file = signature   # (first: a listener that fails must not leave it stale)
-        self.set_project(project, _read_only=(True, holder))
+        self.set_project(project, _read_only=(True, holder), _start=_start)
         return project
 
     def read_only_status(self) -> Optional["ReadOnlyStatus"]:
@@ -159,28 +159,24 @@ class Session:
         if not self.read_only:
             raise EmbryoError(f"cannot {what}: it is not open read-only", self.path)
         self._check_idle(what)
-        name, frame = self._embryo_name, self._frame
         path = self._project.path
         seen = _file_signature(path)
         try:
-            project = self.open(path, wait=wait, read_only=read_only)
+            return self.open(path, wait=wait, read_only=read_only, _start=(self._embryo_name, self._frame))
         except EmbryoError:
             if read_only:   # this version of the file cannot be read: not "changed" again until the next
                 self._read_only_file = seen
             raise
-        if name in self.embryos:
-            self.select_embryo(name)
-            self.set_frame(frame)
-        return project
 
     def create(self, path) -> Project:
         """Create a new empty project at ``path`` (which must not exist) and make it current."""
         self._check_idle("create a project")
         return self.set_project(Project.create(path, hold=True))
 
-    def set_project(self, project: Optional[Project], *, _read_only=(False, None)) -> Optional[Project]:
+    def set_project(self, project: Optional[Project], *, _read_only=(False, None), _start=None) -> Optional[Project]:
         """Make ``project`` the session's project (None: none); the previous one is closed unless
-        it is the same object.  A project set here is not read-only (see :meth:`open`)."""
+        it is the same object.  A project set here is not read-only (see :meth:`open`).  (``_start``:
+        ``(embryo name, frame)`` of a reload, which starts there and says ``reloaded``.)"""
         self._check_thread()
         old = self._project
         if old is project:
@@ -192,10 +188,16 @@ class Session:
         self._project = project
         self._frame = 0
         self._embryo_name = project.embryos[0].name if project is not None and project.embryos else None
+        reloaded = False
+        if project is not None and _start is not None and _start[0] in project.names:
+            self._embryo_name = _start[0]
+            self._frame = min(max(0, int(_start[1])), max(0, project.embryo(_start[0]).n_frames - 1))
+            reloaded = True
         if project is not None:
             project.undo_stack.add_listener(self._on_step)
-        self.events.project_changed.emit(ProjectChanged(project, None if project is None else str(project.path)))
-        self.events.embryo_changed.emit(EmbryoChanged(self._embryo_name, list_changed=True))
+        self.events.project_changed.emit(ProjectChanged(project, None if project is None else str(project.path),
+                                                        reloaded=reloaded))
+        self.events.embryo_changed.emit(EmbryoChanged(self._embryo_name, list_changed=True, reloaded=reloaded))
         self.events.frame_changed.emit(FrameChanged(self._embryo_name, self._frame))
         self._emit_modified()
         return project

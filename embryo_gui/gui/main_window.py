@@ -141,9 +141,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.autosave_timer.start()
 
     # -- Session events -------------------------------------------------------------------------
-    def _on_project(self, _ev) -> None:
-        self.nav.stop_play()
-        self.selection.clear()
+    def _on_project(self, ev) -> None:
+        if ev is None or not ev.reloaded:   # (a reload of the same file keeps playing and the selection)
+            self.nav.stop_play()
+            self.selection.clear()
         self.files.read_only_free = False
         if self.session.read_only:
             self.read_only_timer.start()
@@ -153,8 +154,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.projectChanged.emit()
 
     def _on_embryo(self, ev) -> None:
-        self.nav.stop_play()
-        self.selection.clear()
+        if ev is None or not ev.reloaded:
+            self.nav.stop_play()
+            self.selection.clear()
         self.work.show_draft()
         self._on_state()
         if ev is not None and ev.name is not None:

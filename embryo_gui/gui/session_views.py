@@ -41,7 +41,8 @@ def bind_frame_view(view: Any, session: Any, selection: Selection) -> Subscripti
     ``frameRequested`` / ``rangeSelected``."""
     subs = bind(view, session)
     view.selection = selection
-    subs.connect(session.events.embryo_changed, lambda _e: view.reload())
+    # (a reload of the same file on the same embryo keeps the zoom: events.ProjectChanged.reloaded)
+    subs.connect(session.events.embryo_changed, lambda ev: view.reload(keep_view=ev.reloaded))
     subs.connect(session.events.frame_changed, lambda ev: view.set_cursor(ev.frame))
     subs.connect(session.events.history_changed, view._on_history)
     selection.add_listener(view.set_selection)
@@ -72,9 +73,11 @@ class TimelineView(Timeline):
         if ch.embryo == self.session.embryo_name:
             self.refresh_marks()
 
-    def reload(self) -> None:
+    def reload(self, keep_view: bool = False) -> None:
         e = self.session.embryo
-        self.set_length(0 if e is None else e.n_frames)
+        n = 0 if e is None else e.n_frames
+        if not keep_view or n != self.plot.n_frames:
+            self.set_length(n)
         self.refresh_marks()
         self.set_selection(self.selection.range)
         self.set_cursor(self.session.frame)
