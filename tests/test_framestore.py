@@ -242,3 +242,5 @@ def test_uncompressed_codec_stores_raw_bytes_behind_a_blosc_header(tmp_path):
     with pytest.raises(EmbryoError, match="unknown frame codec 'zip'; choose one of lz4, none"):
         resolve_frame_codec("zip")
     assert resolve_frame_codec(None) == CODEC
+    from embryo_gui.policy import DEFAULT_FRAME_CODEC, FRAME_CODEC_NAMES
+    assert tuple(FRAME_CODECS) == FRAME_CODEC_NAMES and FRAME_CODECS[DEFAULT_FRAME_CODEC] == CODEC

@@ -20,7 +20,6 @@ import numpy as np
 
 from ..errors import EmbryoError
 from ..lineages import POPULATION
-from ..model.framestore import frame_codec_name
 from .detecting import DETECT_LABEL
 from .jobs import Job
 
@@ -260,22 +259,13 @@ def reimport_blocker(embryo) -> str:
     return ""
 
 
-def _stored_codec(embryo) -> Optional[str]:
-    """The frame codec the embryo was imported with (a re-import stores its frames the same way);
-    None (the default) for a frame file of another codec or one that cannot be read."""
-    try:
-        return frame_codec_name(embryo.frames.codec)
-    except EmbryoError:
-        return None
-
-
 def reimport_job(project, name: str, time_offset: int, frames_per_timepoint: float) -> Job:
     """Import embryo ``name`` again from its video and annotations with another mapping
     (``time_offset``, ``frames_per_timepoint``).  Compute decodes into a new frame file (the embryo
     is untouched; cancel or failure leaves it as it was); apply replaces the embryo at the same
     place in the list (its detector runs are dropped: run the detectors again).  EmbryoError at
     once when :func:`reimport_blocker` says it cannot."""
-    from .importing import compute_import, import_apply, prepare_import
+    from .importing import compute_import, import_apply, prepare_import, stored_frame_codec
 
     old = project.embryo(name)
     why = reimport_blocker(old)
@@ -288,7 +278,7 @@ def reimport_job(project, name: str, time_offset: int, frames_per_timepoint: flo
         temp += "+"
     req = prepare_import(project, src, al["annotations"], name=temp, time_offset=int(time_offset),
                          frames_per_timepoint=float(frames_per_timepoint), frame_base=al.get("frame_base"),
-                         frame_codec=_stored_codec(old))
+                         frame_codec=stored_frame_codec(old))
     req = dataclasses.replace(req, name=name)
     sha, position = old.source.get("sha256"), old.history.position
 

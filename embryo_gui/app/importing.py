@@ -124,7 +124,8 @@ def compute_import(req: ImportRequest, progress=None, cancel=None, features=dete
     try:
         try:
             n = write_frame_file(req.frames_path, iter(src), src.frame_shape, src.declared_frames, progress,
-                                 cancel, features=features, on_frame=on_frame, codec=resolve_frame_codec(req.frame_codec))
+                                 cancel, features=features, on_frame=on_frame,
+                                 codec=resolve_frame_codec(req.frame_codec))
             report = src.report()
             info = {"kind": src.kind, "fps": src.fps, "declared_frames": src.declared_frames,
                     "decoded_frames": n, **source_fingerprint(req.source_path)}
@@ -213,6 +214,15 @@ def import_job(project: Project, source_path, annotations_path=None, name: Optio
         project.discard_frames(req.frames_path)
 
     return Job("import", compute, apply, label=f"import {req.name}", discard=discard)
+
+
+def stored_frame_codec(embryo) -> Optional[str]:
+    """The name of the frame codec the embryo's frames are stored with (a re-import stores them the
+    same way); None for another codec (an older version's) or a frame file that cannot be read."""
+    try:
+        return frame_codec_name(embryo.frames.codec)
+    except EmbryoError:
+        return None
 
 
 def project_frame_codec(project) -> Optional[str]:

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from ..errors import EmbryoError
-from ..model.framestore import DEFAULT_FRAME_CODEC, resolve_frame_codec
+from ..model.framestore import resolve_frame_codec
+from ..policy import DEFAULT_FRAME_CODEC
 
 
 @dataclass

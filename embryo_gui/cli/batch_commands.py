@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from ..errors import EmbryoError
+from ..policy import FRAME_CODEC_NAMES
 from .progressbar import ProgressBar
 
 
@@ -32,7 +33,7 @@ def add_parsers(sub, size_type, positive_int) -> None:
     s.add_argument("--epochs", type=positive_int, default=None, help="training epochs (with --train)")
     s.add_argument("--size", type=size_type, default=None, metavar="WxH", help="exported frame size")
     s.add_argument("--gray", action="store_true", help="export one grayscale channel")
-    s.add_argument("--frame-codec", choices=("lz4", "none"), default=None,
+    s.add_argument("--frame-codec", choices=FRAME_CODEC_NAMES, default=None,
                    help="how the projects store their frames (as import --frame-codec; default lz4)")
     s.add_argument("--force", action="store_true", help="redo embryos whose outputs are up to date")
     s.add_argument("--list", action="store_true", help="list the embryos of the set with their task index and exit")

@@ -84,8 +84,7 @@ def cmd_demo(args) -> int:
 
 def cmd_import(args) -> int:
     from ..model import Project
-    from ..app.importing import project_frame_codec
-    from ..model.framestore import frame_codec_name
+    from ..app.importing import project_frame_codec, stored_frame_codec
 
     path = Path(args.project)
     new = not os.path.lexists(path)
@@ -114,7 +113,7 @@ def cmd_import(args) -> int:
     if getattr(args, "json", False):
         _print_json({"project": str(path), "created": new, "name": embryo.name, "n_frames": embryo.n_frames,
                      "frame_shape": list(embryo.frame_shape), "annotated_frames": ann,
-                     "frame_codec": frame_codec_name(embryo.frames.codec),
+                     "frame_codec": stored_frame_codec(embryo),
                      "alignment": embryo.alignment, "alignment_summary": _alignment_summary(embryo),
                      "messages": messages})
         return 0

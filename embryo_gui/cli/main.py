@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from .. import __version__
+from ..policy import FRAME_CODEC_NAMES
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -105,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--frame-base", type=int, choices=(0, 1), default=None,
                    help="what a per-frame CSV calls the first video frame (0 or 1; default: detect "
                         "from the file when unambiguous, else refuse and ask)")
-    s.add_argument("--frame-codec", choices=("lz4", "none"), default=None,
+    s.add_argument("--frame-codec", choices=FRAME_CODEC_NAMES, default=None,
                    help="how the decoded frames are stored: lz4 (compressed) or none (uncompressed: ~2.2x the "
                         "disk, for 3-5x faster frame reads); default: as the project's last embryo, else lz4")
 

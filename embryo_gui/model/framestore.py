@@ -40,6 +40,7 @@ import hdf5plugin  # noqa: F401  (registers the Blosc filter with HDF5)
 import numpy as np
 
 from ..errors import EmbryoError, first_line
+from ..policy import DEFAULT_FRAME_CODEC
 from ..progress import CancelToken, Throttle, check, ordered_map, quick_gil_handover
 from .atomic import atomic_target, ensure_space
 from .format import FRAMES_FORMAT_NAME, FRAMES_FORMAT_VERSION
@@ -71,7 +72,7 @@ _IN_FLIGHT = 8       # frames submitted to the pool and not yet written (bounds 
 _FEATURE_BLOCK = 64  # per-frame feature rows buffered before one HDF5 write
 _SPACE_EVERY = 16    # frames written between two free-space checks (each asks for room for 2 x 16 frames)
 
-# The codecs of new frame files, by the name ``import --frame-codec`` takes (docs/BENCHMARKS.md,
+# The codecs of new frame files, by the names ``policy.FRAME_CODEC_NAMES`` (docs/BENCHMARKS.md,
 # "codec"); ``shuffle`` 0 = none, 1 = byte, 2 = bit.  ``none`` is Blosc at level 0: each chunk is the
 # frame's bytes behind a 16-byte Blosc header (the same filter, the same readers): on the real 676x457
 # movies ~2.2x the bytes of ``lz4`` (927 against 400-420 kB a frame), a random frame read in ~0.1 ms
@@ -79,7 +80,6 @@ _SPACE_EVERY = 16    # frames written between two free-space checks (each asks f
 # docs/BENCHMARKS.md, "uncompressed store".
 FRAME_CODECS = {"lz4": {"cname": "lz4", "clevel": 1, "shuffle": 0},
                 "none": {"cname": "lz4", "clevel": 0, "shuffle": 0}}
-DEFAULT_FRAME_CODEC = "lz4"
 CODEC = FRAME_CODECS[DEFAULT_FRAME_CODEC]   # the codec of new frame files unless told otherwise
 
 
